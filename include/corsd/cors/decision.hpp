@@ -1,0 +1,78 @@
+#pragma once
+// File: corsd/cors/decision.hpp
+//
+// What the engine decided about one request, and the response headers that
+// decision needs. Every view points into the policy or the request, so a
+// Decision lives no longer than both.
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace corsd::cors {
+
+enum class DecisionKind : std::uint8_t {
+  not_cors,            // no Origin header: not a CORS request
+  preflight_accepted,  // answer 204 (or 2xx) with `headers`
+  preflight_rejected,  // answer 403 with no CORS headers; `reason` says why
+  actual_allowed,      // pass to the application, add `headers`
+  actual_rejected,     // pass to the application, add no CORS headers
+};
+
+enum class RejectReason : std::uint8_t {
+  none,
+  origin_repeated,              // several Origin lines
+  origin_null,                  // "null": opaque origins never match
+  origin_malformed,             // not a serialized origin
+  origin_not_allowed,
+  method_repeated,              // several Access-Control-Request-Method lines
+  method_malformed,             // Access-Control-Request-Method is not a token
+  method_not_allowed,
+  headers_malformed,            // an element of Access-Control-Request-Headers is not a token
+  headers_too_many_lines,
+  header_not_allowed,           // `Decision::detail` names the header
+  private_network_not_allowed,
+};
+
+// reason_name()
+//
+// Returns the stable snake_case name of `reason` ("origin_not_allowed"), the
+// name logs and 403 bodies carry.
+std::string_view reason_name(RejectReason reason) noexcept;
+
+struct HeaderField {
+  std::string_view name;
+  std::string_view value;
+};
+
+// A fixed-capacity list: deciding never allocates.
+class HeaderFields {
+ public:
+  static constexpr std::size_t kCapacity = 8;
+
+  void push_back(std::string_view name, std::string_view value) noexcept {
+    if (size_ < kCapacity) fields_[size_++] = {name, value};
+  }
+  const HeaderField* begin() const noexcept { return fields_.data(); }
+  const HeaderField* end() const noexcept { return fields_.data() + size_; }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+
+ private:
+  std::array<HeaderField, kCapacity> fields_{};
+  std::size_t size_ = 0;
+};
+
+struct Decision {
+  DecisionKind kind = DecisionKind::not_cors;
+  RejectReason reason = RejectReason::none;
+  std::string_view detail;  // the offending header name or method, if any
+  HeaderFields headers;     // CORS headers to add, Vary excluded
+  std::string_view vary;    // tokens to merge into Vary; empty when the answer cannot vary
+
+  bool is_preflight() const noexcept {
+    return kind == DecisionKind::preflight_accepted || kind == DecisionKind::preflight_rejected;
+  }
+};
+
+}  // namespace corsd::cors

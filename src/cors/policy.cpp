@@ -1,0 +1,276 @@
+#include "corsd/cors/policy.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "corsd/cors/token.hpp"
+
+namespace corsd::cors {
+namespace {
+
+// The longest max-age any browser honours (Firefox: 24 h; Chromium caps at 2 h).
+constexpr unsigned kMaxAgeLimit = 86400;
+constexpr std::size_t kMaxRequestHeaderLines = 32;
+
+constexpr std::string_view kVaryOrigin = "Origin";
+constexpr std::string_view kVaryPreflight =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+constexpr std::string_view kVaryPreflightAnyOrigin =
+    "Access-Control-Request-Method, Access-Control-Request-Headers";
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
+  return s;
+}
+
+bool contains(const std::vector<std::string>& items, std::string_view value) {
+  return std::find(items.begin(), items.end(), value) != items.end();
+}
+
+// Fetch Standard §2.2.1: a CORS-safelisted method never needs to be listed.
+bool is_safelisted_method(std::string_view m) noexcept { return m == "GET" || m == "HEAD" || m == "POST"; }
+
+// Fetch Standard: forbidden methods never come from scripts.
+bool is_forbidden_method(std::string_view m) noexcept {
+  return ascii_iequals(m, "CONNECT") || ascii_iequals(m, "TRACE") || ascii_iequals(m, "TRACK");
+}
+
+std::optional<PolicyError> check_origins(const PolicySpec& spec, std::vector<std::string>& normalized) {
+  if (spec.origins != PolicySpec::Origins::listed) {
+    if (spec.allow_credentials) {
+      return PolicyError{"allow_origins", "credentials cannot be allowed for every origin: any site could read a "
+                                         "signed-in user's data",
+                         "list the origins that may send credentials"};
+    }
+    return std::nullopt;
+  }
+  for (const auto& origin : spec.allow_origins) {
+    if (origin == "*") {
+      return PolicyError{"allow_origins", "\"*\" cannot be mixed with listed origins",
+                         "use \"*\" alone for a public resource, or list origins only"};
+    }
+    NormalizedOrigin n = normalize_origin(origin);
+    if (!n.ok()) return PolicyError{"allow_origins", "\"" + origin + "\": " + n.error, n.fix};
+    normalized.push_back(std::move(n.origin));
+  }
+  return std::nullopt;
+}
+
+std::optional<PolicyError> check_methods(const PolicySpec& spec) {
+  for (const auto& m : spec.allow_methods) {
+    if (m == "*") {
+      if (spec.allow_credentials) {
+        return PolicyError{"allow_methods", "browsers ignore \"*\" as a method when credentials are allowed",
+                           "list the methods"};
+      }
+      continue;
+    }
+    if (!is_token(m)) return PolicyError{"allow_methods", "\"" + m + "\" is not a method token", "remove it"};
+    if (is_forbidden_method(m)) {
+      return PolicyError{"allow_methods", m + " is a forbidden method: browsers never send it", "remove it"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<PolicyError> check_header_names(const std::vector<std::string>& names, std::string_view field,
+                                              bool credentials) {
+  for (const auto& h : names) {
+    if (h == "*") {
+      if (credentials) {
+        return PolicyError{std::string(field), "browsers ignore \"*\" when credentials are allowed",
+                           "list the header names"};
+      }
+      continue;
+    }
+    if (!is_token(h)) {
+      return PolicyError{std::string(field), "\"" + h + "\" is not a header name", "remove it"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<PolicyError> check_spec(const PolicySpec& spec, std::vector<std::string>& normalized_origins) {
+  if (auto e = check_origins(spec, normalized_origins)) return e;
+  if (auto e = check_methods(spec)) return e;
+  if (auto e = check_header_names(spec.allow_headers, "allow_headers", spec.allow_credentials)) return e;
+  if (auto e = check_header_names(spec.expose_headers, "expose_headers", spec.allow_credentials)) return e;
+  for (const auto& h : spec.expose_headers) {
+    if (ascii_iequals(h, "set-cookie") || ascii_iequals(h, "set-cookie2")) {
+      return PolicyError{"expose_headers", "browsers never expose " + h + " to scripts", "remove it"};
+    }
+  }
+  if (spec.max_age_seconds && *spec.max_age_seconds > kMaxAgeLimit) {
+    return PolicyError{"max_age", "browsers cap max-age at 86400 seconds (24 h)", "use a value from 0 to 86400"};
+  }
+  if (spec.allow_private_network && spec.origins == PolicySpec::Origins::any) {
+    return PolicyError{"allow_private_network",
+                       "a private-network resource must not be open to every origin",
+                       "list the origins that may reach it"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view reason_name(RejectReason reason) noexcept {
+  switch (reason) {
+    case RejectReason::none: return "none";
+    case RejectReason::origin_repeated: return "origin_repeated";
+    case RejectReason::origin_null: return "origin_null";
+    case RejectReason::origin_malformed: return "origin_malformed";
+    case RejectReason::origin_not_allowed: return "origin_not_allowed";
+    case RejectReason::method_repeated: return "method_repeated";
+    case RejectReason::method_malformed: return "method_malformed";
+    case RejectReason::method_not_allowed: return "method_not_allowed";
+    case RejectReason::headers_malformed: return "headers_malformed";
+    case RejectReason::headers_too_many_lines: return "headers_too_many_lines";
+    case RejectReason::header_not_allowed: return "header_not_allowed";
+    case RejectReason::private_network_not_allowed: return "private_network_not_allowed";
+  }
+  return "unknown";
+}
+
+PolicyOrError Policy::create(PolicySpec spec) {
+  std::vector<std::string> normalized;
+  if (auto error = check_spec(spec, normalized)) return *error;
+  spec.allow_origins = std::move(normalized);
+  for (auto& h : spec.allow_headers) h = lowercase(std::move(h));
+  for (auto& h : spec.expose_headers) h = lowercase(std::move(h));
+  return Policy(std::move(spec));
+}
+
+Policy Policy::seed() {
+  PolicySpec spec;
+  spec.origins = PolicySpec::Origins::any_echoed;
+  spec.allow_methods = {"GET", "POST", "PUT", "DELETE", "OPTIONS"};
+  spec.allow_headers = {"content-type", "accept"};
+  spec.max_age_seconds = 10;
+  spec.wildcard_without_origin = true;
+  return std::get<Policy>(create(std::move(spec)));
+}
+
+Policy::Policy(PolicySpec spec) : spec_(std::move(spec)) {
+  switch (spec_.origins) {
+    case PolicySpec::Origins::any: origins_ = OriginMatcher::any(); break;
+    case PolicySpec::Origins::any_echoed: origins_ = OriginMatcher::any_echoed(); break;
+    case PolicySpec::Origins::listed: origins_ = OriginMatcher::listed(spec_.allow_origins); break;
+  }
+  any_method_ = contains(spec_.allow_methods, "*");
+  any_header_ = contains(spec_.allow_headers, "*");
+  allow_methods_value_ = join(spec_.allow_methods);
+  allow_headers_value_ = join(spec_.allow_headers);
+  expose_headers_value_ = join(spec_.expose_headers);
+  if (spec_.max_age_seconds) max_age_value_ = std::to_string(*spec_.max_age_seconds);
+}
+
+Decision Policy::decide(const CorsRequest& request) const noexcept {
+  Decision d;
+  const bool varies = origins_.varies_by_origin();
+  if (!request.origin.present()) {
+    d.kind = DecisionKind::not_cors;
+    if (spec_.wildcard_without_origin || !varies) d.headers.push_back("Access-Control-Allow-Origin", "*");
+    d.vary = varies ? kVaryOrigin : std::string_view{};
+    return d;
+  }
+  const bool preflight = request.method == "OPTIONS" && request.request_method.present();
+  const std::string_view origin = request.origin.value;
+  const std::string_view allow_origin =
+      request.origin.count == 1 ? origins_.allow_origin_for(origin) : std::string_view{};
+  if (allow_origin.empty()) {
+    d.kind = preflight ? DecisionKind::preflight_rejected : DecisionKind::actual_rejected;
+    d.reason = request.origin.count > 1        ? RejectReason::origin_repeated
+               : origin == "null"              ? RejectReason::origin_null
+               : !is_serialized_origin(origin) ? RejectReason::origin_malformed
+                                               : RejectReason::origin_not_allowed;
+    d.detail = origin;
+    d.vary = preflight ? (varies ? kVaryPreflight : kVaryPreflightAnyOrigin) : kVaryOrigin;
+    return d;
+  }
+  return preflight ? decide_preflight(request, allow_origin) : decide_actual(allow_origin);
+}
+
+Decision Policy::decide_actual(std::string_view allow_origin) const noexcept {
+  Decision d;
+  d.kind = DecisionKind::actual_allowed;
+  d.headers.push_back("Access-Control-Allow-Origin", allow_origin);
+  if (spec_.allow_credentials) d.headers.push_back("Access-Control-Allow-Credentials", "true");
+  if (!expose_headers_value_.empty()) d.headers.push_back("Access-Control-Expose-Headers", expose_headers_value_);
+  d.vary = origins_.varies_by_origin() ? kVaryOrigin : std::string_view{};
+  return d;
+}
+
+Decision Policy::decide_preflight(const CorsRequest& request, std::string_view allow_origin) const noexcept {
+  Decision d;
+  d.kind = DecisionKind::preflight_rejected;
+  d.vary = origins_.varies_by_origin() ? kVaryPreflight : kVaryPreflightAnyOrigin;
+  d.reason = request.request_method.count > 1 ? RejectReason::method_repeated
+                                               : check_method(request.request_method.value);
+  if (d.reason != RejectReason::none) {
+    d.detail = request.request_method.value;
+    return d;
+  }
+  d.reason = check_headers(request, d.detail);
+  if (d.reason != RejectReason::none) return d;
+  const bool wants_private_network = request.request_private_network.present();
+  if (wants_private_network && !spec_.allow_private_network) {
+    d.reason = RejectReason::private_network_not_allowed;
+    return d;
+  }
+  d.kind = DecisionKind::preflight_accepted;
+  d.headers.push_back("Access-Control-Allow-Origin", allow_origin);
+  if (spec_.allow_credentials) d.headers.push_back("Access-Control-Allow-Credentials", "true");
+  if (!allow_methods_value_.empty()) d.headers.push_back("Access-Control-Allow-Methods", allow_methods_value_);
+  if (!allow_headers_value_.empty()) d.headers.push_back("Access-Control-Allow-Headers", allow_headers_value_);
+  if (!max_age_value_.empty()) d.headers.push_back("Access-Control-Max-Age", max_age_value_);
+  if (wants_private_network) d.headers.push_back("Access-Control-Allow-Private-Network", "true");
+  return d;
+}
+
+// Fetch Standard §4.8 step 7.5: safelisted, listed byte-exactly, or "*"
+// without credentials.
+RejectReason Policy::check_method(std::string_view method) const noexcept {
+  if (!is_token(method)) return RejectReason::method_malformed;
+  if (is_safelisted_method(method)) return RejectReason::none;
+  if (any_method_ && !spec_.allow_credentials) return RejectReason::none;
+  return contains(spec_.allow_methods, method) ? RejectReason::none : RejectReason::method_not_allowed;
+}
+
+// Fetch Standard §4.8 steps 7.6-7.7: every requested name is listed
+// (case-insensitively), or "*" covers it: never with credentials, never for
+// Authorization.
+RejectReason Policy::check_headers(const CorsRequest& request, std::string_view& offending) const noexcept {
+  if (request.request_headers.size() > kMaxRequestHeaderLines) return RejectReason::headers_too_many_lines;
+  ListCursor cursor(request.request_headers);
+  std::string_view name;
+  while (cursor.next(name)) {
+    if (!is_token(name)) {
+      offending = name;
+      return RejectReason::headers_malformed;
+    }
+    if (!header_allowed(name)) {
+      offending = name;
+      return RejectReason::header_not_allowed;
+    }
+  }
+  return RejectReason::none;
+}
+
+bool Policy::header_allowed(std::string_view name) const noexcept {
+  for (const auto& allowed : spec_.allow_headers) {
+    if (ascii_iequals(allowed, name)) return true;
+  }
+  return any_header_ && !spec_.allow_credentials && !ascii_iequals(name, "authorization");
+}
+
+}  // namespace corsd::cors

@@ -1,0 +1,302 @@
+#include "corsd/cors/policy.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace corsd::cors {
+namespace {
+
+using Headers = std::map<std::string, std::string>;
+
+Headers to_map(const Decision& d) {
+  Headers out;
+  for (const auto& f : d.headers) out.emplace(std::string(f.name), std::string(f.value));
+  return out;
+}
+
+// A request as a browser would send it; empty strings mean "absent". Views
+// of literals, so decisions may outlive the builder.
+struct RequestBuilder {
+  std::string_view method = "GET";
+  std::string_view origin;
+  std::string_view acrm;
+  std::vector<std::string_view> acrh;
+  bool private_network = false;
+  std::uint8_t origin_count = 1;
+
+  CorsRequest build() const {
+    CorsRequest r;
+    r.method = method;
+    if (!origin.empty()) r.origin = {origin, origin_count};
+    if (!acrm.empty()) r.request_method = {acrm, 1};
+    r.request_headers = acrh;
+    if (private_network) r.request_private_network = {"true", 1};
+    return r;
+  }
+};
+
+RequestBuilder preflight(std::string_view origin, std::string_view method,
+                         std::vector<std::string_view> headers = {}) {
+  RequestBuilder b;
+  b.method = "OPTIONS";
+  b.origin = origin;
+  b.acrm = method;
+  b.acrh = std::move(headers);
+  return b;
+}
+
+RequestBuilder actual(std::string_view method, std::string_view origin) {
+  RequestBuilder b;
+  b.method = method;
+  b.origin = origin;
+  return b;
+}
+
+Policy make(PolicySpec spec) {
+  auto result = Policy::create(std::move(spec));
+  if (auto* e = std::get_if<PolicyError>(&result)) ADD_FAILURE() << e->field << ": " << e->rule;
+  return std::get<Policy>(std::move(result));
+}
+
+PolicySpec listed_spec() {
+  PolicySpec s;
+  s.allow_origins = {"https://app.example.com"};
+  s.allow_methods = {"PUT", "DELETE"};
+  s.allow_headers = {"Content-Type", "X-Token"};
+  s.expose_headers = {"X-Request-Id"};
+  s.allow_credentials = true;
+  s.max_age_seconds = 600;
+  return s;
+}
+
+// --- The seed's policy -----------------------------------------------------
+
+TEST(SeedPolicyTest, PreflightEchoesOriginWithTheSeedsHeaders) {
+  const Policy p = Policy::seed();
+  const auto b = preflight("http://localhost:8081", "PUT", {"content-type"});
+  const Decision d = p.decide(b.build());
+  EXPECT_EQ(d.kind, DecisionKind::preflight_accepted);
+  EXPECT_EQ(to_map(d), (Headers{{"Access-Control-Allow-Origin", "http://localhost:8081"},
+                                {"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"},
+                                {"Access-Control-Allow-Headers", "content-type, accept"},
+                                {"Access-Control-Max-Age", "10"}}));
+  EXPECT_EQ(d.vary, "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+}
+
+TEST(SeedPolicyTest, ActualRequestEchoesOriginAndVariesByOrigin) {
+  const auto b = actual("PUT", "http://localhost:8081");
+  const Decision d = Policy::seed().decide(b.build());
+  EXPECT_EQ(d.kind, DecisionKind::actual_allowed);
+  EXPECT_EQ(to_map(d), (Headers{{"Access-Control-Allow-Origin", "http://localhost:8081"}}));
+  EXPECT_EQ(d.vary, "Origin");
+}
+
+TEST(SeedPolicyTest, RequestWithoutOriginGetsWildcardAsTheSeedSends) {
+  const auto b = actual("GET", "");
+  const Decision d = Policy::seed().decide(b.build());
+  EXPECT_EQ(d.kind, DecisionKind::not_cors);
+  EXPECT_EQ(to_map(d), (Headers{{"Access-Control-Allow-Origin", "*"}}));
+  EXPECT_EQ(d.vary, "Origin");
+}
+
+TEST(SeedPolicyTest, NullOriginIsNeverEchoed) {
+  const Decision d = Policy::seed().decide(preflight("null", "PUT").build());
+  EXPECT_EQ(d.kind, DecisionKind::preflight_rejected);
+  EXPECT_EQ(d.reason, RejectReason::origin_null);
+  EXPECT_TRUE(d.headers.empty());
+}
+
+TEST(SeedPolicyTest, MalformedOriginIsNeverEchoed) {
+  const Decision d = Policy::seed().decide(actual("GET", "http://a.com/path").build());
+  EXPECT_EQ(d.kind, DecisionKind::actual_rejected);
+  EXPECT_EQ(d.reason, RejectReason::origin_malformed);
+  EXPECT_TRUE(d.headers.empty());
+}
+
+// --- Fetch Standard §3.3: what a preflight is --------------------------------
+
+TEST(FetchPreflightTest, OptionsWithoutRequestMethodIsAnActualRequest) {
+  const Decision d = Policy::seed().decide(actual("OPTIONS", "http://localhost:8081").build());
+  EXPECT_EQ(d.kind, DecisionKind::actual_allowed);
+}
+
+TEST(FetchPreflightTest, LowercaseOptionsIsNotAPreflight) {
+  auto b = preflight("http://localhost:8081", "PUT");
+  b.method = "options";
+  EXPECT_EQ(Policy::seed().decide(b.build()).kind, DecisionKind::actual_allowed);
+}
+
+TEST(FetchPreflightTest, RepeatedOriginIsRejected) {
+  auto b = preflight("http://localhost:8081", "PUT");
+  b.origin_count = 2;
+  const Decision d = Policy::seed().decide(b.build());
+  EXPECT_EQ(d.kind, DecisionKind::preflight_rejected);
+  EXPECT_EQ(d.reason, RejectReason::origin_repeated);
+}
+
+// --- Fetch Standard §4.8 step 7.5: methods ---------------------------------
+
+TEST(FetchMethodTest, SafelistedMethodsNeedNoListing) {
+  const Policy p = make(listed_spec());
+  for (const char* m : {"GET", "HEAD", "POST"}) {
+    EXPECT_EQ(p.decide(preflight("https://app.example.com", m).build()).kind, DecisionKind::preflight_accepted)
+        << m;
+  }
+}
+
+TEST(FetchMethodTest, MethodsCompareByteExactly) {
+  const Policy p = make(listed_spec());
+  const Decision d = p.decide(preflight("https://app.example.com", "patch").build());
+  EXPECT_EQ(d.reason, RejectReason::method_not_allowed);
+  EXPECT_EQ(d.detail, "patch");
+  EXPECT_EQ(p.decide(preflight("https://app.example.com", "put").build()).reason, RejectReason::method_not_allowed);
+}
+
+TEST(FetchMethodTest, MalformedRequestMethodIsRejected) {
+  EXPECT_EQ(Policy::seed().decide(preflight("http://localhost:8081", "PU T").build()).reason,
+            RejectReason::method_malformed);
+}
+
+TEST(FetchMethodTest, WildcardMethodAllowsAnyMethodWithoutCredentials) {
+  PolicySpec s;
+  s.origins = PolicySpec::Origins::any;
+  s.allow_methods = {"*"};
+  const Decision d = make(s).decide(preflight("https://a.example", "PATCH").build());
+  EXPECT_EQ(d.kind, DecisionKind::preflight_accepted);
+  EXPECT_EQ(to_map(d).at("Access-Control-Allow-Methods"), "*");
+  EXPECT_EQ(to_map(d).at("Access-Control-Allow-Origin"), "*");
+}
+
+// --- Fetch Standard §4.8 steps 7.6-7.7: request headers --------------------
+
+TEST(FetchHeadersTest, RequestHeadersMatchCaseInsensitively) {
+  const Policy p = make(listed_spec());
+  const Decision d = p.decide(preflight("https://app.example.com", "PUT", {"content-type,x-token"}).build());
+  EXPECT_EQ(d.kind, DecisionKind::preflight_accepted);
+  EXPECT_EQ(to_map(d).at("Access-Control-Allow-Headers"), "content-type, x-token");
+}
+
+TEST(FetchHeadersTest, UnlistedHeaderIsRejectedAndNamed) {
+  const Decision d =
+      make(listed_spec()).decide(preflight("https://app.example.com", "PUT", {"content-type,x-foo"}).build());
+  EXPECT_EQ(d.kind, DecisionKind::preflight_rejected);
+  EXPECT_EQ(d.reason, RejectReason::header_not_allowed);
+  EXPECT_EQ(d.detail, "x-foo");
+  EXPECT_TRUE(d.headers.empty());
+}
+
+TEST(FetchHeadersTest, ListSplitOverLinesWithSpacesAndEmptyElements) {
+  const Decision d = make(listed_spec())
+                         .decide(preflight("https://app.example.com", "PUT", {" Content-Type , ,", "X-TOKEN"}).build());
+  EXPECT_EQ(d.kind, DecisionKind::preflight_accepted);
+}
+
+TEST(FetchHeadersTest, MalformedHeaderNameIsRejected) {
+  const Decision d =
+      make(listed_spec()).decide(preflight("https://app.example.com", "PUT", {"content type"}).build());
+  EXPECT_EQ(d.reason, RejectReason::headers_malformed);
+}
+
+TEST(FetchHeadersTest, WildcardNeverCoversAuthorization) {
+  PolicySpec s;
+  s.origins = PolicySpec::Origins::any;
+  s.allow_headers = {"*"};
+  const Policy p = make(s);
+  EXPECT_EQ(p.decide(preflight("https://a.example", "GET", {"x-anything"}).build()).kind,
+            DecisionKind::preflight_accepted);
+  const Decision d = p.decide(preflight("https://a.example", "GET", {"x-a,authorization"}).build());
+  EXPECT_EQ(d.reason, RejectReason::header_not_allowed);
+  EXPECT_EQ(d.detail, "authorization");
+}
+
+// --- Credentials ------------------------------------------------------------
+
+TEST(CredentialsTest, ExactOriginAndAllowCredentialsOnPreflightAndActual) {
+  const Policy p = make(listed_spec());
+  const Decision pre = p.decide(preflight("https://app.example.com", "DELETE").build());
+  EXPECT_EQ(to_map(pre).at("Access-Control-Allow-Origin"), "https://app.example.com");
+  EXPECT_EQ(to_map(pre).at("Access-Control-Allow-Credentials"), "true");
+  EXPECT_EQ(to_map(pre).at("Access-Control-Max-Age"), "600");
+  const Decision act = p.decide(actual("DELETE", "https://app.example.com").build());
+  EXPECT_EQ(to_map(act), (Headers{{"Access-Control-Allow-Origin", "https://app.example.com"},
+                                  {"Access-Control-Allow-Credentials", "true"},
+                                  {"Access-Control-Expose-Headers", "x-request-id"}}));
+}
+
+TEST(CredentialsTest, UnlistedOriginGetsNoCorsHeadersButStillVaries) {
+  const Policy p = make(listed_spec());
+  const Decision act = p.decide(actual("GET", "https://app.example.com.evil.com").build());
+  EXPECT_EQ(act.kind, DecisionKind::actual_rejected);
+  EXPECT_EQ(act.reason, RejectReason::origin_not_allowed);
+  EXPECT_TRUE(act.headers.empty());
+  EXPECT_EQ(act.vary, "Origin");
+  const Decision none = p.decide(actual("GET", "").build());
+  EXPECT_EQ(none.kind, DecisionKind::not_cors);
+  EXPECT_TRUE(none.headers.empty());
+  EXPECT_EQ(none.vary, "Origin");
+}
+
+TEST(CredentialsTest, WildcardPolicyNeedsNoVary) {
+  PolicySpec s;
+  s.origins = PolicySpec::Origins::any;
+  const Decision d = make(s).decide(actual("GET", "https://a.example").build());
+  EXPECT_EQ(d.vary, "");
+  EXPECT_EQ(to_map(d).at("Access-Control-Allow-Origin"), "*");
+}
+
+// --- Private Network Access -------------------------------------------------
+
+TEST(PrivateNetworkTest, AnsweredOnlyWhenEnabled) {
+  auto spec = listed_spec();
+  auto b = preflight("https://app.example.com", "GET");
+  b.private_network = true;
+  EXPECT_EQ(make(spec).decide(b.build()).reason, RejectReason::private_network_not_allowed);
+  spec.allow_private_network = true;
+  const Decision d = make(spec).decide(b.build());
+  EXPECT_EQ(to_map(d).at("Access-Control-Allow-Private-Network"), "true");
+}
+
+// --- Misconfigurations refused at creation ---------------------------------
+
+struct RefusalCase {
+  const char* name;
+  void (*mutate)(PolicySpec&);
+  const char* field;
+};
+
+TEST(PolicyValidationTest, InsecureOrMeaninglessSpecsAreRefused) {
+  const RefusalCase cases[] = {
+      {"any origin with credentials", [](PolicySpec& s) { s.origins = PolicySpec::Origins::any; }, "allow_origins"},
+      {"echoed origin with credentials", [](PolicySpec& s) { s.origins = PolicySpec::Origins::any_echoed; },
+       "allow_origins"},
+      {"null origin", [](PolicySpec& s) { s.allow_origins = {"null"}; }, "allow_origins"},
+      {"trailing slash", [](PolicySpec& s) { s.allow_origins = {"https://a.example/"}; }, "allow_origins"},
+      {"star among origins", [](PolicySpec& s) { s.allow_origins = {"*", "https://a.example"}; }, "allow_origins"},
+      {"forbidden method", [](PolicySpec& s) { s.allow_methods = {"TRACE"}; }, "allow_methods"},
+      {"wildcard method with credentials", [](PolicySpec& s) { s.allow_methods = {"*"}; }, "allow_methods"},
+      {"wildcard header with credentials", [](PolicySpec& s) { s.allow_headers = {"*"}; }, "allow_headers"},
+      {"set-cookie exposed", [](PolicySpec& s) { s.expose_headers = {"Set-Cookie"}; }, "expose_headers"},
+      {"max-age too large", [](PolicySpec& s) { s.max_age_seconds = 86401; }, "max_age"},
+  };
+  for (const auto& c : cases) {
+    PolicySpec s = listed_spec();
+    c.mutate(s);
+    auto result = Policy::create(s);
+    const auto* e = std::get_if<PolicyError>(&result);
+    ASSERT_NE(e, nullptr) << c.name;
+    EXPECT_EQ(e->field, c.field) << c.name;
+    EXPECT_FALSE(e->fix.empty()) << c.name;
+  }
+}
+
+TEST(PolicyValidationTest, ConfiguredOriginsAreNormalizedBeforeMatching) {
+  auto s = listed_spec();
+  s.allow_origins = {"HTTPS://App.Example.com:443"};
+  EXPECT_EQ(make(s).decide(actual("GET", "https://app.example.com").build()).kind, DecisionKind::actual_allowed);
+}
+
+}  // namespace
+}  // namespace corsd::cors

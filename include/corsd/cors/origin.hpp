@@ -14,6 +14,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "corsd/string_hash.hpp"
+
 namespace corsd::cors {
 
 // is_serialized_origin()
@@ -69,13 +71,8 @@ class OriginMatcher {
   std::size_t size() const noexcept { return exact_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-
   Mode mode_ = Mode::listed;
-  std::unordered_set<std::string, Hash, std::equal_to<>> exact_;
+  std::unordered_set<std::string, StringHash, std::equal_to<>> exact_;
 };
 
 }  // namespace corsd::cors

@@ -1,0 +1,28 @@
+#pragma once
+// File: corsd/http/limits.hpp
+//
+// Every bound a client can push against, named in one place. A request over
+// a size limit is answered (400, 413, 431) and its connection closed; a
+// client over a time limit is disconnected.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace corsd::http {
+
+struct Limits {
+  std::size_t header_bytes = 16 * 1024;      // request line + fields; over it: 431
+  std::size_t header_fields = 100;           // fields per request; over it: 431
+  std::uint64_t body_bytes = 1024 * 1024;    // de-chunked body; over it: 413, never buffered
+  std::size_t pipelined_requests = 32;       // answered requests held before one write
+  std::size_t connections_per_thread = 10000;
+
+  std::chrono::milliseconds header_timeout{10'000};  // first byte of a request to its last header byte
+  std::chrono::milliseconds body_timeout{30'000};    // longest pause while a body arrives
+  std::chrono::milliseconds idle_timeout{30'000};    // keep-alive wait for the next request
+  std::chrono::milliseconds send_timeout{30'000};    // longest wait for a client to take a response
+  std::chrono::milliseconds shutdown_grace{5'000};   // requests in flight may finish within it
+};
+
+}  // namespace corsd::http

@@ -1,0 +1,42 @@
+#pragma once
+// File: corsd/http/request.hpp
+//
+// A parsed HTTP/1.1 request as handlers see it: views into the connection's
+// buffers, valid until the handler returns.
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace corsd::http {
+
+struct Field {
+  std::string_view name;
+  std::string_view value;
+};
+
+struct Request {
+  std::string_view method;  // as sent; methods are case-sensitive
+  std::string_view target;
+  unsigned version = 11;    // 10 for HTTP/1.0, 11 for HTTP/1.1
+  std::span<const Field> fields;
+  std::string_view body;    // the whole body, de-chunked
+
+  // find()
+  //
+  // Returns the value of the first field named `name` (case-insensitive).
+  std::optional<std::string_view> find(std::string_view name) const noexcept;
+
+  // count()
+  //
+  // Returns how many fields are named `name` (case-insensitive).
+  std::size_t count(std::string_view name) const noexcept;
+
+  // path()
+  //
+  // Returns the target without its query.
+  std::string_view path() const noexcept { return target.substr(0, target.find('?')); }
+};
+
+}  // namespace corsd::http

@@ -1,0 +1,66 @@
+#pragma once
+// File: corsd/http/server.hpp
+//
+// The HTTP/1.1 server: one io_context per thread, each with its own
+// listening sockets (SO_REUSEPORT when there are several threads), so nothing
+// is shared between threads on the request path. Keep-alive, pipelining
+// (answered in order, one write per batch), the limits of Limits, and
+// graceful shutdown on SIGINT/SIGTERM.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "corsd/http/handler.hpp"
+#include "corsd/http/limits.hpp"
+
+namespace corsd::http {
+
+struct ServerOptions {
+  Limits limits;
+  unsigned threads = 1;
+};
+
+// The addresses one listen() call bound, and the URL to reach them.
+struct Listening {
+  std::string error;             // empty on success
+  std::vector<std::string> addresses;
+  std::uint16_t port = 0;
+  std::string url;               // "http://localhost:8080"
+
+  bool ok() const noexcept { return error.empty(); }
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // listen()
+  //
+  // Binds every address `host` resolves to ("localhost" gives 127.0.0.1 and
+  // ::1) on `port` (0 picks a free one, the same for all addresses) and
+  // serves them with `handler`, which must outlive the server.
+  Listening listen(std::string_view host, std::uint16_t port, Handler& handler);
+
+  // run()
+  //
+  // Serves until SIGINT, SIGTERM or stop(), then stops accepting, lets
+  // requests in flight finish within Limits::shutdown_grace and returns.
+  void run();
+
+  // stop()
+  //
+  // Starts the graceful shutdown from any thread.
+  void stop();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace corsd::http

@@ -1,0 +1,42 @@
+#include "corsd/app/echo_api.hpp"
+
+#include <gtest/gtest.h>
+
+namespace corsd::app {
+namespace {
+
+std::string answer(std::string_view method, std::string_view body, bool head = false) {
+  EchoApi api;
+  http::Request request;
+  request.method = method;
+  request.body = body;
+  std::string out;
+  http::Response response(out, http::ResponseContext{"Wed, 25 Nov 2026 13:00:00 GMT", head, true, 11});
+  api.handle(request, response);
+  return out;
+}
+
+TEST(EchoApiTest, EchoesMethodAndBodyAsTheSeedDoes) {
+  const std::string out = answer("PUT", R"({"name":"Tricia","age":37})");
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Date: Wed, 25 Nov 2026 13:00:00 GMT\r\nContent-Length: 85\r\n\r\n"
+            "Thank You For The Cross-Domain AJAX Request:\n\nMethod: PUT\n\n{\"name\":\"Tricia\",\"age\":37}");
+}
+
+TEST(EchoApiTest, ContentLengthCountsBytesOfNonAsciiBodies) {
+  const std::string body = "{\"name\":\"Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac\"}";  // 日本
+  const std::string out = answer("POST", body);
+  const std::string expected_body = "Thank You For The Cross-Domain AJAX Request:\n\nMethod: POST\n\n" + body;
+  EXPECT_NE(out.find("Content-Length: " + std::to_string(expected_body.size()) + "\r\n"), std::string::npos);
+  EXPECT_EQ(out.substr(out.size() - expected_body.size()), expected_body);
+}
+
+TEST(EchoApiTest, HeadGetsHeadersOnly) {
+  const std::string out = answer("HEAD", "", true);
+  EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n");
+  EXPECT_NE(out.find("Content-Length: 60\r\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace corsd::app

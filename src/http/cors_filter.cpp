@@ -1,0 +1,80 @@
+#include "corsd/http/cors_filter.hpp"
+
+#include <array>
+
+#include "corsd/cors/token.hpp"
+
+namespace corsd::http {
+namespace {
+
+// One more slot than the policy accepts, so an excess is seen and refused.
+constexpr std::size_t kHeaderLineSlots = 33;
+
+std::uint8_t saturating_count(std::size_t n) noexcept { return n > 255 ? 255 : static_cast<std::uint8_t>(n); }
+
+cors::SingleHeader single(const Request& request, std::string_view name) noexcept {
+  cors::SingleHeader h;
+  std::size_t n = 0;
+  for (const auto& f : request.fields) {
+    if (!cors::ascii_iequals(f.name, name)) continue;
+    if (n++ == 0) h.value = f.value;
+  }
+  h.count = saturating_count(n);
+  return h;
+}
+
+void reject_preflight(const cors::Decision& decision, Response& response) {
+  response.set_status(403);
+  response.add("Content-Type", "text/plain; charset=utf-8");
+  response.add("X-Content-Type-Options", "nosniff");
+  response.add_vary(decision.vary);
+  const bool named = decision.reason == cors::RejectReason::header_not_allowed ||
+                     decision.reason == cors::RejectReason::method_not_allowed;
+  response.send({"CORS preflight rejected: ", cors::reason_name(decision.reason), named ? ": " : "",
+                 named ? decision.detail : "", "\n"});
+}
+
+}  // namespace
+
+cors::CorsRequest cors_request(const Request& request, std::span<std::string_view> header_lines) noexcept {
+  cors::CorsRequest r;
+  r.method = request.method;
+  r.origin = single(request, "origin");
+  r.request_method = single(request, "access-control-request-method");
+  r.request_private_network = single(request, "access-control-request-private-network");
+  std::size_t lines = 0;
+  for (const auto& f : request.fields) {
+    if (lines < header_lines.size() && cors::ascii_iequals(f.name, "access-control-request-headers")) {
+      header_lines[lines++] = f.value;
+    }
+  }
+  r.request_headers = header_lines.first(lines);
+  // Only the exact value "true" asks for private-network access.
+  if (r.request_private_network.present() && r.request_private_network.value != "true") {
+    r.request_private_network = {};
+  }
+  return r;
+}
+
+void CorsFilter::handle(const Request& request, Response& response) {
+  std::array<std::string_view, kHeaderLineSlots> lines;
+  const cors::Decision decision = policy_.decide(cors_request(request, lines));
+  switch (decision.kind) {
+    case cors::DecisionKind::preflight_rejected:
+      reject_preflight(decision, response);
+      return;
+    case cors::DecisionKind::preflight_accepted:
+      response.set_status(204);
+      for (const auto& f : decision.headers) response.add(f.name, f.value);
+      response.add_vary(decision.vary);
+      response.send();
+      return;
+    default:
+      for (const auto& f : decision.headers) response.add(f.name, f.value);
+      response.add_vary(decision.vary);
+      next_.handle(request, response);
+      return;
+  }
+}
+
+}  // namespace corsd::http

@@ -1,0 +1,45 @@
+#pragma once
+// A connection's fixed-size read buffer. Its size bounds what one client can
+// make the server hold: a header block must fit, a body streams through.
+
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace corsd::http {
+
+class InputBuffer {
+ public:
+  explicit InputBuffer(std::size_t capacity) : data_(new char[capacity]), capacity_(capacity) {}
+
+  std::string_view readable() const noexcept { return {data_.get() + begin_, end_ - begin_}; }
+  bool empty() const noexcept { return begin_ == end_; }
+
+  void consume(std::size_t n) noexcept {
+    begin_ += n;
+    if (begin_ == end_) begin_ = end_ = 0;
+  }
+
+  // Space to read into, at least a quarter of the capacity unless unread
+  // data fills more: moving the unread bytes down is cheaper than a read
+  // syscall that returns a sliver.
+  std::span<char> writable() noexcept {
+    if (begin_ > 0 && capacity_ - end_ < capacity_ / 4) {
+      std::memmove(data_.get(), data_.get() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    return {data_.get() + end_, capacity_ - end_};
+  }
+
+  void commit(std::size_t n) noexcept { end_ += n; }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+};
+
+}  // namespace corsd::http

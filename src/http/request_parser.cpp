@@ -1,0 +1,113 @@
+#include "request_parser.hpp"
+
+#include "corsd/cors/token.hpp"
+
+namespace corsd::http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+std::string_view std_view(boost::beast::string_view s) noexcept { return {s.data(), s.size()}; }
+
+// A Host field is required in HTTP/1.1 (RFC 9112 §3.2), exactly once.
+bool host_ok(const RequestStorage& s) noexcept {
+  if (s.version < 11) return true;
+  std::size_t hosts = 0;
+  for (const auto& f : s.fields) {
+    if (cors::ascii_iequals(f.name, "host")) ++hosts;
+  }
+  return hosts == 1;
+}
+
+}  // namespace
+
+RequestStorage::RequestStorage(const Limits& limits) {
+  head_.reserve(limits.header_bytes);
+  fields.reserve(limits.header_fields);
+}
+
+void RequestStorage::clear() noexcept {
+  head_.clear();
+  fields.clear();
+  // A large body's buffer is given back rather than kept for every request.
+  if (body.capacity() > 64 * 1024) {
+    std::string().swap(body);
+  } else {
+    body.clear();
+  }
+  method = target = {};
+  version = 11;
+  expect_continue = false;
+}
+
+bool RequestStorage::store(std::string_view s, std::string_view& out) noexcept {
+  if (head_.capacity() - head_.size() < s.size()) return false;
+  const std::size_t at = head_.size();
+  head_.append(s);
+  out = std::string_view(head_).substr(at, s.size());
+  return true;
+}
+
+Request RequestStorage::view() const noexcept {
+  Request r;
+  r.method = method;
+  r.target = target;
+  r.version = version;
+  r.fields = fields;
+  r.body = body;
+  return r;
+}
+
+RequestParser::RequestParser(RequestStorage& storage, const Limits& limits) : storage_(storage), limits_(limits) {
+  header_limit(static_cast<std::uint32_t>(limits.header_bytes));
+  body_limit(limits.body_bytes);
+  eager(true);
+}
+
+void RequestParser::on_request_impl(bhttp::verb, string_view method, string_view target, int version,
+                                    error_code& ec) {
+  if (version != 10 && version != 11) {
+    ec = bhttp::error::bad_version;
+    return;
+  }
+  storage_.version = static_cast<unsigned>(version);
+  if (!storage_.store(std_view(method), storage_.method) || !storage_.store(std_view(target), storage_.target)) {
+    ec = bhttp::error::header_limit;
+  }
+}
+
+void RequestParser::on_response_impl(int, string_view, int, error_code& ec) { ec = bhttp::error::bad_version; }
+
+void RequestParser::on_field_impl(bhttp::field name, string_view name_string, string_view value, error_code& ec) {
+  if (storage_.fields.size() >= limits_.header_fields) {
+    ec = bhttp::error::header_limit;
+    return;
+  }
+  Field f;
+  if (!storage_.store(std_view(name_string), f.name) || !storage_.store(std_view(value), f.value)) {
+    ec = bhttp::error::header_limit;
+    return;
+  }
+  storage_.fields.push_back(f);
+  if (name == bhttp::field::expect && cors::ascii_iequals(f.value, "100-continue")) storage_.expect_continue = true;
+}
+
+void RequestParser::on_header_impl(error_code& ec) {
+  if (!host_ok(storage_)) ec = bhttp::error::bad_field;
+}
+
+void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const& content_length, error_code&) {
+  // Beast has already refused a Content-Length over the body limit.
+  if (content_length) storage_.body.reserve(static_cast<std::size_t>(*content_length));
+}
+
+std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
+  storage_.body.append(body.data(), body.size());
+  return body.size();
+}
+
+std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) {
+  return on_body_impl(body, ec);
+}
+
+}  // namespace corsd::http

@@ -1,0 +1,62 @@
+#pragma once
+// The request parser: Beast's basic_parser with callbacks that copy the
+// request line and fields into per-connection storage (reused from request
+// to request, so parsing allocates nothing once it has warmed up) and stream
+// the body into a reused string.
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <string>
+#include <vector>
+
+#include "corsd/http/limits.hpp"
+#include "corsd/http/request.hpp"
+
+namespace corsd::http {
+
+// What the parser fills. Lives as long as the connection.
+class RequestStorage {
+ public:
+  explicit RequestStorage(const Limits& limits);
+
+  void clear() noexcept;
+  Request view() const noexcept;
+
+  // Copies `s` into the head store; false when the header limit would be passed.
+  bool store(std::string_view s, std::string_view& out) noexcept;
+
+  std::string_view method;
+  std::string_view target;
+  unsigned version = 11;
+  std::vector<Field> fields;
+  std::string body;
+  bool expect_continue = false;
+
+ private:
+  std::string head_;  // reserved once; never grows, so the views stay valid
+};
+
+class RequestParser final : public boost::beast::http::basic_parser<true> {
+ public:
+  RequestParser(RequestStorage& storage, const Limits& limits);
+
+ private:
+  using string_view = boost::beast::string_view;
+  using error_code = boost::beast::error_code;
+
+  void on_request_impl(boost::beast::http::verb, string_view method, string_view target, int version,
+                       error_code& ec) override;
+  void on_response_impl(int, string_view, int, error_code& ec) override;
+  void on_field_impl(boost::beast::http::field, string_view name, string_view value, error_code& ec) override;
+  void on_header_impl(error_code& ec) override;
+  void on_body_init_impl(boost::optional<std::uint64_t> const& content_length, error_code& ec) override;
+  std::size_t on_body_impl(string_view body, error_code& ec) override;
+  void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override;
+  void on_finish_impl(error_code&) override {}
+
+  RequestStorage& storage_;
+  const Limits& limits_;
+};
+
+}  // namespace corsd::http

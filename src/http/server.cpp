@@ -1,0 +1,126 @@
+#include "corsd/http/server.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <thread>
+
+#include "worker.hpp"
+
+namespace corsd::http {
+namespace {
+
+// Room for a burst of connections arriving at once; the kernel caps it at
+// net.core.somaxconn.
+constexpr int kListenBacklog = 16384;
+
+std::string url_for(std::string_view host, std::uint16_t port) {
+  const bool ipv6_literal = host.find(':') != std::string_view::npos;
+  std::string url = "http://";
+  url += ipv6_literal ? "[" + std::string(host) + "]" : std::string(host);
+  url += ':';
+  url += std::to_string(port);
+  return url;
+}
+
+// Opens, configures, binds and listens, reporting the first failure.
+error_code open_acceptor(tcp::acceptor& a, const tcp::endpoint& endpoint, bool reuse_port) {
+  error_code ec;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec && endpoint.address().is_v6()) a.set_option(net::ip::v6_only(true), ec);
+  if (!ec && reuse_port) {
+    const int one = 1;
+    if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      ec = error_code(errno, boost::system::system_category());
+    }
+  }
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(kListenBacklog, ec);
+  return ec;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  explicit Impl(ServerOptions options) : options_(std::move(options)) {
+    const unsigned n = options_.threads == 0 ? 1 : options_.threads;
+    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(options_.limits));
+  }
+
+  Listening listen(std::string_view host, std::uint16_t port, Handler& handler);
+  void run();
+  void stop();
+
+ private:
+  ServerOptions options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  net::io_context control_{1};
+  net::signal_set signals_{control_, SIGINT, SIGTERM};
+};
+
+Listening Server::Impl::listen(std::string_view host, std::uint16_t port, Handler& handler) {
+  Listening result;
+  error_code ec;
+  tcp::resolver resolver(control_);
+  const auto endpoints = resolver.resolve(std::string(host), std::to_string(port),
+                                          tcp::resolver::numeric_service | tcp::resolver::passive, ec);
+  if (ec || endpoints.empty()) {
+    result.error = "cannot resolve \"" + std::string(host) + "\": " + ec.message();
+    return result;
+  }
+  const bool reuse_port = workers_.size() > 1;
+  for (const auto& entry : endpoints) {
+    tcp::endpoint endpoint = entry.endpoint();
+    if (result.port != 0) endpoint.port(result.port);  // every address on the first one's port
+    for (auto& worker : workers_) {
+      tcp::acceptor acceptor(worker->io());
+      ec = open_acceptor(acceptor, endpoint, reuse_port);
+      if (ec) break;
+      if (result.port == 0) endpoint.port(result.port = acceptor.local_endpoint().port());
+      worker->add_acceptor(std::move(acceptor), handler);
+    }
+    // A resolved address the machine lacks (no IPv6 loopback) is skipped;
+    // any other failure is the user's to fix.
+    if (ec == boost::system::errc::address_not_available && !result.addresses.empty()) continue;
+    if (ec) {
+      result.error = "cannot listen on " + endpoint.address().to_string() + ":" + std::to_string(endpoint.port()) +
+                     ": " + ec.message();
+      return result;
+    }
+    result.addresses.push_back(endpoint.address().to_string());
+  }
+  result.url = url_for(host, result.port);
+  return result;
+}
+
+void Server::Impl::run() {
+  signals_.async_wait([this](const error_code& ec, int) {
+    if (!ec) stop();
+  });
+  std::vector<std::thread> threads;
+  for (auto& worker : workers_) threads.emplace_back([w = worker.get()] { w->run(); });
+  control_.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Impl::stop() {
+  for (auto& worker : workers_) net::post(worker->io(), [w = worker.get()] { w->begin_shutdown(); });
+  net::post(control_, [this] {
+    error_code ignored;
+    signals_.cancel(ignored);
+  });
+}
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Server::~Server() = default;
+Listening Server::listen(std::string_view host, std::uint16_t port, Handler& handler) {
+  return impl_->listen(host, port, handler);
+}
+void Server::run() { impl_->run(); }
+void Server::stop() { impl_->stop(); }
+
+}  // namespace corsd::http

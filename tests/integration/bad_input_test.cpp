@@ -1,0 +1,180 @@
+// Bad input, slow clients and floods against the real corsd: each gets a
+// clear answer or a timely close, and none of it stalls other clients.
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "corsd_process.hpp"
+
+namespace corsd::test {
+namespace {
+
+const std::string kGood = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+
+class BadInputTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    corsd_ = std::make_unique<CorsdProcess>(std::vector<std::string>{
+        "--threads", std::to_string(GetParam()), "--header-timeout", "1", "--idle-timeout", "2", "--body-timeout",
+        "1", "--max-body", "65536", "--max-header-bytes", "4096"});
+  }
+  std::uint16_t port() const { return corsd_->api_port(); }
+
+  // The server still answers a well-formed request on a new connection.
+  void expect_still_serving() {
+    const auto r = exchange(port(), kGood);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  // `bytes` are answered with `status` and the connection is closed.
+  void expect_answer_and_close(const std::string& bytes, int status) {
+    Client c(port());
+    c.send(bytes);
+    const auto r = c.read_response();
+    ASSERT_TRUE(r) << bytes.substr(0, 80);
+    EXPECT_EQ(r->status, status) << bytes.substr(0, 80);
+    EXPECT_EQ(r->header("connection"), "close");
+    EXPECT_TRUE(c.closed_within(3s));
+    expect_still_serving();
+  }
+
+  std::unique_ptr<CorsdProcess> corsd_;
+};
+
+TEST_P(BadInputTest, MalformedRequestLineIs400) { expect_answer_and_close("GET\r\n\r\n", 400); }
+
+TEST_P(BadInputTest, GarbageIs400) { expect_answer_and_close(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9) + "\r\n\r\n", 400); }
+
+TEST_P(BadInputTest, MalformedHeaderLineIs400) {
+  expect_answer_and_close("GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n", 400);
+}
+
+TEST_P(BadInputTest, MissingHostInHttp11Is400) { expect_answer_and_close("GET / HTTP/1.1\r\n\r\n", 400); }
+
+TEST_P(BadInputTest, ConflictingContentLengthsAre400) {
+  expect_answer_and_close("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400);
+}
+
+TEST_P(BadInputTest, ContentLengthWithChunkedIs400) {
+  expect_answer_and_close(
+      "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 400);
+}
+
+TEST_P(BadInputTest, BadChunkIs400) {
+  expect_answer_and_close("PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n", 400);
+}
+
+TEST_P(BadInputTest, UnsupportedVersionIs505OrBadRequest) {
+  Client c(port());
+  c.send("GET / HTTP/2.0\r\nHost: a\r\n\r\n");
+  const auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->status == 505 || r->status == 400) << r->status;
+  EXPECT_TRUE(c.closed_within(3s));
+}
+
+// The Content-Length alone decides: the body is never read, let alone buffered.
+TEST_P(BadInputTest, BodyOverTheLimitIs413BeforeItIsSent) {
+  Client c(port());
+  c.send("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000\r\n\r\n");
+  const auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(c.closed_within(4s));
+  expect_still_serving();
+}
+
+TEST_P(BadInputTest, ChunkedBodyOverTheLimitIs413) {
+  Client c(port());
+  c.send("PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+  const std::string chunk(16 * 1024, 'x');
+  std::string chunks;
+  for (int i = 0; i < 6; ++i) chunks += "4000\r\n" + chunk + "\r\n";
+  c.send(chunks);
+  const auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  expect_still_serving();
+}
+
+TEST_P(BadInputTest, BodyAtTheLimitIsAccepted) {
+  const std::string body(65536, 'b');
+  const auto r = exchange(port(), "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 65536\r\n\r\n" + body);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_P(BadInputTest, HeaderBlockOverTheLimitIs431) {
+  expect_answer_and_close("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(5000, 'a') + "\r\n\r\n", 431);
+}
+
+TEST_P(BadInputTest, TooManyHeaderFieldsAre431) {
+  std::string many;
+  for (int i = 0; i < 150; ++i) many += "X-" + std::to_string(i) + ": 1\r\n";
+  expect_answer_and_close("GET / HTTP/1.1\r\nHost: a\r\n" + many + "\r\n", 431);
+}
+
+TEST_P(BadInputTest, EndlessHeaderWithoutNewlineIs431) {
+  expect_answer_and_close("GET /" + std::string(8000, 'a'), 431);
+}
+
+TEST_P(BadInputTest, ClientThatStopsSendingHeadersIsTimedOut) {
+  Client slow(port());
+  slow.send("GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ");
+  expect_still_serving();  // others are not stalled meanwhile
+  EXPECT_TRUE(slow.closed_within(4s));
+}
+
+TEST_P(BadInputTest, TricklingHeadersDoNotExtendTheHeaderTimeout) {
+  Client slow(port());
+  slow.send("GET / HTTP/1.1\r\n");
+  bool closed = false;
+  for (int i = 0; i < 30 && !closed; ++i) {
+    slow.send("X: y\r\n");
+    closed = slow.closed_within(200ms);
+  }
+  EXPECT_TRUE(closed);
+}
+
+TEST_P(BadInputTest, ClientThatStopsSendingTheBodyIsTimedOut) {
+  Client slow(port());
+  slow.send("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\npartial");
+  expect_still_serving();
+  EXPECT_TRUE(slow.closed_within(4s));
+}
+
+TEST_P(BadInputTest, IdleKeepAliveConnectionIsClosed) {
+  Client c(port());
+  c.send(kGood);
+  ASSERT_TRUE(c.read_response());
+  EXPECT_TRUE(c.closed_within(5s));
+}
+
+TEST_P(BadInputTest, SilentConnectionIsClosedAfterTheHeaderTimeout) {
+  Client c(port());
+  EXPECT_TRUE(c.closed_within(4s));
+}
+
+TEST_P(BadInputTest, ManyIdleConnectionsDoNotStallOthers) {
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 200; ++i) idle.push_back(std::make_unique<Client>(port()));
+  for (int i = 0; i < 20; ++i) expect_still_serving();
+}
+
+TEST_P(BadInputTest, ClientThatNeverReadsCannotGrowTheServerWithoutBound) {
+  Client greedy(port());
+  std::string batch;
+  for (int i = 0; i < 2000; ++i) batch += "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x');
+  std::thread writer([&] { greedy.send(batch); });  // blocks once both socket buffers are full
+  std::this_thread::sleep_for(300ms);
+  expect_still_serving();
+  greedy.abort();  // unblocks the writer
+  writer.join();
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, BadInputTest, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& p) { return "threads" + std::to_string(p.param); });
+
+}  // namespace
+}  // namespace corsd::test

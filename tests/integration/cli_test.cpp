@@ -1,0 +1,86 @@
+// corsd as a user first meets it: --help, --version, mistakes on the command
+// line, a port already taken, and the demo page on its own origin.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "corsd_process.hpp"
+
+namespace corsd::test {
+namespace {
+
+TEST(CliTest, HelpListsTheFlagsAndExitsZero) {
+  const RunResult r = run_corsd({"--help"});
+  EXPECT_EQ(r.status, 0);
+  for (const char* flag : {"--listen", "--demo-listen", "--no-demo", "--max-body", "--threads", "--version"}) {
+    EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(CliTest, VersionPrintsTheVersion) {
+  const RunResult r = run_corsd({"--version"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.output.rfind("corsd ", 0), 0u) << r.output;
+}
+
+TEST(CliTest, MalformedListenAddressIsRefusedNamingTheFlag) {
+  const RunResult r = run_corsd({"--listen", "localhost"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--listen"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("HOST:PORT"), std::string::npos) << r.output;
+}
+
+TEST(CliTest, UnknownFlagIsRefused) {
+  const RunResult r = run_corsd({"--frobnicate"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("frobnicate"), std::string::npos) << r.output;
+}
+
+TEST(CliTest, PortInUseIsAClearErrorNotACrash) {
+  const int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string taken = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  const RunResult r = run_corsd({"--listen", taken, "--no-demo", "--threads", "1"});
+  ::close(holder);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("cannot listen on 127.0.0.1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--listen"), std::string::npos) << r.output;
+}
+
+TEST(CliTest, MissingJqueryIsAClearError) {
+  const RunResult r = run_corsd({"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0", "--jquery", "/nonexistent/jq.js"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("npm ci"), std::string::npos) << r.output;
+}
+
+TEST(DemoSiteTest, PageOnItsOwnOriginCallsTheApiOrigin) {
+  CorsdProcess corsd({"--threads", "1"});
+  ASSERT_NE(corsd.demo_port(), corsd.api_port());
+  const auto page = exchange(corsd.demo_port(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find(corsd.api_url()), std::string::npos);
+  EXPECT_EQ(page->body.find("__CORSD_API_ORIGIN__"), std::string::npos);
+  EXPECT_FALSE(page->has("access-control-allow-origin"));  // same-origin page
+  const auto jquery = exchange(corsd.demo_port(), "GET /vendor/jquery.min.js HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(jquery);
+  EXPECT_EQ(jquery->status, 200);
+  EXPECT_NE(jquery->body.find("jQuery"), std::string::npos);
+}
+
+TEST(DemoSiteTest, NoDemoServesTheApiOnly) {
+  const RunResult r = run_corsd({"--no-demo", "--listen", "127.0.0.1:0", "--version"});
+  EXPECT_EQ(r.status, 0);
+}
+
+}  // namespace
+}  // namespace corsd::test

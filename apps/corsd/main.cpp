@@ -26,9 +26,9 @@ int main(int argc, char** argv) {
 
   corsd::http::Server server({options.limits, options.threads});
 
-  const corsd::cors::Policy policy = corsd::cors::Policy::seed();
+  const corsd::cors::RouteTable routes = corsd::cors::RouteTable::seed();
   corsd::app::EchoApi echo;
-  corsd::http::CorsFilter api(policy, echo);
+  corsd::http::CorsFilter api(routes, echo);
   const corsd::http::Listening api_listening = server.listen(options.api.host, options.api.port, api);
   if (!api_listening.ok()) return fail(api_listening.error + " (choose another with --listen HOST:PORT)");
 

@@ -1,5 +1,7 @@
 #include "corsd/cors/origin.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -16,20 +18,24 @@ bool is_scheme(std::string_view s) noexcept {
   });
 }
 
-// A host as a URL parser serializes it: a lowercase domain (punycode already
-// applied, so ASCII only), an IPv4 address, or a bracketed IPv6 address.
+bool is_domain(std::string_view h) noexcept {
+  if (h.empty() || h.front() == '.' || h.front() == '-' || h.back() == '.') return false;
+  if (h.find("..") != std::string_view::npos) return false;
+  return std::all_of(h.begin(), h.end(), [](char c) {
+    return is_lower_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_';
+  });
+}
+
+// A host as a URL parser serializes it: a lowercase ASCII domain (punycode
+// already applied), an IPv4 address, or a bracketed IPv6 address.
 bool is_serialized_host(std::string_view h) noexcept {
-  if (h.empty()) return false;
-  if (h.front() == '[') {
+  if (!h.empty() && h.front() == '[') {
     if (h.size() < 4 || h.back() != ']') return false;
     return std::all_of(h.begin() + 1, h.end() - 1, [](char c) {
       return is_digit(c) || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
     });
   }
-  if (h.front() == '.' || h.front() == '-') return false;
-  return std::all_of(h.begin(), h.end(), [](char c) {
-    return is_lower_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_';
-  });
+  return is_domain(h);
 }
 
 bool is_port(std::string_view p) noexcept {
@@ -38,6 +44,11 @@ bool is_port(std::string_view p) noexcept {
   unsigned value = 0;
   std::from_chars(p.data(), p.data() + p.size(), value);
   return value <= 65535;
+}
+
+bool is_ipv4(std::string_view h) noexcept {
+  in_addr a{};
+  return ::inet_pton(AF_INET, std::string(h).c_str(), &a) == 1;
 }
 
 struct OriginParts {
@@ -49,17 +60,16 @@ bool split_origin(std::string_view s, OriginParts& parts) noexcept {
   const std::size_t sep = s.find("://");
   if (sep == std::string_view::npos) return false;
   parts.scheme = s.substr(0, sep);
-  std::string_view rest = s.substr(sep + 3);
+  const std::string_view rest = s.substr(sep + 3);
   const std::size_t colon = rest.rfind(':');
   const std::size_t bracket = rest.rfind(']');
   if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
     parts.host = rest.substr(0, colon);
     parts.port = rest.substr(colon + 1);
-    if (parts.port.empty()) return false;
-  } else {
-    parts.host = rest;
-    parts.port = {};
+    return !parts.port.empty();
   }
+  parts.host = rest;
+  parts.port = {};
   return true;
 }
 
@@ -70,8 +80,47 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
-NormalizedOrigin refuse(std::string error, std::string fix) {
-  return NormalizedOrigin{{}, std::move(error), std::move(fix)};
+bool default_port(std::string_view scheme, std::string_view port) noexcept {
+  return (scheme == "http" && port == "80") || (scheme == "https" && port == "443");
+}
+
+ParsedOriginRule refuse(std::string error, std::string fix) { return {{}, std::move(error), std::move(fix)}; }
+
+// Canonical IPv6 text ("[::1]"), or empty when `bracketed` is not IPv6.
+std::string canonical_ipv6(std::string_view bracketed) {
+  in6_addr a{};
+  const std::string inner(bracketed.substr(1, bracketed.size() - 2));
+  if (::inet_pton(AF_INET6, inner.c_str(), &a) != 1) return {};
+  char text[INET6_ADDRSTRLEN];
+  ::inet_ntop(AF_INET6, &a, text, sizeof text);
+  return "[" + std::string(text) + "]";
+}
+
+ParsedOriginRule parse_host(OriginRule& r, std::string host) {
+  if (std::any_of(host.begin(), host.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    return refuse("the host is not ASCII", "write an internationalized domain in punycode (\"xn--...\")");
+  }
+  if (host.find('/') != std::string::npos) {
+    return refuse("an origin has no path and no trailing slash", "drop everything from the first \"/\" after the host");
+  }
+  if (host.find('@') != std::string::npos) return refuse("an origin has no user name or password", "drop the part up to \"@\"");
+  if (host.rfind("*.", 0) == 0) {
+    r.any_subdomain = true;
+    host.erase(0, 2);
+  }
+  if (host.find('*') != std::string::npos) {
+    return refuse("a wildcard may only be the whole first label (\"https://*.example.com\") or the port (\":*\")",
+                  "write \"https://*.example.com\" for every subdomain of example.com");
+  }
+  if (!host.empty() && host.front() == '[') host = canonical_ipv6(host);
+  if (!is_serialized_host(host)) {
+    return refuse("the host is not a valid domain or IP address", "write it like \"https://app.example.com\"");
+  }
+  if (r.any_subdomain && (host.front() == '[' || is_ipv4(host))) {
+    return refuse("an IP address has no subdomains", "list the address itself");
+  }
+  r.host = std::move(host);
+  return {};
 }
 
 }  // namespace
@@ -80,43 +129,36 @@ bool is_serialized_origin(std::string_view s) noexcept {
   OriginParts p;
   if (!split_origin(s, p)) return false;
   if (!is_scheme(p.scheme) || !is_serialized_host(p.host)) return false;
-  return p.port.empty() || is_port(p.port);
+  return p.port.empty() || (is_port(p.port) && !default_port(p.scheme, p.port));
 }
 
-NormalizedOrigin normalize_origin(std::string_view s) {
+bool is_loopback_host(std::string_view host) noexcept {
+  if (host == "localhost" || host == "[::1]") return true;
+  if (host.size() > 10 && host.substr(host.size() - 10) == ".localhost") return true;
+  return host.rfind("127.", 0) == 0 && is_ipv4(host);
+}
+
+ParsedOriginRule parse_origin_rule(std::string_view s) {
   if (s == "null") {
     return refuse("\"null\" is the origin of sandboxed frames, file: pages and redirects; any such page can send it",
-                  "remove \"null\"; give such content a real origin");
-  }
-  if (s.find('*') != std::string_view::npos) {
-    return refuse("a wildcard may only stand alone (\"*\")", "list each origin, e.g. \"https://app.example.com\"");
+                  "remove \"null\"; serve such content from a real origin");
   }
   OriginParts p;
-  if (!split_origin(s, p)) {
-    return refuse("an origin is scheme://host[:port]", "write it like \"https://app.example.com\"");
+  if (!split_origin(s, p)) return refuse("an origin is scheme://host[:port]", "write it like \"https://app.example.com\"");
+  OriginRule r;
+  r.scheme = to_lower(p.scheme);
+  if (!is_scheme(r.scheme)) return refuse("the scheme is not valid", "write it like \"https://app.example.com\"");
+  if (ParsedOriginRule e = parse_host(r, to_lower(p.host)); !e.ok()) return e;
+  if (p.port == "*") {
+    r.any_port = true;
+  } else if (!p.port.empty()) {
+    if (!is_port(p.port)) return refuse("the port must be a number from 0 to 65535, or *", "write it like \"http://localhost:8081\"");
+    if (!default_port(r.scheme, p.port)) r.port = std::string(p.port);
   }
-  const std::string scheme = to_lower(p.scheme);
-  std::string host = to_lower(p.host);
-  if (host.find('/') != std::string::npos) {
-    return refuse("an origin has no path and no trailing slash",
-                  "drop everything from the first \"/\" after the host");
-  }
-  if (host.find('@') != std::string::npos) {
-    return refuse("an origin has no user name or password", "drop the part up to \"@\"");
-  }
-  if (!is_scheme(scheme) || !is_serialized_host(host)) {
-    return refuse("the scheme or host is not valid", "write it like \"https://app.example.com\" (punycode for IDNs)");
-  }
-  if (!p.port.empty() && !is_port(p.port)) {
-    return refuse("the port must be a number from 0 to 65535", "write it like \"http://localhost:8081\"");
-  }
-  const bool default_port = (scheme == "http" && p.port == "80") || (scheme == "https" && p.port == "443");
-  std::string out = scheme + "://" + host;
-  if (!p.port.empty() && !default_port) {
-    out += ':';
-    out += p.port;
-  }
-  return NormalizedOrigin{std::move(out), {}, {}};
+  r.text = r.scheme + "://" + (r.any_subdomain ? "*." : "") + r.host;
+  if (r.any_port) r.text += ":*";
+  if (!r.port.empty()) r.text += ":" + r.port;
+  return {std::move(r), {}, {}};
 }
 
 OriginMatcher OriginMatcher::any() {
@@ -131,10 +173,16 @@ OriginMatcher OriginMatcher::any_echoed() {
   return m;
 }
 
-OriginMatcher OriginMatcher::listed(const std::vector<std::string>& origins) {
+OriginMatcher OriginMatcher::listed(const std::vector<OriginRule>& rules) {
   OriginMatcher m;
   m.mode_ = Mode::listed;
-  m.exact_.insert(origins.begin(), origins.end());
+  for (const auto& rule : rules) {
+    if (rule.is_pattern()) {
+      m.patterns_.push_back(rule);
+    } else {
+      m.exact_.insert(rule.text);
+    }
+  }
   return m;
 }
 
@@ -145,9 +193,31 @@ std::string_view OriginMatcher::allow_origin_for(std::string_view origin) const 
     case Mode::any_echoed:
       return is_serialized_origin(origin) ? origin : std::string_view{};
     case Mode::listed:
-      return exact_.find(origin) != exact_.end() ? origin : std::string_view{};
+      if (exact_.find(origin) != exact_.end() || matches_pattern(origin)) return origin;
+      return {};
   }
   return {};
+}
+
+bool OriginMatcher::matches_pattern(std::string_view origin) const noexcept {
+  if (patterns_.empty() || !is_serialized_origin(origin)) return false;
+  OriginParts p;
+  split_origin(origin, p);
+  for (const auto& rule : patterns_) {
+    if (p.scheme != rule.scheme) continue;
+    if (!rule.any_port && p.port != rule.port) continue;
+    if (!rule.any_subdomain) {
+      if (p.host == rule.host) return true;
+      continue;
+    }
+    // One or more whole labels before ".base": never the apex itself.
+    const std::size_t base = rule.host.size();
+    if (p.host.size() > base + 1 && p.host.substr(p.host.size() - base) == rule.host &&
+        p.host[p.host.size() - base - 1] == '.') {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace corsd::cors

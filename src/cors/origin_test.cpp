@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace corsd::cors {
 namespace {
 
@@ -21,25 +24,48 @@ TEST(OriginTest, AnythingElseIsNotASerializedOrigin) {
   }
 }
 
+std::vector<OriginRule> rules(std::initializer_list<const char*> texts) {
+  std::vector<OriginRule> out;
+  for (const char* t : texts) {
+    ParsedOriginRule p = parse_origin_rule(t);
+    EXPECT_TRUE(p.ok()) << t << ": " << p.error;
+    out.push_back(p.rule);
+  }
+  return out;
+}
+
 TEST(OriginTest, ConfiguredOriginsAreNormalized) {
-  EXPECT_EQ(normalize_origin("HTTPS://App.Example.COM").origin, "https://app.example.com");
-  EXPECT_EQ(normalize_origin("https://example.com:443").origin, "https://example.com");
-  EXPECT_EQ(normalize_origin("http://example.com:80").origin, "http://example.com");
-  EXPECT_EQ(normalize_origin("http://localhost:8081").origin, "http://localhost:8081");
-  EXPECT_EQ(normalize_origin("https://example.com:80").origin, "https://example.com:80");
+  EXPECT_EQ(parse_origin_rule("HTTPS://App.Example.COM").rule.text, "https://app.example.com");
+  EXPECT_EQ(parse_origin_rule("https://example.com:443").rule.text, "https://example.com");
+  EXPECT_EQ(parse_origin_rule("http://example.com:80").rule.text, "http://example.com");
+  EXPECT_EQ(parse_origin_rule("http://localhost:8081").rule.text, "http://localhost:8081");
+  EXPECT_EQ(parse_origin_rule("https://example.com:80").rule.text, "https://example.com:80");
+  EXPECT_EQ(parse_origin_rule("http://[0:0:0:0:0:0:0:1]:8080").rule.text, "http://[::1]:8080");
+  EXPECT_EQ(parse_origin_rule("https://xn--bcher-kva.example").rule.text, "https://xn--bcher-kva.example");
+  EXPECT_EQ(parse_origin_rule("https://*.Example.com").rule.text, "https://*.example.com");
+  EXPECT_EQ(parse_origin_rule("http://localhost:*").rule.text, "http://localhost:*");
 }
 
 TEST(OriginTest, ConfiguredOriginMistakesAreRefusedWithAFix) {
   for (const char* bad : {"null", "https://example.com/", "https://example.com/app", "example.com",
-                          "https://*.example.com", "https://user@example.com", "https://example.com:99999"}) {
-    const NormalizedOrigin n = normalize_origin(bad);
-    EXPECT_FALSE(n.ok()) << bad;
-    EXPECT_FALSE(n.fix.empty()) << bad;
+                          "https://user@example.com", "https://example.com:99999", "https://*example.com",
+                          "https://a.*.example.com", "https://*", "*://example.com", "https://*.127.0.0.1",
+                          "https://b\xc3\xbc" "cher.example", "https://[::1", "https://ex ample.com"}) {
+    const ParsedOriginRule p = parse_origin_rule(bad);
+    EXPECT_FALSE(p.ok()) << bad;
+    EXPECT_FALSE(p.fix.empty()) << bad;
+  }
+}
+
+TEST(OriginTest, LoopbackHosts) {
+  for (const char* h : {"localhost", "127.0.0.1", "127.1.2.3", "[::1]", "app.localhost"}) EXPECT_TRUE(is_loopback_host(h)) << h;
+  for (const char* h : {"example.com", "127.0.0.1.evil.com", "localhost.evil.com", "10.0.0.1", "[::2]"}) {
+    EXPECT_FALSE(is_loopback_host(h)) << h;
   }
 }
 
 TEST(OriginMatcherTest, ListedOriginsMatchExactlyNeverByPrefixOrSuffix) {
-  const auto m = OriginMatcher::listed({"https://example.com", "http://localhost:8081"});
+  const auto m = OriginMatcher::listed(rules({"https://example.com", "http://localhost:8081"}));
   EXPECT_EQ(m.allow_origin_for("https://example.com"), "https://example.com");
   EXPECT_EQ(m.allow_origin_for("http://localhost:8081"), "http://localhost:8081");
   EXPECT_EQ(m.allow_origin_for("https://example.com.evil.com"), "");
@@ -48,6 +74,36 @@ TEST(OriginMatcherTest, ListedOriginsMatchExactlyNeverByPrefixOrSuffix) {
   EXPECT_EQ(m.allow_origin_for("http://localhost:8082"), "");
   EXPECT_EQ(m.allow_origin_for("null"), "");
   EXPECT_TRUE(m.varies_by_origin());
+}
+
+TEST(OriginMatcherTest, SubdomainPatternMatchesWholeLabelsButNeverTheApex) {
+  const auto m = OriginMatcher::listed(rules({"https://*.example.com"}));
+  EXPECT_EQ(m.allow_origin_for("https://app.example.com"), "https://app.example.com");
+  EXPECT_EQ(m.allow_origin_for("https://a.b.example.com"), "https://a.b.example.com");
+  EXPECT_EQ(m.allow_origin_for("https://example.com"), "");
+  EXPECT_EQ(m.allow_origin_for("https://evilexample.com"), "");
+  EXPECT_EQ(m.allow_origin_for("https://example.com.evil.com"), "");
+  EXPECT_EQ(m.allow_origin_for("https://app.example.com.evil.com"), "");
+  EXPECT_EQ(m.allow_origin_for("http://app.example.com"), "");
+  EXPECT_EQ(m.allow_origin_for("https://app.example.com:8443"), "");
+  EXPECT_EQ(m.allow_origin_for("https://.example.com"), "");
+}
+
+TEST(OriginMatcherTest, AnyPortPatternMatchesEveryPortOfThatHostOnly) {
+  const auto m = OriginMatcher::listed(rules({"http://localhost:*"}));
+  EXPECT_EQ(m.allow_origin_for("http://localhost:8081"), "http://localhost:8081");
+  EXPECT_EQ(m.allow_origin_for("http://localhost"), "http://localhost");
+  EXPECT_EQ(m.allow_origin_for("https://localhost:8081"), "");
+  EXPECT_EQ(m.allow_origin_for("http://localhost.evil.com:8081"), "");
+  EXPECT_EQ(m.allow_origin_for("http://127.0.0.1:8081"), "");
+}
+
+TEST(OriginMatcherTest, ThousandsOfExactOriginsAreFoundByHash) {
+  std::vector<OriginRule> many;
+  for (int i = 0; i < 5000; ++i) many.push_back(parse_origin_rule("https://site" + std::to_string(i) + ".example").rule);
+  const auto m = OriginMatcher::listed(many);
+  EXPECT_EQ(m.allow_origin_for("https://site4999.example"), "https://site4999.example");
+  EXPECT_EQ(m.allow_origin_for("https://site5000.example"), "");
 }
 
 TEST(OriginMatcherTest, AnyAnswersWildcardAndDoesNotVary) {

@@ -40,12 +40,53 @@ bool contains(const std::vector<std::string>& items, std::string_view value) {
 // Fetch Standard §2.2.1: a CORS-safelisted method never needs to be listed.
 bool is_safelisted_method(std::string_view m) noexcept { return m == "GET" || m == "HEAD" || m == "POST"; }
 
+// Fetch Standard §2.2.2: names a script can never set, so listing them
+// allows nothing and betrays a misunderstanding.
+bool is_forbidden_request_header(std::string_view h) noexcept {
+  static constexpr std::string_view kForbidden[] = {
+      "accept-charset", "accept-encoding", "access-control-request-headers", "access-control-request-method",
+      "connection", "content-length", "cookie", "cookie2", "date", "dnt", "expect", "host", "keep-alive", "origin",
+      "referer", "set-cookie", "te", "trailer", "transfer-encoding", "upgrade", "via"};
+  for (auto f : kForbidden) {
+    if (ascii_iequals(h, f)) return true;
+  }
+  const auto starts = [&](std::string_view p) { return h.size() >= p.size() && ascii_iequals(h.substr(0, p.size()), p); };
+  return starts("proxy-") || starts("sec-");
+}
+
 // Fetch Standard: forbidden methods never come from scripts.
 bool is_forbidden_method(std::string_view m) noexcept {
   return ascii_iequals(m, "CONNECT") || ascii_iequals(m, "TRACE") || ascii_iequals(m, "TRACK");
 }
 
-std::optional<PolicyError> check_origins(const PolicySpec& spec, std::vector<std::string>& normalized) {
+bool single_label(std::string_view domain) { return domain.find('.') == std::string_view::npos; }
+
+// Misconfiguration classes of credentialed origins: wildcards over a public
+// suffix (anyone can register a site there) and plain-http origins (anyone on
+// the network path can read and forge them).
+std::optional<PolicyError> check_credentialed_origin(const PolicySpec& spec, const OriginRule& rule,
+                                                     std::size_t index, const PublicSuffixCheck& is_public_suffix) {
+  if (rule.any_subdomain) {
+    const bool public_suffix = is_public_suffix ? is_public_suffix(rule.host) : single_label(rule.host);
+    if (public_suffix) {
+      return PolicyError{"allow_origins",
+                         "\"" + rule.text + "\" covers a public suffix: anyone can register a site under " + rule.host +
+                             " and read signed-in users' data",
+                         "list your own sites, e.g. \"" + rule.scheme + "://app." + rule.host + "\"", index};
+    }
+  }
+  if (rule.scheme == "http" && !is_loopback_host(rule.host) &&
+      !spec.dangerously_allow_insecure_origins_with_credentials) {
+    return PolicyError{"allow_origins",
+                       "\"" + rule.text + "\" is plain http: anyone on the network path can act as it and read "
+                       "credentialed responses",
+                       "use https://, or set dangerously_allow_insecure_origins_with_credentials = true", index};
+  }
+  return std::nullopt;
+}
+
+std::optional<PolicyError> check_origins(const PolicySpec& spec, const PublicSuffixCheck& is_public_suffix,
+                                         std::vector<OriginRule>& rules) {
   if (spec.origins != PolicySpec::Origins::listed) {
     if (spec.allow_credentials) {
       return PolicyError{"allow_origins", "credentials cannot be allowed for every origin: any site could read a "
@@ -54,30 +95,35 @@ std::optional<PolicyError> check_origins(const PolicySpec& spec, std::vector<std
     }
     return std::nullopt;
   }
-  for (const auto& origin : spec.allow_origins) {
+  for (std::size_t i = 0; i < spec.allow_origins.size(); ++i) {
+    const std::string& origin = spec.allow_origins[i];
     if (origin == "*") {
       return PolicyError{"allow_origins", "\"*\" cannot be mixed with listed origins",
-                         "use \"*\" alone for a public resource, or list origins only"};
+                         "use [\"*\"] alone for a public resource, or list origins only", i};
     }
-    NormalizedOrigin n = normalize_origin(origin);
-    if (!n.ok()) return PolicyError{"allow_origins", "\"" + origin + "\": " + n.error, n.fix};
-    normalized.push_back(std::move(n.origin));
+    ParsedOriginRule parsed = parse_origin_rule(origin);
+    if (!parsed.ok()) return PolicyError{"allow_origins", "\"" + origin + "\": " + parsed.error, parsed.fix, i};
+    if (spec.allow_credentials) {
+      if (auto e = check_credentialed_origin(spec, parsed.rule, i, is_public_suffix)) return e;
+    }
+    rules.push_back(std::move(parsed.rule));
   }
   return std::nullopt;
 }
 
 std::optional<PolicyError> check_methods(const PolicySpec& spec) {
-  for (const auto& m : spec.allow_methods) {
+  for (std::size_t i = 0; i < spec.allow_methods.size(); ++i) {
+    const std::string& m = spec.allow_methods[i];
     if (m == "*") {
       if (spec.allow_credentials) {
         return PolicyError{"allow_methods", "browsers ignore \"*\" as a method when credentials are allowed",
-                           "list the methods"};
+                           "list the methods", i};
       }
       continue;
     }
-    if (!is_token(m)) return PolicyError{"allow_methods", "\"" + m + "\" is not a method token", "remove it"};
+    if (!is_token(m)) return PolicyError{"allow_methods", "\"" + m + "\" is not a method token", "remove it", i};
     if (is_forbidden_method(m)) {
-      return PolicyError{"allow_methods", m + " is a forbidden method: browsers never send it", "remove it"};
+      return PolicyError{"allow_methods", m + " is a forbidden method: browsers never send it", "remove it", i};
     }
   }
   return std::nullopt;
@@ -85,29 +131,34 @@ std::optional<PolicyError> check_methods(const PolicySpec& spec) {
 
 std::optional<PolicyError> check_header_names(const std::vector<std::string>& names, std::string_view field,
                                               bool credentials) {
-  for (const auto& h : names) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string& h = names[i];
     if (h == "*") {
       if (credentials) {
         return PolicyError{std::string(field), "browsers ignore \"*\" when credentials are allowed",
-                           "list the header names"};
+                           "list the header names", i};
       }
       continue;
     }
-    if (!is_token(h)) {
-      return PolicyError{std::string(field), "\"" + h + "\" is not a header name", "remove it"};
+    if (!is_token(h)) return PolicyError{std::string(field), "\"" + h + "\" is not a header name", "remove it", i};
+    if (is_forbidden_request_header(h) && field == "allow_headers") {
+      return PolicyError{std::string(field), h + " is a forbidden request header: scripts can never set it",
+                         "remove it", i};
     }
   }
   return std::nullopt;
 }
 
-std::optional<PolicyError> check_spec(const PolicySpec& spec, std::vector<std::string>& normalized_origins) {
-  if (auto e = check_origins(spec, normalized_origins)) return e;
+std::optional<PolicyError> check_spec(const PolicySpec& spec, const PublicSuffixCheck& is_public_suffix,
+                                      std::vector<OriginRule>& rules) {
+  if (auto e = check_origins(spec, is_public_suffix, rules)) return e;
   if (auto e = check_methods(spec)) return e;
   if (auto e = check_header_names(spec.allow_headers, "allow_headers", spec.allow_credentials)) return e;
   if (auto e = check_header_names(spec.expose_headers, "expose_headers", spec.allow_credentials)) return e;
-  for (const auto& h : spec.expose_headers) {
+  for (std::size_t i = 0; i < spec.expose_headers.size(); ++i) {
+    const std::string& h = spec.expose_headers[i];
     if (ascii_iequals(h, "set-cookie") || ascii_iequals(h, "set-cookie2")) {
-      return PolicyError{"expose_headers", "browsers never expose " + h + " to scripts", "remove it"};
+      return PolicyError{"expose_headers", "browsers never expose " + h + " to scripts", "remove it", i};
     }
   }
   if (spec.max_age_seconds && *spec.max_age_seconds > kMaxAgeLimit) {
@@ -141,13 +192,22 @@ std::string_view reason_name(RejectReason reason) noexcept {
   return "unknown";
 }
 
-PolicyOrError Policy::create(PolicySpec spec) {
-  std::vector<std::string> normalized;
-  if (auto error = check_spec(spec, normalized)) return *error;
-  spec.allow_origins = std::move(normalized);
+PolicyOrError Policy::create(PolicySpec spec, const PublicSuffixCheck& is_public_suffix) {
+  if (spec.origins == PolicySpec::Origins::listed && spec.allow_origins == std::vector<std::string>{"*"}) {
+    spec.origins = PolicySpec::Origins::any;
+  }
+  std::vector<OriginRule> rules;
+  if (auto error = check_spec(spec, is_public_suffix, rules)) return *error;
+  spec.allow_origins.clear();
+  for (const auto& rule : rules) spec.allow_origins.push_back(rule.text);
   for (auto& h : spec.allow_headers) h = lowercase(std::move(h));
   for (auto& h : spec.expose_headers) h = lowercase(std::move(h));
-  return Policy(std::move(spec));
+  switch (spec.origins) {
+    case PolicySpec::Origins::any: return Policy(std::move(spec), OriginMatcher::any());
+    case PolicySpec::Origins::any_echoed: return Policy(std::move(spec), OriginMatcher::any_echoed());
+    case PolicySpec::Origins::listed: break;
+  }
+  return Policy(std::move(spec), OriginMatcher::listed(rules));
 }
 
 Policy Policy::seed() {
@@ -160,12 +220,7 @@ Policy Policy::seed() {
   return std::get<Policy>(create(std::move(spec)));
 }
 
-Policy::Policy(PolicySpec spec) : spec_(std::move(spec)) {
-  switch (spec_.origins) {
-    case PolicySpec::Origins::any: origins_ = OriginMatcher::any(); break;
-    case PolicySpec::Origins::any_echoed: origins_ = OriginMatcher::any_echoed(); break;
-    case PolicySpec::Origins::listed: origins_ = OriginMatcher::listed(spec_.allow_origins); break;
-  }
+Policy::Policy(PolicySpec spec, OriginMatcher origins) : spec_(std::move(spec)), origins_(std::move(origins)) {
   any_method_ = contains(spec_.allow_methods, "*");
   any_header_ = contains(spec_.allow_headers, "*");
   allow_methods_value_ = join(spec_.allow_methods);
@@ -271,6 +326,53 @@ bool Policy::header_allowed(std::string_view name) const noexcept {
     if (ascii_iequals(allowed, name)) return true;
   }
   return any_header_ && !spec_.allow_credentials && !ascii_iequals(name, "authorization");
+}
+
+}  // namespace corsd::cors
+
+namespace corsd::cors {
+
+std::string Policy::describe() const {
+  std::string out;
+  const auto line = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\n");
+  };
+  switch (spec_.origins) {
+    case PolicySpec::Origins::any: line("origins", "* (any origin, answered with *)"); break;
+    case PolicySpec::Origins::any_echoed: line("origins", "any origin, echoed (no credentials)"); break;
+    case PolicySpec::Origins::listed: line("origins", join(spec_.allow_origins)); break;
+  }
+  line("credentials", spec_.allow_credentials ? "allowed" : "not allowed");
+  line("Access-Control-Allow-Methods", allow_methods_value_.empty() ? "(none: GET, HEAD, POST only)" : allow_methods_value_);
+  line("Access-Control-Allow-Headers", allow_headers_value_.empty() ? "(none: safelisted headers only)" : allow_headers_value_);
+  line("Access-Control-Expose-Headers", expose_headers_value_.empty() ? "(none)" : expose_headers_value_);
+  line("Access-Control-Max-Age", max_age_value_.empty() ? "(absent: browsers cache 5 s)" : max_age_value_);
+  line("private network access", spec_.allow_private_network ? "allowed" : "not allowed");
+  line("preflights", spec_.preflight_passthrough ? "passed to the application" : "answered by corsd");
+  return out;
+}
+
+std::string explain_rejection(const Decision& decision, const CorsRequest& request) {
+  const std::string detail(decision.detail);
+  switch (decision.reason) {
+    case RejectReason::none: return "nothing: the request was allowed";
+    case RejectReason::origin_repeated: return "nothing can: a request must carry one Origin";
+    case RejectReason::origin_null:
+      return "nothing can: \"null\" is sent by sandboxed frames, file: pages and redirects; serve the page from a "
+             "real origin";
+    case RejectReason::origin_malformed: return "nothing can: \"" + detail + "\" is not a serialized origin";
+    case RejectReason::origin_not_allowed: return "add \"" + detail + "\" to allow_origins";
+    case RejectReason::method_repeated: return "nothing can: a preflight must carry one Access-Control-Request-Method";
+    case RejectReason::method_malformed: return "nothing can: \"" + detail + "\" is not a method";
+    case RejectReason::method_not_allowed: return "add \"" + detail + "\" to allow_methods";
+    case RejectReason::headers_malformed: return "nothing can: \"" + detail + "\" is not a header name";
+    case RejectReason::headers_too_many_lines:
+      return "nothing can: " + std::to_string(request.request_headers.size()) +
+             " Access-Control-Request-Headers lines is more than any browser sends";
+    case RejectReason::header_not_allowed: return "add \"" + detail + "\" to allow_headers";
+    case RejectReason::private_network_not_allowed: return "set allow_private_network = true";
+  }
+  return "unknown reason";
 }
 
 }  // namespace corsd::cors

@@ -280,6 +280,15 @@ TEST(PolicyValidationTest, InsecureOrMeaninglessSpecsAreRefused) {
       {"wildcard header with credentials", [](PolicySpec& s) { s.allow_headers = {"*"}; }, "allow_headers"},
       {"set-cookie exposed", [](PolicySpec& s) { s.expose_headers = {"Set-Cookie"}; }, "expose_headers"},
       {"max-age too large", [](PolicySpec& s) { s.max_age_seconds = 86401; }, "max_age"},
+      {"pattern over a public suffix with credentials",
+       [](PolicySpec& s) { s.allow_origins = {"https://*.com"}; }, "allow_origins"},
+      {"plain http origin with credentials", [](PolicySpec& s) { s.allow_origins = {"http://app.example.com"}; },
+       "allow_origins"},
+      {"forbidden request header", [](PolicySpec& s) { s.allow_headers = {"Cookie"}; }, "allow_headers"},
+      {"sec- request header", [](PolicySpec& s) { s.allow_headers = {"sec-fetch-mode"}; }, "allow_headers"},
+      {"wildcard in the wrong place", [](PolicySpec& s) { s.allow_origins = {"https://app.*.example.com"}; },
+       "allow_origins"},
+      {"wildcard exposed with credentials", [](PolicySpec& s) { s.expose_headers = {"*"}; }, "expose_headers"},
   };
   for (const auto& c : cases) {
     PolicySpec s = listed_spec();
@@ -290,6 +299,46 @@ TEST(PolicyValidationTest, InsecureOrMeaninglessSpecsAreRefused) {
     EXPECT_EQ(e->field, c.field) << c.name;
     EXPECT_FALSE(e->fix.empty()) << c.name;
   }
+}
+
+TEST(PolicyValidationTest, RefusalNamesTheOffendingListElement) {
+  auto s = listed_spec();
+  s.allow_origins = {"https://ok.example", "https://bad.example/"};
+  auto result = Policy::create(s);
+  ASSERT_TRUE(std::holds_alternative<PolicyError>(result));
+  EXPECT_EQ(std::get<PolicyError>(result).index, 1u);
+}
+
+TEST(PolicyValidationTest, PublicSuffixCheckIsConsulted) {
+  auto s = listed_spec();
+  s.allow_origins = {"https://*.github.io"};
+  EXPECT_TRUE(std::holds_alternative<Policy>(Policy::create(s)));  // two labels: not known without a list
+  const PublicSuffixCheck psl = [](std::string_view d) { return d == "github.io" || d == "com"; };
+  EXPECT_TRUE(std::holds_alternative<PolicyError>(Policy::create(s, psl)));
+  s.allow_origins = {"https://*.app.github.io"};
+  EXPECT_TRUE(std::holds_alternative<Policy>(Policy::create(s, psl)));
+}
+
+TEST(PolicyValidationTest, LoopbackHttpOriginsMayUseCredentials) {
+  auto s = listed_spec();
+  s.allow_origins = {"http://localhost:*", "http://127.0.0.1:8081", "http://[::1]:3000"};
+  EXPECT_TRUE(std::holds_alternative<Policy>(Policy::create(s)));
+}
+
+TEST(PolicyValidationTest, InsecureOriginsWithCredentialsNeedTheDangerousSwitch) {
+  auto s = listed_spec();
+  s.allow_origins = {"http://intranet.example"};
+  EXPECT_TRUE(std::holds_alternative<PolicyError>(Policy::create(s)));
+  s.dangerously_allow_insecure_origins_with_credentials = true;
+  EXPECT_TRUE(std::holds_alternative<Policy>(Policy::create(s)));
+}
+
+TEST(PolicyValidationTest, LoneStarMeansAnyOriginAnsweredWithStar) {
+  PolicySpec s;
+  s.allow_origins = {"*"};
+  const Policy p = make(s);
+  EXPECT_EQ(p.spec().origins, PolicySpec::Origins::any);
+  EXPECT_EQ(to_map(p.decide(actual("GET", "https://x.example").build())).at("Access-Control-Allow-Origin"), "*");
 }
 
 TEST(PolicyValidationTest, ConfiguredOriginsAreNormalizedBeforeMatching) {

@@ -1,6 +1,7 @@
 #include "corsd/http/cors_filter.hpp"
 
 #include <array>
+#include <string>
 
 #include "corsd/cors/token.hpp"
 
@@ -23,11 +24,16 @@ cors::SingleHeader single(const Request& request, std::string_view name) noexcep
   return h;
 }
 
+// Client-controlled text goes into logs with control bytes masked, so a
+// crafted Origin cannot forge log lines or drive a terminal.
+void append_printable(std::string& out, std::string_view s) {
+  for (char c : s) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+}
+
 void reject_preflight(const cors::Decision& decision, Response& response) {
   response.set_status(403);
   response.add("Content-Type", "text/plain; charset=utf-8");
   response.add("X-Content-Type-Options", "nosniff");
-  response.add_vary(decision.vary);
   const bool named = decision.reason == cors::RejectReason::header_not_allowed ||
                      decision.reason == cors::RejectReason::method_not_allowed;
   response.send({"CORS preflight rejected: ", cors::reason_name(decision.reason), named ? ": " : "",
@@ -57,24 +63,42 @@ cors::CorsRequest cors_request(const Request& request, std::span<std::string_vie
 }
 
 void CorsFilter::handle(const Request& request, Response& response) {
-  std::array<std::string_view, kHeaderLineSlots> lines;
-  const cors::Decision decision = policy_.decide(cors_request(request, lines));
-  switch (decision.kind) {
-    case cors::DecisionKind::preflight_rejected:
-      reject_preflight(decision, response);
-      return;
-    case cors::DecisionKind::preflight_accepted:
-      response.set_status(204);
-      for (const auto& f : decision.headers) response.add(f.name, f.value);
-      response.add_vary(decision.vary);
-      response.send();
-      return;
-    default:
-      for (const auto& f : decision.headers) response.add(f.name, f.value);
-      response.add_vary(decision.vary);
-      next_.handle(request, response);
-      return;
+  const cors::Route* route = routes_.match(request.path());
+  if (route == nullptr) {
+    next_.handle(request, response);
+    return;
   }
+  std::array<std::string_view, kHeaderLineSlots> lines;
+  const cors::CorsRequest cors = cors_request(request, lines);
+  const cors::Decision decision = route->policy.decide(cors);
+  if (decision.reason != cors::RejectReason::none && on_rejection_) report(*route, cors, decision);
+  for (const auto& f : decision.headers) response.add(f.name, f.value);
+  response.add_vary(decision.vary);
+  if (!decision.is_preflight() || route->policy.spec().preflight_passthrough) {
+    next_.handle(request, response);
+  } else if (decision.kind == cors::DecisionKind::preflight_accepted) {
+    response.set_status(204);
+    response.send();
+  } else {
+    reject_preflight(decision, response);
+  }
+}
+
+void CorsFilter::report(const cors::Route& route, const cors::CorsRequest& cors, const cors::Decision& decision) const {
+  std::string line = "CORS rejected: route=" + route.prefix + " origin=";
+  append_printable(line, cors.origin.value);
+  line += " method=";
+  append_printable(line, cors.method);
+  if (decision.is_preflight()) {
+    line += " request-method=";
+    append_printable(line, cors.request_method.value);
+  }
+  line += " reason=";
+  line += cors::reason_name(decision.reason);
+  line += " need: ";
+  std::string need = cors::explain_rejection(decision, cors);
+  append_printable(line, need);
+  on_rejection_(line);
 }
 
 }  // namespace corsd::http

@@ -22,19 +22,81 @@ struct Exchange {
   int app_calls = 0;
 };
 
-Exchange exchange(std::string_view method, std::vector<Field> fields) {
-  const cors::Policy policy = cors::Policy::seed();
+Exchange exchange(std::string_view method, std::vector<Field> fields, const cors::RouteTable& routes,
+                  std::string_view target = "/x", RejectionSink sink = {}) {
   RecordingHandler app;
-  CorsFilter filter(policy, app);
+  CorsFilter filter(routes, app, std::move(sink));
   Request request;
   request.method = method;
-  request.target = "/x";
+  request.target = target;
   request.fields = fields;
   Exchange e;
   Response response(e.wire, ResponseContext{"Wed, 25 Nov 2026 13:00:00 GMT", false, true, 11});
   filter.handle(request, response);
   e.app_calls = app.calls;
   return e;
+}
+
+Exchange exchange(std::string_view method, std::vector<Field> fields) {
+  static const cors::RouteTable seed = cors::RouteTable::seed();
+  return exchange(method, std::move(fields), seed);
+}
+
+// "/api" allows https://app.example with credentials and lets the
+// application answer preflights; "/public" is open to every origin.
+const cors::RouteTable& two_routes() {
+  static const cors::RouteTable table = [] {
+    cors::PolicySpec api;
+    api.allow_origins = {"https://app.example"};
+    api.allow_credentials = true;
+    api.allow_methods = {"PUT"};
+    api.preflight_passthrough = true;
+    cors::PolicySpec open;
+    open.allow_origins = {"*"};
+    std::vector<cors::Route> routes;
+    routes.push_back({"/api", std::get<cors::Policy>(cors::Policy::create(api))});
+    routes.push_back({"/public", std::get<cors::Policy>(cors::Policy::create(open))});
+    return std::get<cors::RouteTable>(cors::RouteTable::create(std::move(routes)));
+  }();
+  return table;
+}
+
+TEST(CorsFilterTest, PathWithoutRouteReachesTheApplicationUntouched) {
+  const Exchange e = exchange("OPTIONS", {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "PUT"}},
+                              two_routes(), "/other");
+  EXPECT_EQ(e.app_calls, 1);
+  EXPECT_EQ(e.wire.find("Access-Control"), std::string::npos);
+  EXPECT_EQ(e.wire.find("Vary"), std::string::npos);
+}
+
+TEST(CorsFilterTest, LongestRouteDecides) {
+  const Exchange e = exchange("GET", {{"Origin", "https://other.example"}}, two_routes(), "/public/x");
+  EXPECT_NE(e.wire.find("Access-Control-Allow-Origin: *\r\n"), std::string::npos);
+  EXPECT_EQ(e.wire.find("Vary"), std::string::npos);
+}
+
+TEST(CorsFilterTest, PassthroughLetsTheApplicationAnswerAnAcceptedPreflight) {
+  const Exchange e = exchange("OPTIONS", {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "PUT"}},
+                              two_routes(), "/api/items");
+  EXPECT_EQ(e.app_calls, 1);
+  EXPECT_NE(e.wire.find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_NE(e.wire.find("Access-Control-Allow-Credentials: true\r\n"), std::string::npos);
+  EXPECT_NE(e.wire.find("Access-Control-Allow-Methods: PUT\r\n"), std::string::npos);
+}
+
+TEST(CorsFilterTest, RejectionIsReportedWithWhatThePolicyWouldNeed) {
+  std::string logged;
+  const Exchange e = exchange("GET", {{"Origin", "https://evil.example\x1b[31m"}}, two_routes(), "/api",
+                              [&](std::string_view line) { logged = line; });
+  EXPECT_EQ(e.app_calls, 1);
+  EXPECT_EQ(logged,
+            "CORS rejected: route=/api origin=https://evil.example?[31m method=GET reason=origin_malformed "
+            "need: nothing can: \"https://evil.example?[31m\" is not a serialized origin");
+  exchange("OPTIONS", {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "DELETE"}}, two_routes(),
+           "/api", [&](std::string_view line) { logged = line; });
+  EXPECT_EQ(logged,
+            "CORS rejected: route=/api origin=https://app.example method=OPTIONS request-method=DELETE "
+            "reason=method_not_allowed need: add \"DELETE\" to allow_methods");
 }
 
 TEST(CorsFilterTest, AcceptedPreflightIsAnsweredWithoutTheApplication) {

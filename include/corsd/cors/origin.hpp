@@ -2,13 +2,14 @@
 // File: corsd/cors/origin.hpp
 //
 // Origins as the Fetch Standard serializes them ("https://example.com",
-// "http://localhost:8081", "http://[::1]:8080"), and the matcher that decides
-// whether a request's Origin is allowed. Matching is by exact lookup of the
-// whole serialized origin: no prefix, suffix, substring or regex matching, so
-// "https://example.com.evil.com" never matches "https://example.com".
+// "http://localhost:8081", "http://[::1]:8080"), the rules a policy allows
+// them by, and the matcher that applies those rules. Exact origins are found
+// by hash; patterns match whole labels or any port, never a prefix, suffix,
+// substring or regex, so "https://example.com.evil.com" never matches
+// "https://example.com" and "https://evilexample.com" never matches
+// "https://*.example.com".
 
 #include <cstddef>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -21,45 +22,64 @@ namespace corsd::cors {
 // is_serialized_origin()
 //
 // Returns whether `s` has the form a browser sends in `Origin` for a tuple
-// origin: lowercase scheme "://" lowercase host [":" port], no path, no
-// trailing slash. "null" is not a serialized tuple origin.
+// origin: lowercase scheme "://" lowercase ASCII host [":" port], no path,
+// no trailing slash. "null" is not a serialized tuple origin.
 bool is_serialized_origin(std::string_view s) noexcept;
 
-// NormalizedOrigin
+// is_loopback_host()
 //
-// The result of normalize_origin(): `origin` on success, else `error` says
+// Returns whether `host` (as serialized in an origin) names this machine:
+// "localhost", a "*.localhost" name, 127.0.0.0/8 or "[::1]".
+bool is_loopback_host(std::string_view host) noexcept;
+
+// OriginRule
+//
+// One entry of a policy's allowed origins: an exact origin, or a pattern
+// with "*." as its whole first label ("https://*.example.com": one or more
+// labels, never the apex) and/or ":*" as its port ("http://localhost:*").
+struct OriginRule {
+  std::string text;     // normalized, as written back in messages and --check-config
+  std::string scheme;
+  std::string host;     // for a subdomain pattern, the base ("example.com")
+  std::string port;     // empty: the scheme's default
+  bool any_subdomain = false;
+  bool any_port = false;
+
+  bool is_pattern() const noexcept { return any_subdomain || any_port; }
+};
+
+// The result of parse_origin_rule(): `rule` on success, else `error` says
 // what is wrong and `fix` how to write it.
-struct NormalizedOrigin {
-  std::string origin;
+struct ParsedOriginRule {
+  OriginRule rule;
   std::string error;
   std::string fix;
 
   bool ok() const noexcept { return error.empty(); }
 };
 
-// normalize_origin()
+// parse_origin_rule()
 //
-// Parses an origin written in configuration and returns its serialization:
-// scheme and host lowercased, default port (80 for http, 443 for https)
-// dropped. Refuses "null", paths, trailing slashes, userinfo, wildcards and
-// empty hosts, each with a fix.
-NormalizedOrigin normalize_origin(std::string_view s);
+// Parses an origin or origin pattern written in configuration: scheme and
+// host lowercased, default port (80 for http, 443 for https) dropped, IPv6
+// compressed. Refuses "null", paths, trailing slashes, userinfo, non-ASCII
+// hosts (write punycode), and wildcards anywhere but a whole first label or
+// the port, each with a fix.
+ParsedOriginRule parse_origin_rule(std::string_view s);
 
 // OriginMatcher
 //
 // Decides which Access-Control-Allow-Origin value, if any, answers a
 // request's Origin. `any()` answers "*" (a public resource). `any_echoed()`
 // answers the request's own origin (the seed's policy; never combined with
-// credentials). `listed()` answers the origin when it is one of the listed
-// serialized origins, found by hash, not by scan.
+// credentials). `listed()` answers the origin when a rule allows it.
 class OriginMatcher {
  public:
   enum class Mode { listed, any, any_echoed };
 
   static OriginMatcher any();
   static OriginMatcher any_echoed();
-  // `origins` must already be normalized (see normalize_origin()).
-  static OriginMatcher listed(const std::vector<std::string>& origins);
+  static OriginMatcher listed(const std::vector<OriginRule>& rules);
 
   // Returns the value of Access-Control-Allow-Origin for `origin` (a view of
   // `origin` itself or "*"), or an empty view when it is not allowed.
@@ -68,11 +88,13 @@ class OriginMatcher {
   Mode mode() const noexcept { return mode_; }
   // Whether the answer depends on the request's Origin (then Vary: Origin).
   bool varies_by_origin() const noexcept { return mode_ != Mode::any; }
-  std::size_t size() const noexcept { return exact_.size(); }
 
  private:
+  bool matches_pattern(std::string_view origin) const noexcept;
+
   Mode mode_ = Mode::listed;
   std::unordered_set<std::string, StringHash, std::equal_to<>> exact_;
+  std::vector<OriginRule> patterns_;
 };
 
 }  // namespace corsd::cors

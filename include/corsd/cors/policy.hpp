@@ -7,6 +7,8 @@
 // and compiles it once into a Policy whose decide() answers requests without
 // allocating. Every policy, the seed's included, is a value of this type.
 
+#include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,16 +43,30 @@ struct PolicySpec {
   // Answer requests without Origin with "Access-Control-Allow-Origin: *", as
   // the seed's server does.
   bool wildcard_without_origin = false;
+  // Let the application answer preflights (OPTIONS) itself; corsd only adds
+  // the headers of an accepted preflight to its answer.
+  bool preflight_passthrough = false;
+  // Allow credentials for http:// origins other than loopback, whose
+  // responses anyone on the network path can read and forge.
+  bool dangerously_allow_insecure_origins_with_credentials = false;
 };
+
+// Says whether a domain ("com", "github.io") is a public suffix, under which
+// anyone can register a site. Policy::create() uses it to refuse patterns
+// like "https://*.github.io" together with credentials.
+using PublicSuffixCheck = std::function<bool(std::string_view domain)>;
 
 // PolicyError
 //
 // Why a PolicySpec was refused: the `field` at fault, the `rule` it breaks
 // and a `fix`.
 struct PolicyError {
+  static constexpr std::size_t kWholeField = static_cast<std::size_t>(-1);
+
   std::string field;
   std::string rule;
   std::string fix;
+  std::size_t index = kWholeField;  // the offending element of a list field
 };
 
 class Policy;
@@ -60,8 +76,10 @@ class Policy {
  public:
   // create()
   //
-  // Checks `spec` and returns the compiled Policy, or the first rule it breaks.
-  static PolicyOrError create(PolicySpec spec);
+  // Checks `spec` and returns the compiled Policy, or the first rule it
+  // breaks. Without `is_public_suffix`, only single-label bases ("com")
+  // count as public suffixes.
+  static PolicyOrError create(PolicySpec spec, const PublicSuffixCheck& is_public_suffix = {});
 
   // seed()
   //
@@ -79,8 +97,14 @@ class Policy {
 
   const PolicySpec& spec() const noexcept { return spec_; }
 
+  // describe()
+  //
+  // Returns the policy as the headers it sends, one "name: value" per line,
+  // for --check-config.
+  std::string describe() const;
+
  private:
-  explicit Policy(PolicySpec spec);
+  Policy(PolicySpec spec, OriginMatcher origins);
 
   Decision decide_preflight(const CorsRequest& request, std::string_view allow_origin) const noexcept;
   Decision decide_actual(std::string_view allow_origin) const noexcept;
@@ -98,5 +122,12 @@ class Policy {
   std::string expose_headers_value_;
   std::string max_age_value_;
 };
+
+// explain_rejection()
+//
+// Returns what `policy` would need to allow the request `decision` rejected
+// ("add \"https://a.example\" to allow_origins"), for debug logs. Allocates:
+// call it only when logging.
+std::string explain_rejection(const Decision& decision, const CorsRequest& request);
 
 }  // namespace corsd::cors

@@ -1,12 +1,17 @@
 #pragma once
 // File: corsd/http/cors_filter.hpp
 //
-// Puts a CORS policy in front of a handler: preflights are answered here
-// (204 with the policy's headers, or 403 naming the reason), every other
-// request reaches the handler and its response gets the decision's headers
-// and Vary.
+// Puts CORS policies in front of a handler. The route matching the path
+// decides: preflights are answered here (204 with the policy's headers, or
+// 403 naming the reason), every other request reaches the handler and its
+// response gets the decision's headers and Vary. A path without a route
+// reaches the handler untouched.
 
-#include "corsd/cors/policy.hpp"
+#include <functional>
+#include <span>
+#include <string_view>
+
+#include "corsd/cors/route_table.hpp"
 #include "corsd/http/handler.hpp"
 
 namespace corsd::http {
@@ -17,15 +22,25 @@ namespace corsd::http {
 // Access-Control-Request-Headers lines (the result's span points into it).
 cors::CorsRequest cors_request(const Request& request, std::span<std::string_view> header_lines) noexcept;
 
+// Receives one line per rejected request when debug logging is on.
+using RejectionSink = std::function<void(std::string_view line)>;
+
 class CorsFilter final : public Handler {
  public:
-  CorsFilter(const cors::Policy& policy, Handler& next) noexcept : policy_(policy), next_(next) {}
+  // `routes` and `next` must outlive the filter. With `on_rejection` set,
+  // each rejection is described to it (route, origin, reason, and what the
+  // policy would need); unset, rejections cost nothing extra.
+  CorsFilter(const cors::RouteTable& routes, Handler& next, RejectionSink on_rejection = {})
+      : routes_(routes), next_(next), on_rejection_(std::move(on_rejection)) {}
 
   void handle(const Request& request, Response& response) override;
 
  private:
-  const cors::Policy& policy_;
+  void report(const cors::Route& route, const cors::CorsRequest& cors, const cors::Decision& decision) const;
+
+  const cors::RouteTable& routes_;
   Handler& next_;
+  RejectionSink on_rejection_;
 };
 
 }  // namespace corsd::http

@@ -1,0 +1,55 @@
+#pragma once
+// File: corsd/cors/route_table.hpp
+//
+// Policies per path prefix. The longest matching prefix wins; a path no
+// route covers gets no CORS handling at all.
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "corsd/cors/policy.hpp"
+
+namespace corsd::cors {
+
+struct Route {
+  std::string prefix;  // "/api", "/api/v2/", "/"
+  Policy policy;
+};
+
+struct RouteError {
+  std::size_t index;  // the route at fault
+  std::string rule;
+  std::string fix;
+};
+
+class RouteTable;
+using RouteTableOrError = std::variant<RouteTable, RouteError>;
+
+class RouteTable {
+ public:
+  // create()
+  //
+  // Refuses prefixes that do not start with "/" and duplicate prefixes.
+  static RouteTableOrError create(std::vector<Route> routes);
+
+  // One route "/" with the seed's policy.
+  static RouteTable seed();
+
+  // match()
+  //
+  // Returns the route whose prefix is the longest that matches `path` at a
+  // segment boundary ("/api" matches "/api" and "/api/x", not "/apix"), or
+  // nullptr.
+  const Route* match(std::string_view path) const noexcept;
+
+  const std::vector<Route>& routes() const noexcept { return routes_; }
+
+ private:
+  explicit RouteTable(std::vector<Route> routes) : routes_(std::move(routes)) {}
+
+  std::vector<Route> routes_;  // longest prefix first
+};
+
+}  // namespace corsd::cors

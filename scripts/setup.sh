@@ -8,7 +8,7 @@ CORSD_BUILD="${CORSD_BUILD:-$CORSD_ROOT/build}"
 
 corsd_apt_packages=(
   g++ cmake ninja-build ccache pkg-config curl
-  libboost1.81-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libboost1.81-dev libcli11-dev libtomlplusplus-dev libpsl-dev publicsuffix libgtest-dev libgmock-dev libbenchmark-dev
   chromium
 )
 

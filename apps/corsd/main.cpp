@@ -1,20 +1,44 @@
-// corsd: reads the command line and wires the layers together: the seed's
-// policy in front of the echo API, and the demo page on a second origin.
+// corsd: reads the command line and the config file, and wires the layers
+// together: the route table's policies in front of the echo API, and the
+// demo page on a second origin.
+
+#include <unistd.h>
 
 #include <iostream>
 
 #include "corsd/app/echo_api.hpp"
+#include "corsd/app/session_api.hpp"
 #include "corsd/app/static_site.hpp"
-#include "corsd/cors/policy.hpp"
 #include "corsd/http/cors_filter.hpp"
 #include "corsd/http/server.hpp"
 #include "options.hpp"
+#include "routes.hpp"
 
 namespace {
 
 int fail(const std::string& message) {
   std::cerr << "corsd: error: " << message << '\n';
   return 2;
+}
+
+// One write per line, so lines from several threads never interleave.
+void log_debug(std::string_view line) {
+  std::string out = "corsd: debug: ";
+  out.append(line).push_back('\n');
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, out.data(), out.size());
+}
+
+int check_config(const corsd::cors::RouteTable& routes) {
+  for (const auto& route : routes.routes()) {
+    std::cout << "route \"" << route.prefix << "\":\n";
+    std::string text = route.policy.describe();
+    for (std::size_t at = 0, end; at < text.size(); at = end + 1) {
+      end = text.find('\n', at);
+      std::cout << "  " << text.substr(at, end - at) << '\n';
+    }
+  }
+  std::cout << "config OK\n";
+  return 0;
 }
 
 }  // namespace
@@ -24,19 +48,24 @@ int main(int argc, char** argv) {
   if (parsed.exit_code) return *parsed.exit_code;
   const corsd::cli::Options& options = parsed.options;
 
-  corsd::http::Server server({options.limits, options.threads});
+  auto built = corsd::cli::build_routes(options.routes);
+  if (auto* error = std::get_if<std::string>(&built)) return fail(*error);
+  const corsd::cors::RouteTable& routes = std::get<corsd::cors::RouteTable>(built);
+  if (options.check_only) return check_config(routes);
 
-  const corsd::cors::RouteTable routes = corsd::cors::RouteTable::seed();
+  corsd::http::Server server({options.limits, options.threads});
   corsd::app::EchoApi echo;
-  corsd::http::CorsFilter api(routes, echo);
+  corsd::app::SessionApi session(echo);
+  corsd::http::RejectionSink on_rejection;
+  if (options.log_level == corsd::cli::LogLevel::debug) on_rejection = log_debug;
+  corsd::http::CorsFilter api(routes, session, on_rejection);
   const corsd::http::Listening api_listening = server.listen(options.api.host, options.api.port, api);
   if (!api_listening.ok()) return fail(api_listening.error + " (choose another with --listen HOST:PORT)");
 
   std::optional<corsd::app::StaticSite> demo;
   corsd::http::Listening demo_listening;
   if (options.demo_enabled) {
-    auto site = corsd::app::make_demo_site(
-        {options.demo_root + "/index.html", options.jquery, api_listening.url});
+    auto site = corsd::app::make_demo_site({options.demo_root + "/index.html", options.jquery, api_listening.url});
     if (auto* error = std::get_if<std::string>(&site)) return fail(*error);
     demo = std::move(std::get<corsd::app::StaticSite>(site));
     demo_listening = server.listen(options.demo.host, options.demo.port, *demo);

@@ -1,6 +1,9 @@
 #include "options.hpp"
 
+#include "config_file.hpp"
+
 #include <CLI/CLI.hpp>
+#include <iostream>
 #include <charconv>
 #include <thread>
 
@@ -57,62 +60,173 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
   return HostPort{std::string(host), *number};
 }
 
-Parsed parse(int argc, char** argv) {
-  Parsed parsed;
-  Options& o = parsed.options;
-  o.demo_root = CORSD_DEFAULT_DEMO_ROOT;
-  o.jquery = CORSD_DEFAULT_JQUERY;
-  o.threads = std::max(1u, std::thread::hardware_concurrency());
+namespace {
 
+// What the command line said, kept apart from Options so that only the flags
+// actually given override the config file.
+struct Flags {
   std::string api = "localhost:8080", demo = "localhost:8081";
+  bool no_demo = false;
+  std::string demo_root = CORSD_DEFAULT_DEMO_ROOT, jquery = CORSD_DEFAULT_JQUERY;
+  unsigned threads = 1;
+  std::uint64_t max_body = http::Limits{}.body_bytes;
+  std::size_t max_header_bytes = http::Limits{}.header_bytes;
+  std::size_t max_connections = http::Limits{}.connections_per_thread;
   double header_timeout = 10, body_timeout = 30, idle_timeout = 30, shutdown_timeout = 5;
+  std::string log_level = "info";
+  std::string config, check_config;
+  std::vector<std::string> allow_origins, allow_methods, allow_headers, expose_headers;
+  bool allow_credentials = false, allow_private_network = false, preflight_passthrough = false;
+  unsigned max_age = 0;
+};
 
+void add_server_flags(CLI::App& app, Flags& f) {
+  app.add_option("--listen", f.api, "Address of the API origin")->check(kHostPort)->capture_default_str();
+  app.add_option("--demo-listen", f.demo, "Address of the demo page's origin")->check(kHostPort)->capture_default_str();
+  app.add_flag("--no-demo", f.no_demo, "Serve the API only, not the demo page");
+  app.add_option("--demo-root", f.demo_root, "Folder holding the demo's index.html")->capture_default_str();
+  app.add_option("--jquery", f.jquery, "jQuery file the demo page loads")->capture_default_str();
+  app.add_option("--threads", f.threads, "Worker threads, each with its own event loop (default: one per core)")
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("--max-body", f.max_body, "Largest request body in bytes; larger gets 413")->capture_default_str();
+  app.add_option("--max-header-bytes", f.max_header_bytes, "Largest request header block; larger gets 431")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
+      ->capture_default_str();
+  app.add_option("--max-connections", f.max_connections, "Open connections per thread")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--header-timeout", f.header_timeout, "Seconds a client has to send a request's headers")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--body-timeout", f.body_timeout, "Longest pause in seconds while a body arrives")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--idle-timeout", f.idle_timeout, "Seconds a keep-alive connection may wait for its next request")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--shutdown-timeout", f.shutdown_timeout,
+                 "Seconds requests in flight get to finish after SIGINT/SIGTERM")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--log-level", f.log_level, "info, or debug to log every CORS rejection with its reason")
+      ->check(CLI::IsMember({"info", "debug"}))
+      ->capture_default_str();
+}
+
+void add_policy_flags(CLI::App& app, Flags& f) {
+  const char* group = "Policy (one route for every path; instead of the seed's policy or a config file's routes)";
+  app.add_option("--allow-origin", f.allow_origins,
+                 "Allowed origin or pattern (https://app.example.com, https://*.example.com, http://localhost:*), "
+                 "or * for a public resource; repeat or separate with commas")
+      ->delimiter(',')
+      ->group(group);
+  app.add_flag("--allow-credentials", f.allow_credentials, "Allow cookies and Authorization (not with *)")->group(group);
+  app.add_option("--allow-methods", f.allow_methods, "Methods beyond GET, HEAD, POST (comma-separated)")
+      ->delimiter(',')
+      ->group(group);
+  app.add_option("--allow-headers", f.allow_headers, "Request headers scripts may send (comma-separated)")
+      ->delimiter(',')
+      ->group(group);
+  app.add_option("--expose-headers", f.expose_headers, "Response headers scripts may read (comma-separated)")
+      ->delimiter(',')
+      ->group(group);
+  app.add_option("--max-age", f.max_age, "Seconds browsers may cache a preflight (0 to 86400)")
+      ->check(CLI::Range(0u, 86400u))
+      ->group(group);
+  app.add_flag("--allow-private-network", f.allow_private_network,
+               "Answer Access-Control-Request-Private-Network preflights")
+      ->group(group);
+  app.add_flag("--preflight-passthrough", f.preflight_passthrough, "Let the application answer preflights")
+      ->group(group);
+}
+
+bool given(const CLI::App& app, const char* name) { return app.count(name) > 0; }
+
+void apply_server_flags(const CLI::App& app, const Flags& f, Options& o) {
+  if (given(app, "--listen")) o.api = *parse_host_port(f.api);
+  if (given(app, "--demo-listen")) o.demo = *parse_host_port(f.demo);
+  if (f.no_demo) o.demo_enabled = false;
+  if (given(app, "--demo-root")) o.demo_root = f.demo_root;
+  if (given(app, "--jquery")) o.jquery = f.jquery;
+  if (given(app, "--threads")) o.threads = f.threads;
+  if (given(app, "--max-body")) o.limits.body_bytes = f.max_body;
+  if (given(app, "--max-header-bytes")) o.limits.header_bytes = f.max_header_bytes;
+  if (given(app, "--max-connections")) o.limits.connections_per_thread = f.max_connections;
+  if (given(app, "--header-timeout")) o.limits.header_timeout = seconds_to_ms(f.header_timeout);
+  if (given(app, "--body-timeout")) o.limits.body_timeout = seconds_to_ms(f.body_timeout);
+  if (given(app, "--idle-timeout")) o.limits.idle_timeout = seconds_to_ms(f.idle_timeout);
+  if (given(app, "--shutdown-timeout")) o.limits.shutdown_grace = seconds_to_ms(f.shutdown_timeout);
+  if (given(app, "--log-level")) o.log_level = f.log_level == "debug" ? LogLevel::debug : LogLevel::info;
+}
+
+// Returns an error message, or empty.
+std::string apply_policy_flags(const CLI::App& app, const Flags& f, Options& o) {
+  const bool any = !f.allow_origins.empty() || f.allow_credentials || given(app, "--allow-methods") ||
+                   given(app, "--allow-headers") || given(app, "--expose-headers") || given(app, "--max-age") ||
+                   f.allow_private_network || f.preflight_passthrough;
+  if (!any) return {};
+  if (!o.routes.empty()) {
+    return "policy flags (--allow-origin, ...) and the config file's [[routes]] both define policies\n"
+           "  fix: put the policy in the config file, or drop --config";
+  }
+  if (f.allow_origins.empty()) return "a policy needs --allow-origin\n  fix: add --allow-origin https://app.example.com";
+  RouteConfig route;
+  route.policy.allow_origins = f.allow_origins;
+  route.policy.allow_credentials = f.allow_credentials;
+  route.policy.allow_methods = f.allow_methods;
+  route.policy.allow_headers = f.allow_headers;
+  route.policy.expose_headers = f.expose_headers;
+  if (given(app, "--max-age")) route.policy.max_age_seconds = f.max_age;
+  route.policy.allow_private_network = f.allow_private_network;
+  route.policy.preflight_passthrough = f.preflight_passthrough;
+  o.routes.push_back(std::move(route));
+  return {};
+}
+
+Parsed error_exit(const std::string& message) {
+  std::cerr << "corsd: error: " << message << '\n';
+  Parsed p;
+  p.exit_code = 2;
+  return p;
+}
+
+}  // namespace
+
+Parsed parse(int argc, char** argv) {
+  Flags f;
+  f.threads = std::max(1u, std::thread::hardware_concurrency());
   CLI::App app{"corsd: a fast, spec-exact CORS server.\n"
                "With no arguments it runs the seed's demo: the echo API on http://localhost:8080\n"
                "and the demo page on a second origin, http://localhost:8081/.",
                "corsd"};
   app.set_version_flag("--version", "corsd " CORSD_VERSION);
-  app.add_option("--listen", api, "Address of the API origin")->check(kHostPort)->capture_default_str();
-  app.add_option("--demo-listen", demo, "Address of the demo page's origin")->check(kHostPort)->capture_default_str();
-  app.add_flag("!--no-demo", o.demo_enabled, "Serve the API only, not the demo page");
-  app.add_option("--demo-root", o.demo_root, "Folder holding the demo's index.html")->capture_default_str();
-  app.add_option("--jquery", o.jquery, "jQuery file the demo page loads")->capture_default_str();
-  app.add_option("--threads", o.threads, "Worker threads, each with its own event loop (default: one per core)")
-      ->check(CLI::Range(1u, 256u));
-  app.add_option("--max-body", o.limits.body_bytes, "Largest request body in bytes; larger gets 413")
-      ->capture_default_str();
-  app.add_option("--max-header-bytes", o.limits.header_bytes, "Largest request header block; larger gets 431")
-      ->check(CLI::Range(std::size_t{1024}, std::size_t{1024 * 1024}))
-      ->capture_default_str();
-  app.add_option("--max-connections", o.limits.connections_per_thread, "Open connections per thread")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--header-timeout", header_timeout, "Seconds a client has to send a request's headers")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--body-timeout", body_timeout, "Longest pause in seconds while a body arrives")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--idle-timeout", idle_timeout, "Seconds a keep-alive connection may wait for its next request")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--shutdown-timeout", shutdown_timeout,
-                 "Seconds requests in flight get to finish after SIGINT/SIGTERM")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-
+  app.add_option("--config", f.config, "TOML file with [server], [demo] and [[routes]] (see examples/)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--check-config", f.check_config, "Validate a config file, print the effective policies, exit")
+      ->check(CLI::ExistingFile)
+      ->excludes("--config");
+  add_server_flags(app, f);
+  add_policy_flags(app, f);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    parsed.exit_code = app.exit(e);
-    return parsed;
+    Parsed p;
+    p.exit_code = app.exit(e);
+    return p;
   }
-  o.api = *parse_host_port(api);
-  o.demo = *parse_host_port(demo);
-  o.limits.header_timeout = seconds_to_ms(header_timeout);
-  o.limits.body_timeout = seconds_to_ms(body_timeout);
-  o.limits.idle_timeout = seconds_to_ms(idle_timeout);
-  o.limits.shutdown_grace = seconds_to_ms(shutdown_timeout);
+
+  Parsed parsed;
+  Options& o = parsed.options;
+  o.demo_root = f.demo_root;
+  o.jquery = f.jquery;
+  o.threads = f.threads;
+  const std::string& file = f.check_config.empty() ? f.config : f.check_config;
+  o.check_only = !f.check_config.empty();
+  if (!file.empty()) {
+    if (std::string e = load_config_file(file, o); !e.empty()) return error_exit(e);
+  }
+  apply_server_flags(app, f, o);
+  if (std::string e = apply_policy_flags(app, f, o); !e.empty()) return error_exit(e);
   return parsed;
 }
 

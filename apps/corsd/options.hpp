@@ -1,11 +1,16 @@
 #pragma once
-// corsd's command line: what the flags mean, parsed into one value.
+// corsd's effective configuration: defaults, then a TOML file (--config),
+// then command-line flags, each overriding the one before.
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "corsd/cors/policy.hpp"
 #include "corsd/http/limits.hpp"
 
 namespace corsd::cli {
@@ -20,6 +25,19 @@ struct HostPort {
 // Parses "HOST:PORT", "[IPV6]:PORT" or a bare "PORT" (host "localhost").
 std::optional<HostPort> parse_host_port(std::string_view text);
 
+// One route's policy as written, and where: error messages name the file
+// and line of the offending key or list element.
+struct RouteConfig {
+  std::string path = "/";
+  cors::PolicySpec policy;
+  std::string file;         // empty for a route built from flags
+  std::size_t line = 0;     // where the route's table starts
+  std::map<std::string, std::size_t, std::less<>> key_lines;
+  std::map<std::string, std::vector<std::size_t>, std::less<>> element_lines;
+};
+
+enum class LogLevel { info, debug };
+
 struct Options {
   HostPort api{"localhost", 8080};
   HostPort demo{"localhost", 8081};
@@ -28,6 +46,11 @@ struct Options {
   std::string jquery;
   unsigned threads = 1;
   http::Limits limits;
+  LogLevel log_level = LogLevel::info;
+  // Empty: the seed's policy on "/".
+  std::vector<RouteConfig> routes;
+  // --check-config: validate, print the effective policies, exit.
+  bool check_only = false;
 };
 
 // The outcome of parse(): run with `options`, or exit with `exit_code`

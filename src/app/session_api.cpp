@@ -1,0 +1,61 @@
+#include "corsd/app/session_api.hpp"
+
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <random>
+
+namespace corsd::app {
+namespace {
+
+using IdText = std::array<char, 16>;
+
+// 64 random bits as 16 hex digits; a fresh generator per thread, seeded once.
+IdText random_id() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  IdText text;
+  std::uint64_t value = generator();
+  for (char& c : text) {
+    c = "0123456789abcdef"[value & 0xf];
+    value >>= 4;
+  }
+  return text;
+}
+
+std::string_view view(const IdText& id) { return {id.data(), id.size()}; }
+
+}  // namespace
+
+void SessionApi::handle(const http::Request& request, http::Response& response) {
+  const std::string_view path = request.path();
+  if (path != "/session" && path != "/whoami") {
+    next_.handle(request, response);
+    return;
+  }
+  const IdText request_id = random_id();
+  response.add("X-Request-Id", view(request_id));
+  response.add("Content-Type", "text/plain; charset=utf-8");
+  response.add("Cache-Control", "no-store");
+  if (path == "/session") {
+    if (request.method != "POST") {
+      response.set_status(405);
+      response.add("Allow", "POST");
+      response.send("start a session with POST\n");
+      return;
+    }
+    const IdText session = random_id();
+    std::array<char, 80> cookie{};
+    const std::string_view prefix = "corsd_session=", suffix = "; Path=/; HttpOnly; SameSite=Lax";
+    char* end = std::copy(prefix.begin(), prefix.end(), cookie.data());
+    end = std::copy(session.begin(), session.end(), end);
+    end = std::copy(suffix.begin(), suffix.end(), end);
+    response.add("Set-Cookie", std::string_view(cookie.data(), static_cast<std::size_t>(end - cookie.data())));
+    response.send({"session started: ", view(session), "\n"});
+    return;
+  }
+  const auto cookie = request.find("cookie");
+  const auto authorization = request.find("authorization");
+  response.send({"cookie: ", cookie.value_or("(none)"), "\nauthorization: ", authorization.value_or("(none)"), "\n"});
+}
+
+}  // namespace corsd::app

@@ -1,0 +1,45 @@
+#include "corsd/app/session_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "corsd/app/echo_api.hpp"
+
+namespace corsd::app {
+namespace {
+
+std::string answer(std::string_view method, std::string_view target, std::vector<http::Field> fields = {}) {
+  EchoApi echo;
+  SessionApi api(echo);
+  http::Request request;
+  request.method = method;
+  request.target = target;
+  request.fields = fields;
+  std::string out;
+  http::Response response(out, http::ResponseContext{"Wed, 25 Nov 2026 13:00:00 GMT", false, true, 11});
+  api.handle(request, response);
+  return out;
+}
+
+TEST(SessionApiTest, PostSessionSetsAnHttpOnlyLaxCookieAndARequestId) {
+  const std::string out = answer("POST", "/session");
+  EXPECT_NE(out.find("\r\nSet-Cookie: corsd_session="), std::string::npos);
+  EXPECT_NE(out.find("; Path=/; HttpOnly; SameSite=Lax\r\n"), std::string::npos);
+  EXPECT_NE(out.find("\r\nX-Request-Id: "), std::string::npos);
+  EXPECT_NE(out.find("session started: "), std::string::npos);
+}
+
+TEST(SessionApiTest, WhoamiReportsCookieAndAuthorization) {
+  const std::string out = answer("GET", "/whoami?x", {{"Cookie", "corsd_session=abc"}, {"Authorization", "Bearer t"}});
+  EXPECT_NE(out.find("cookie: corsd_session=abc\nauthorization: Bearer t\n"), std::string::npos);
+  EXPECT_NE(answer("GET", "/whoami").find("cookie: (none)\nauthorization: (none)\n"), std::string::npos);
+}
+
+TEST(SessionApiTest, OtherPathsAreEchoed) {
+  EXPECT_NE(answer("PUT", "/sessions").find("Method: PUT"), std::string::npos);
+  EXPECT_EQ(answer("GET", "/session").rfind("HTTP/1.1 405", 0), 0u);
+}
+
+}  // namespace
+}  // namespace corsd::app

@@ -96,9 +96,17 @@ CorsdProcess::CorsdProcess(std::vector<std::string> args) {
       throw std::runtime_error("corsd did not start; it printed: " + output);
     }
   }
+  pending_ = m.suffix();
   api_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
   if (m[2].matched) demo_port_ = static_cast<std::uint16_t>(std::stoi(m[2]));
   api_url_ = "http://127.0.0.1:" + std::to_string(api_port_);
+}
+
+std::string CorsdProcess::output(std::chrono::milliseconds timeout, const std::string& until) {
+  const auto deadline = clock::now() + timeout;
+  while ((until.empty() || pending_.find(until) == std::string::npos) && read_some(stdout_fd_, pending_, deadline)) {
+  }
+  return std::exchange(pending_, {});
 }
 
 CorsdProcess::~CorsdProcess() {

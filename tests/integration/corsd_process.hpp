@@ -28,6 +28,10 @@ class CorsdProcess {
   std::uint16_t demo_port() const { return demo_port_; }
   const std::string& api_url() const { return api_url_; }
 
+  // What the process printed (stdout and stderr) since the ready line, up to
+  // `timeout` or until `until` appears.
+  std::string output(std::chrono::milliseconds timeout, const std::string& until = {});
+
   // Sends `signal` and returns the exit status, or nullopt if the process
   // had not exited within `timeout`.
   std::optional<int> stop(int signal, std::chrono::milliseconds timeout = 10s);
@@ -38,6 +42,7 @@ class CorsdProcess {
   std::uint16_t api_port_ = 0;
   std::uint16_t demo_port_ = 0;
   std::string api_url_;
+  std::string pending_;  // output read past the ready line
 };
 
 // Runs corsd with `args` to completion; returns exit status and all output.

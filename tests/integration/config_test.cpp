@@ -1,0 +1,203 @@
+// Configuration as users write it: every refusal names the file, the line
+// and a fix; a valid multi-route file runs with each route's policy.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "corsd_process.hpp"
+
+namespace corsd::test {
+namespace {
+
+std::string write_config(const std::string& name, const std::string& text) {
+  const auto dir = std::filesystem::temp_directory_path() / ("corsd-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+struct Refusal {
+  const char* name;
+  const char* toml;
+  int line;
+  const char* says;  // part of the rule the message must state
+};
+
+// Each file's mistake is on the line given; a valid [[routes]] header is line 1.
+const Refusal kRefusals[] = {
+    {"star_with_credentials", "[[routes]]\nallow_origins = [\"*\"]\nallow_credentials = true\n", 2,
+     "credentials cannot be allowed for every origin"},
+    {"public_suffix_pattern", "[[routes]]\nallow_credentials = true\nallow_origins = [\n  \"https://app.example.com\",\n  \"https://*.github.io\",\n]\n",
+     5, "covers a public suffix"},
+    {"insecure_origin_with_credentials", "[[routes]]\nallow_credentials = true\nallow_origins = [\"http://intranet.example\"]\n",
+     3, "plain http"},
+    {"null_origin", "[[routes]]\nallow_origins = [\"null\"]\n", 2, "\"null\""},
+    {"trailing_slash", "[[routes]]\nallow_origins = [\"https://a.example/\"]\n", 2, "no path and no trailing slash"},
+    {"wildcard_in_the_wrong_place", "[[routes]]\nallow_origins = [\"https://app.*.example.com\"]\n", 2,
+     "whole first label"},
+    {"forbidden_method", "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_methods = [\"PUT\", \"TRACE\"]\n", 3,
+     "forbidden method"},
+    {"forbidden_header", "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_headers = [\"Cookie\"]\n", 3,
+     "forbidden request header"},
+    {"set_cookie_exposed", "[[routes]]\nallow_origins = [\"https://a.example\"]\nexpose_headers = [\"set-cookie\"]\n", 3,
+     "never expose"},
+    {"max_age_out_of_range", "[[routes]]\nallow_origins = [\"https://a.example\"]\nmax_age = 90000\n", 3,
+     "max_age must be a whole number from 0 to 86400"},
+    {"unknown_key", "[[routes]]\nalow_origins = [\"https://a.example\"]\n", 2, "did you mean \"allow_origins\""},
+    {"duplicate_route", "[[routes]]\npath = \"/api\"\nallow_origins = [\"*\"]\n\n[[routes]]\npath = \"/api\"\nallow_origins = [\"*\"]\n",
+     5, "has a route already"},
+    {"not_toml", "[[routes]]\nallow_origins = [\"https://a.example\"\n", 2, "not valid TOML"},
+    {"wrong_type", "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_credentials = \"yes\"\n", 3, "true or false"},
+    {"missing_origins", "[server]\nthreads = 1\n\n[[routes]]\npath = \"/api\"\n", 4, "needs allow_origins"},
+    {"private_network_for_everyone", "[[routes]]\nallow_origins = [\"*\"]\nallow_private_network = true\n", 3,
+     "private-network"},
+    {"star_method_with_credentials",
+     "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_credentials = true\nallow_methods = [\"*\"]\n", 4,
+     "ignore \"*\""},
+    {"bad_listen", "[server]\nlisten = \"localhost\"\n", 2, "is not HOST:PORT"},
+};
+
+TEST(ConfigValidationTest, EachRefusalNamesFileLineRuleAndFix) {
+  for (const Refusal& r : kRefusals) {
+    const std::string path = write_config(std::string(r.name) + ".toml", r.toml);
+    const RunResult run = run_corsd({"--check-config", path});
+    EXPECT_EQ(run.status, 2) << r.name << ": " << run.output;
+    EXPECT_NE(run.output.find(path + ":" + std::to_string(r.line) + ":"), std::string::npos)
+        << r.name << " should name line " << r.line << ": " << run.output;
+    EXPECT_NE(run.output.find(r.says), std::string::npos) << r.name << ": " << run.output;
+    EXPECT_NE(run.output.find("\n  fix: "), std::string::npos) << r.name << ": " << run.output;
+  }
+}
+
+TEST(ConfigValidationTest, NothingStartsWithABadConfig) {
+  const std::string path = write_config("bad.toml", "[[routes]]\nallow_origins = [\"*\"]\nallow_credentials = true\n");
+  const RunResult run = run_corsd({"--config", path, "--listen", "127.0.0.1:0", "--no-demo"}, 5s);
+  EXPECT_EQ(run.status, 2);
+  EXPECT_EQ(run.output.find("ready"), std::string::npos);
+}
+
+TEST(ConfigValidationTest, PolicyFlagsAreCheckedLikeTheFile) {
+  const RunResult run = run_corsd({"--allow-origin", "*", "--allow-credentials", "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(run.status, 2);
+  EXPECT_NE(run.output.find("--allow-origin"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("fix: "), std::string::npos) << run.output;
+}
+
+TEST(ConfigValidationTest, CheckConfigPrintsTheEffectivePolicies) {
+  const std::string path = write_config(
+      "good.toml",
+      "[[routes]]\npath = \"/api\"\nallow_origins = [\"HTTPS://App.Example.com:443\", \"http://localhost:*\"]\n"
+      "allow_credentials = true\nallow_headers = [\"Authorization\"]\nmax_age = 600\n");
+  const RunResult run = run_corsd({"--check-config", path});
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("route \"/api\":"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("origins: https://app.example.com, http://localhost:*"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("Access-Control-Allow-Headers: authorization"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("config OK"), std::string::npos);
+}
+
+const char* kMultiRoute = R"(
+[server]
+log_level = "debug"
+
+[[routes]]
+path = "/api"
+allow_origins = ["https://app.example.com", "https://*.preview.example.com"]
+allow_credentials = true
+allow_methods = ["PUT", "DELETE"]
+allow_headers = ["content-type", "authorization"]
+expose_headers = ["x-request-id"]
+max_age = 600
+
+[[routes]]
+path = "/api/public"
+allow_origins = ["*"]
+
+[[routes]]
+path = "/legacy"
+allow_origins = ["https://old.example.com"]
+allow_methods = ["PUT"]
+preflight_passthrough = true
+)";
+
+std::string preflight(const std::string& path, const std::string& origin, const std::string& method,
+                      const std::string& headers = {}) {
+  std::string r = "OPTIONS " + path + " HTTP/1.1\r\nHost: a\r\nOrigin: " + origin +
+                  "\r\nAccess-Control-Request-Method: " + method + "\r\n";
+  if (!headers.empty()) r += "Access-Control-Request-Headers: " + headers + "\r\n";
+  return r + "\r\n";
+}
+
+class MultiRouteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    corsd_ = std::make_unique<CorsdProcess>(
+        std::vector<std::string>{"--config", write_config("multi.toml", kMultiRoute), "--threads", "1"});
+  }
+  std::unique_ptr<CorsdProcess> corsd_;
+};
+
+TEST_F(MultiRouteTest, CredentialedRouteAnswersWithTheExactOrigin) {
+  const auto r = exchange(corsd_->api_port(), preflight("/api/items", "https://pr-7.preview.example.com", "PUT",
+                                                       "authorization,content-type"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(r->header("access-control-allow-origin"), "https://pr-7.preview.example.com");
+  EXPECT_EQ(r->header("access-control-allow-credentials"), "true");
+  EXPECT_EQ(r->header("access-control-allow-methods"), "PUT, DELETE");
+  EXPECT_EQ(r->header("access-control-max-age"), "600");
+  const auto get = exchange(corsd_->api_port(),
+                            "GET /api/items HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example.com\r\n\r\n");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_EQ(get->header("access-control-expose-headers"), "x-request-id");
+  EXPECT_EQ(get->header("vary"), "Origin");
+}
+
+TEST_F(MultiRouteTest, LongerPrefixIsPublic) {
+  const auto r = exchange(corsd_->api_port(),
+                          "GET /api/public/x HTTP/1.1\r\nHost: a\r\nOrigin: https://anyone.example\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("access-control-allow-origin"), "*");
+  EXPECT_FALSE(r->has("access-control-allow-credentials"));
+}
+
+TEST_F(MultiRouteTest, PathWithoutRouteGetsNoCorsHeaders) {
+  const auto r = exchange(corsd_->api_port(), preflight("/other", "https://app.example.com", "PUT"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);  // the echo API answered the OPTIONS
+  EXPECT_FALSE(r->has("access-control-allow-origin"));
+}
+
+TEST_F(MultiRouteTest, PassthroughRouteLetsTheApplicationAnswerThePreflight) {
+  const auto r = exchange(corsd_->api_port(), preflight("/legacy/x", "https://old.example.com", "PUT"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("Method: OPTIONS"), std::string::npos);
+  EXPECT_EQ(r->header("access-control-allow-origin"), "https://old.example.com");
+}
+
+TEST_F(MultiRouteTest, RejectionsAreExplainedInTheDebugLog) {
+  const auto r = exchange(corsd_->api_port(), preflight("/api", "https://evilexample.com", "PUT"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(r->body, "CORS preflight rejected: origin_not_allowed\n");
+  EXPECT_FALSE(r->has("access-control-allow-origin"));
+  const auto h = exchange(corsd_->api_port(), preflight("/api", "https://app.example.com", "PUT", "x-debug"));
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->body, "CORS preflight rejected: header_not_allowed: x-debug\n");
+  const std::string log = corsd_->output(3s, "x-debug");
+  EXPECT_NE(log.find("corsd: debug: CORS rejected: route=/api origin=https://evilexample.com method=OPTIONS "
+                     "request-method=PUT reason=origin_not_allowed need: add \"https://evilexample.com\" to "
+                     "allow_origins\n"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("reason=header_not_allowed need: add \"x-debug\" to allow_headers"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace corsd::test

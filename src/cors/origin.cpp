@@ -57,8 +57,8 @@ struct OriginParts {
 
 // Splits "scheme://host[:port]" without judging the pieces.
 bool split_origin(std::string_view s, OriginParts& parts) noexcept {
-  const std::size_t sep = s.find("://");
-  if (sep == std::string_view::npos) return false;
+  const std::size_t sep = s.find(':');  // memchr, unlike find("://")
+  if (sep == std::string_view::npos || s.substr(sep + 1, 2) != "//") return false;
   parts.scheme = s.substr(0, sep);
   const std::string_view rest = s.substr(sep + 3);
   const std::size_t colon = rest.rfind(':');

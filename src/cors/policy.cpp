@@ -323,7 +323,7 @@ RejectReason Policy::check_headers(const CorsRequest& request, std::string_view&
 
 bool Policy::header_allowed(std::string_view name) const noexcept {
   for (const auto& allowed : spec_.allow_headers) {
-    if (ascii_iequals(allowed, name)) return true;
+    if (equals_lowercase(name, allowed)) return true;
   }
   return any_header_ && !spec_.allow_credentials && !ascii_iequals(name, "authorization");
 }

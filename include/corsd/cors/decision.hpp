@@ -59,7 +59,7 @@ class HeaderFields {
   bool empty() const noexcept { return size_ == 0; }
 
  private:
-  std::array<HeaderField, kCapacity> fields_{};
+  std::array<HeaderField, kCapacity> fields_;  // only [0, size_) is ever read
   std::size_t size_ = 0;
 };
 

@@ -4,21 +4,64 @@
 // The few grammar rules of RFC 9110 the engine needs: tokens, case-insensitive
 // comparison, and comma-separated lists. All are allocation-free and linear.
 
+#include <array>
 #include <span>
 #include <string_view>
 
 namespace corsd::cors {
+namespace detail {
+
+// Lookup tables: one load per byte on the decision path, no branches.
+struct CharTables {
+  std::array<bool, 256> tchar{};
+  std::array<char, 256> lower{};
+
+  constexpr CharTables() {
+    for (int c = 0; c < 256; ++c) lower[static_cast<std::size_t>(c)] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    for (char c = '0'; c <= '9'; ++c) tchar[static_cast<unsigned char>(c)] = true;
+    for (char c = 'a'; c <= 'z'; ++c) tchar[static_cast<unsigned char>(c)] = true;
+    for (char c = 'A'; c <= 'Z'; ++c) tchar[static_cast<unsigned char>(c)] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) tchar[static_cast<unsigned char>(c)] = true;
+  }
+};
+inline constexpr CharTables kChars{};
+
+inline char lower(char c) noexcept { return kChars.lower[static_cast<unsigned char>(c)]; }
+
+}  // namespace detail
 
 // is_token()
 //
 // Returns whether `s` is a non-empty RFC 9110 token (1*tchar).
-bool is_token(std::string_view s) noexcept;
+inline bool is_token(std::string_view s) noexcept {
+  bool ok = !s.empty();
+  for (char c : s) ok &= detail::kChars.tchar[static_cast<unsigned char>(c)];
+  return ok;
+}
 
 // ascii_iequals()
 //
 // Returns whether `a` and `b` are equal ignoring ASCII case. Header names are
 // case-insensitive; methods are not (use ==).
-bool ascii_iequals(std::string_view a, std::string_view b) noexcept;
+inline bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (detail::lower(a[i]) != detail::lower(b[i])) return false;
+  }
+  return true;
+}
+
+// equals_lowercase()
+//
+// Returns whether `s`, lowercased, equals `lowercase` (already lowercase):
+// half the work of ascii_iequals() for names a policy lowercased up front.
+inline bool equals_lowercase(std::string_view s, std::string_view lowercase) noexcept {
+  if (s.size() != lowercase.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (detail::lower(s[i]) != lowercase[i]) return false;
+  }
+  return true;
+}
 
 // trim_ows()
 //

@@ -2,18 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "corsd/testing/serve.hpp"
+
 namespace corsd::app {
 namespace {
 
-std::string answer(std::string_view method, std::string_view body, bool head = false) {
+std::string answer(std::string_view method, std::string_view body) {
   EchoApi api;
-  http::Request request;
-  request.method = method;
-  request.body = body;
-  std::string out;
-  http::Response response(out, http::ResponseContext{"Wed, 25 Nov 2026 13:00:00 GMT", head, true, 11});
-  api.handle(request, response);
-  return out;
+  return testing::serve(api, {.method = method, .body = body});
 }
 
 TEST(EchoApiTest, EchoesMethodAndBodyAsTheSeedDoes) {
@@ -33,7 +29,7 @@ TEST(EchoApiTest, ContentLengthCountsBytesOfNonAsciiBodies) {
 }
 
 TEST(EchoApiTest, HeadGetsHeadersOnly) {
-  const std::string out = answer("HEAD", "", true);
+  const std::string out = answer("HEAD", "");
   EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n");
   EXPECT_NE(out.find("Content-Length: 60\r\n"), std::string::npos);
 }

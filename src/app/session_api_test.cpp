@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "corsd/app/echo_api.hpp"
+#include "corsd/testing/serve.hpp"
 
 namespace corsd::app {
 namespace {
@@ -12,14 +13,7 @@ namespace {
 std::string answer(std::string_view method, std::string_view target, std::vector<http::Field> fields = {}) {
   EchoApi echo;
   SessionApi api(echo);
-  http::Request request;
-  request.method = method;
-  request.target = target;
-  request.fields = fields;
-  std::string out;
-  http::Response response(out, http::ResponseContext{"Wed, 25 Nov 2026 13:00:00 GMT", false, true, 11});
-  api.handle(request, response);
-  return out;
+  return testing::serve(api, {.method = method, .target = target, .fields = std::move(fields)});
 }
 
 TEST(SessionApiTest, PostSessionSetsAnHttpOnlyLaxCookieAndARequestId) {

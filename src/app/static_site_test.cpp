@@ -4,18 +4,14 @@
 
 #include <fstream>
 
+#include "corsd/testing/serve.hpp"
+
 namespace corsd::app {
 namespace {
 
 
 std::string get(StaticSite& site, std::string_view method, std::string_view target) {
-  http::Request request;
-  request.method = method;
-  request.target = target;
-  std::string out;
-  http::Response response(out, http::ResponseContext{"Wed, 25 Nov 2026 13:00:00 GMT", method == "HEAD", true, 11});
-  site.handle(request, response);
-  return out;
+  return testing::serve(site, {.method = method, .target = target});
 }
 
 TEST(StaticSiteTest, ServesFilesByExactPathIgnoringTheQuery) {

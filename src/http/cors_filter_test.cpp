@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "corsd/testing/serve.hpp"
+
 namespace corsd::http {
 namespace {
 
@@ -26,13 +28,8 @@ Exchange exchange(std::string_view method, std::vector<Field> fields, const cors
                   std::string_view target = "/x", RejectionSink sink = {}) {
   RecordingHandler app;
   CorsFilter filter(routes, app, std::move(sink));
-  Request request;
-  request.method = method;
-  request.target = target;
-  request.fields = fields;
   Exchange e;
-  Response response(e.wire, ResponseContext{"Wed, 25 Nov 2026 13:00:00 GMT", false, true, 11});
-  filter.handle(request, response);
+  e.wire = testing::serve(filter, {.method = method, .target = target, .fields = std::move(fields)});
   e.app_calls = app.calls;
   return e;
 }

@@ -93,7 +93,8 @@ std::string canonical_ipv6(std::string_view bracketed) {
   if (::inet_pton(AF_INET6, inner.c_str(), &a) != 1) return {};
   char text[INET6_ADDRSTRLEN];
   ::inet_ntop(AF_INET6, &a, text, sizeof text);
-  return "[" + std::string(text) + "]";
+  std::string out = "[";
+  return out.append(text).append("]");
 }
 
 ParsedOriginRule parse_host(OriginRule& r, std::string host) {
@@ -155,9 +156,9 @@ ParsedOriginRule parse_origin_rule(std::string_view s) {
     if (!is_port(p.port)) return refuse("the port must be a number from 0 to 65535, or *", "write it like \"http://localhost:8081\"");
     if (!default_port(r.scheme, p.port)) r.port = std::string(p.port);
   }
-  r.text = r.scheme + "://" + (r.any_subdomain ? "*." : "") + r.host;
-  if (r.any_port) r.text += ":*";
-  if (!r.port.empty()) r.text += ":" + r.port;
+  r.text.append(r.scheme).append("://").append(r.any_subdomain ? "*." : "").append(r.host);
+  if (r.any_port) r.text.append(":*");
+  if (!r.port.empty()) r.text.append(":").append(r.port);
   return {std::move(r), {}, {}};
 }
 

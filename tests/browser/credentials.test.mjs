@@ -17,14 +17,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
+import {
+  startCorsd, killCorsd, stopCorsd, launchChromium, recordConsole, recordNetwork, isPreflight, describeRequests,
+} from './support.mjs';
 
-const STARTUP_TIMEOUT_MS = 10_000;
 const FETCH_TIMEOUT_MS = 5_000;
 const LOG_TIMEOUT_MS = 3_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -49,81 +49,8 @@ allow_headers = ["content-type"]
 const HEX16 = /^[0-9a-f]{16}$/;
 const ECHO_GET = 'Thank You For The Cross-Domain AJAX Request:\n\nMethod: GET\n\n';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-// Same start-up helper as demo.test.mjs, with the arguments passed in and stderr
-// available to the tests (for corsd's debug log). A candidate for a shared module.
-/** The running corsd: { proc, apiUrl, demoUrl, stderr(), output(), exited } */
+/** The running corsd (see startCorsd in support.mjs; stderr() holds its debug log). */
 let corsd;
-
-function startCorsd(args) {
-  const bin = process.env.CORSD_BIN;
-  if (!bin) {
-    throw new Error(
-      'CORSD_BIN is not set: point it at the corsd binary, e.g. ' +
-        '`CORSD_BIN=build/corsd node --test tests/browser/`',
-    );
-  }
-  try {
-    accessSync(bin, fsConstants.X_OK);
-  } catch (err) {
-    throw new Error(`CORSD_BIN=${bin} is not an executable file (${err.code})`);
-  }
-
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  // Keep draining both pipes for the whole run so corsd never blocks on logging.
-  proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-  proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-  const output = () =>
-    `--- corsd stdout ---\n${stdout || '(empty)'}\n--- corsd stderr ---\n${stderr || '(empty)'}`;
-  const exited = new Promise((resolve) => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
-    proc.once('error', (error) => resolve({ code: null, signal: null, error }));
-  });
-
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const finish = (err, value) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      proc.stdout.off('data', onData);
-      if (err) {
-        proc.kill('SIGKILL');
-        reject(err);
-      } else {
-        resolve(value);
-      }
-    };
-    const onData = () => {
-      const m = stdout.match(/ready: api (\S+) demo (\S+)/);
-      if (m) finish(null, { proc, apiUrl: m[1], demoUrl: m[2], stderr: () => stderr, output, exited });
-    };
-    const timer = setTimeout(
-      () => finish(new Error(
-        `corsd did not print its "ready: api ... demo ..." line within ` +
-          `${STARTUP_TIMEOUT_MS / 1000} s (${bin} ${args.join(' ')})\n${output()}`,
-      )),
-      STARTUP_TIMEOUT_MS,
-    );
-    proc.stdout.on('data', onData);
-    exited.then(({ code, signal, error }) =>
-      finish(new Error(
-        `corsd ended before it was ready (${error ? error.message : `code ${code}, signal ${signal}`})\n${output()}`,
-      )));
-  });
-}
 
 let tmpDir;
 let browser;
@@ -140,20 +67,13 @@ before(async () => {
     '--threads', '1', '--log-level', 'debug',
   ]);
   apiUrl = corsd.apiUrl.replace(/\/+$/, '');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  browser = await launchChromium();
   context = await browser.newContext();
 });
 
 after(async () => {
   if (browser) await browser.close().catch(() => {});
-  if (corsd && corsd.proc.exitCode === null && corsd.proc.signalCode === null) {
-    corsd.proc.kill('SIGKILL');
-    await corsd.exited;
-  }
+  await killCorsd(corsd);
   if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
 });
 
@@ -166,67 +86,19 @@ after(async () => {
 async function openPage(url) {
   const apiOrigin = new URL(apiUrl).origin;
   const page = await context.newPage();
-  const consoleLines = [];
-  page.on('console', (msg) => consoleLines.push(`[console.${msg.type()}] ${msg.text()}`));
-  page.on('pageerror', (err) => consoleLines.push(`[pageerror] ${err.message}`));
+  const consoleLog = recordConsole(page);
+  // A CORS preflight is its own request (see recordNetwork and isPreflight in support.mjs).
+  const network = await recordNetwork(page);
 
-  // With Chromium a CORS preflight is its own request (own requestId), marked by
-  // type 'Preflight' / initiator 'preflight' (see demo.test.mjs).
-  const requests = new Map(); // requestId -> { method, url, types:Set, initiator, status, failed, corsError, cookies }
-  let networkEvents = 0;
-  const entry = (id) => {
-    networkEvents++;
-    if (!requests.has(id)) requests.set(id, { types: new Set() });
-    return requests.get(id);
-  };
-  const cdp = await context.newCDPSession(page);
-  cdp.on('Network.requestWillBeSent', (e) => {
-    const r = entry(e.requestId);
-    r.method = e.request.method;
-    r.url = e.request.url;
-    if (e.type) r.types.add(e.type);
-    r.initiator = e.initiator?.type;
-  });
-  cdp.on('Network.requestWillBeSentExtraInfo', (e) => {
-    const r = entry(e.requestId);
-    r.cookies = (e.associatedCookies ?? []).map((c) =>
-      `${c.cookie.name}${c.blockedReasons?.length ? ` blocked(${c.blockedReasons.join(',')})` : ' sent'}`);
-  });
-  cdp.on('Network.responseReceived', (e) => {
-    const r = entry(e.requestId);
-    r.url ??= e.response.url;
-    r.status = e.response.status;
-    if (e.type) r.types.add(e.type);
-  });
-  cdp.on('Network.loadingFailed', (e) => {
-    const r = entry(e.requestId);
-    r.corsError = e.corsErrorStatus?.corsError;
-    r.failed = e.errorText + (e.corsErrorStatus ? ` (CORS: ${e.corsErrorStatus.corsError}` +
-      `${e.corsErrorStatus.failedParameter ? ` ${e.corsErrorStatus.failedParameter}` : ''})` : '');
-    if (e.type) r.types.add(e.type);
-  });
-  await cdp.send('Network.enable');
-
+  // CDP events trail the page's view of a fetch: wait until none came for 150 ms.
+  const settle = () => network.settle(150, 15);
+  const apiRequests = () => network.toOrigin(apiOrigin);
   // The CORS errors Chromium reported for requests (not preflights) to path.
   const corsErrors = (path) =>
     apiRequests().filter((r) => new URL(r.url).pathname === path && r.method !== 'OPTIONS').map((r) => r.corsError);
-  // CDP events trail the page's view of a fetch: wait until none came for 150 ms.
-  const settle = async () => {
-    for (let seen = -1, i = 0; seen !== networkEvents && i < 15; i++) {
-      seen = networkEvents;
-      await sleep(150);
-    }
-  };
-  const apiRequests = () =>
-    [...requests.values()].filter((r) => r.url && new URL(r.url).origin === apiOrigin);
   const diagnostics = () =>
-    `page ${page.url()}; requests to the API origin ${apiOrigin}:\n` +
-    (apiRequests().map((r) =>
-      `  ${r.method ?? '?'} ${r.url} [${[...r.types].join(',')}${r.initiator ? `; initiator ${r.initiator}` : ''}]` +
-        `${r.status !== undefined ? ` -> ${r.status}` : ''}${r.failed ? ` FAILED ${r.failed}` : ''}` +
-        `${r.cookies?.length ? ` cookies: ${r.cookies.join(', ')}` : ''}`,
-    ).join('\n') || '  (none)') +
-    `\npage console:\n${consoleLines.map((l) => `  ${l}`).join('\n') || '  (none)'}\n${corsd.output()}`;
+    `page ${page.url()}; requests to the API origin ${apiOrigin}:\n${describeRequests(apiRequests())}\n` +
+    `page console:\n${consoleLog.describe()}\n${corsd.output()}`;
 
   // fetch() in the page; never throws, returns what the script could see.
   const fetchInPage = (path, init) =>
@@ -302,9 +174,7 @@ test('allowed origin: Authorization passes the preflight and reaches the API', {
   assert.equal(r.ok, true, `GET /whoami with Authorization from ${allowed.origin} must succeed\n${info}`);
   assert.equal(r.body, `cookie: corsd_session=${sessionId}\nauthorization: Bearer t0ken\n`,
     `/whoami must have received both the cookie and the Authorization header\n${info}`);
-  const preflights = allowed.apiRequests().filter((q) =>
-    new URL(q.url).pathname === '/whoami' &&
-    (q.method === 'OPTIONS' || q.types.has('Preflight') || q.initiator === 'preflight'));
+  const preflights = allowed.apiRequests().filter((q) => new URL(q.url).pathname === '/whoami' && isPreflight(q));
   assert.equal(preflights.length, 1, `expected one preflight for the Authorization header\n${info}`);
   assert.equal(preflights[0].status, 204, `the preflight must be answered 204\n${info}`);
 });
@@ -358,14 +228,6 @@ test('corsd exits with code 0 on SIGTERM (graceful shutdown)', { timeout: 30_000
     await browser.close();
     browser = undefined;
   }
-  assert.equal(corsd.proc.exitCode, null, `corsd had already exited\n${corsd.output()}`);
-  corsd.proc.kill('SIGTERM');
-  const result = await Promise.race([
-    corsd.exited,
-    sleep(SHUTDOWN_TIMEOUT_MS, 'timeout', { ref: false }),
-  ]);
-  assert.notEqual(result, 'timeout',
-    `corsd did not exit within ${SHUTDOWN_TIMEOUT_MS / 1000} s of SIGTERM\n${corsd.output()}`);
-  assert.deepEqual({ code: result.code, signal: result.signal }, { code: 0, signal: null },
+  assert.deepEqual(await stopCorsd(corsd, SHUTDOWN_TIMEOUT_MS), { code: 0, signal: null },
     `corsd must exit with code 0 on SIGTERM\n${corsd.output()}`);
 });

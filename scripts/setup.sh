@@ -53,4 +53,5 @@ corsd_build() {
 
 corsd_install_apt
 corsd_install_npm
-corsd_build
+# bench/run builds its own Release tree and only wants the dependencies.
+[ "${CORSD_SKIP_BUILD:-0}" = 1 ] || corsd_build

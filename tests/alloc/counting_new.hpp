@@ -8,5 +8,7 @@
 namespace corsd::test {
 
 std::size_t allocations_on_this_thread() noexcept;
+// Every thread's allocations since the process started.
+std::size_t allocations_in_process() noexcept;
 
 }  // namespace corsd::test

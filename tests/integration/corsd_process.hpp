@@ -71,6 +71,7 @@ class Client {
   void send(const std::string& bytes);
   // Shuts the socket down both ways, ending a send() blocked in another thread.
   void abort();
+  int fd() const { return fd_; }
   // Reads one response; `head` says the request was HEAD (no body follows).
   std::optional<HttpResponse> read_response(std::chrono::milliseconds timeout = 5s, bool head = false);
   // Whether the server closed the connection (EOF or reset) within `timeout`,

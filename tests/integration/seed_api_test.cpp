@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "corsd_process.hpp"
+#include "tcp_info.hpp"
 
 namespace corsd::test {
 namespace {
@@ -127,6 +128,27 @@ TEST_P(SeedApiTest, TenPipelinedRequestsAreAnsweredInOrder) {
     ASSERT_TRUE(r) << i;
     EXPECT_EQ(r->body, kEchoPrefix + "PUT\n\nrequest " + std::to_string(i));
   }
+}
+
+// All ten answers leave in one write: the client's kernel sees one
+// data-carrying segment (loopback's MSS holds them all).
+TEST_P(SeedApiTest, TenPipelinedRequestsAreAnsweredWithOneWrite) {
+  Client c(port());
+  c.send(request("GET", ""));
+  ASSERT_TRUE(c.read_response());  // the connection is set up and idle
+  std::string batch;
+  for (int i = 0; i < 10; ++i) {
+    batch += request("OPTIONS", "Origin: http://localhost:8081\r\nAccess-Control-Request-Method: PUT\r\n");
+  }
+  const std::int64_t before = data_segments_in(c.fd());
+  ASSERT_GE(before, 0);
+  c.send(batch);
+  for (int i = 0; i < 10; ++i) {
+    const auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 204);
+  }
+  EXPECT_EQ(data_segments_in(c.fd()) - before, 1);
 }
 
 TEST_P(SeedApiTest, HeadGetsHeadersOnlyAndTheConnectionStaysUsable) {

@@ -1,0 +1,111 @@
+// The keep-alive path of the real server allocates nothing per request:
+// the server runs in this process (so the replaced operator new sees it),
+// a client sends bursts of requests over one connection, and the count of
+// allocations across a burst of 1,000 requests must be zero.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "corsd/app/echo_api.hpp"
+#include "corsd/cors/route_table.hpp"
+#include "corsd/http/cors_filter.hpp"
+#include "corsd/http/server.hpp"
+#include "counting_new.hpp"
+
+namespace corsd::test {
+namespace {
+
+int connect_loopback(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return -1;
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+// Sends `request` and reads `response_size` bytes, `times` times, without
+// allocating. Returns the bytes read.
+std::size_t exchange_n(int fd, std::string_view request, std::size_t response_size, int times) {
+  char buffer[65536];
+  std::size_t total = 0;
+  for (int i = 0; i < times; ++i) {
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) break;
+    std::size_t got = 0;
+    while (got < response_size) {
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) return total + got;
+      got += static_cast<std::size_t>(n);
+    }
+    total += got;
+  }
+  return total;
+}
+
+std::size_t response_size(int fd, std::string_view request) {
+  char buffer[65536];
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string_view seen;
+  std::size_t got = 0;
+  // One response: headers, then Content-Length bytes.
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer + got, sizeof buffer - got, 0);
+    if (n <= 0) return 0;
+    got += static_cast<std::size_t>(n);
+    seen = std::string_view(buffer, got);
+    const std::size_t end = seen.find("\r\n\r\n");
+    if (end == std::string_view::npos) continue;
+    const std::size_t cl = seen.find("Content-Length: ");
+    const std::size_t length = std::stoul(std::string(seen.substr(cl + 16, seen.find("\r\n", cl) - cl - 16)));
+    if (got >= end + 4 + length) return end + 4 + length;
+  }
+}
+
+class ServerAllocationTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ServerAllocationTest, KeepAliveBurstAllocatesNothing) {
+  const cors::RouteTable routes = cors::RouteTable::seed();
+  app::EchoApi echo;
+  http::CorsFilter api(routes, echo);
+  http::Server server({http::Limits{}, 1});
+  const http::Listening listening = server.listen("127.0.0.1", 0, api);
+  ASSERT_TRUE(listening.ok()) << listening.error;
+  std::thread runner([&] { server.run(); });
+
+  const int fd = connect_loopback(listening.port);
+  ASSERT_GE(fd, 0);
+  const std::string_view request = GetParam();
+  const std::size_t size = response_size(fd, request);
+  ASSERT_GT(size, 0u);
+  exchange_n(fd, request, size, 100);  // warm-up: buffers reach their working size
+
+  const std::size_t before = allocations_in_process();
+  const std::size_t bytes = exchange_n(fd, request, size, 1000);
+  const std::size_t allocated = allocations_in_process() - before;
+
+  ::close(fd);
+  server.stop();
+  runner.join();
+  EXPECT_EQ(bytes, 1000 * size);
+  EXPECT_EQ(allocated, 0u) << "allocations during 1,000 keep-alive requests";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Requests, ServerAllocationTest,
+    ::testing::Values("OPTIONS /some/url HTTP/1.1\r\nHost: localhost\r\nOrigin: http://localhost:8081\r\n"
+                      "Access-Control-Request-Method: PUT\r\nAccess-Control-Request-Headers: content-type\r\n\r\n",
+                      "PUT /some/url HTTP/1.1\r\nHost: localhost\r\nOrigin: http://localhost:8081\r\n"
+                      "Content-Type: application/json\r\nContent-Length: 26\r\n\r\n{\"name\":\"Tricia\",\"age\":37}"),
+    [](const ::testing::TestParamInfo<const char*>& p) { return p.index == 0 ? "Preflight" : "PutEcho"; });
+
+}  // namespace
+}  // namespace corsd::test

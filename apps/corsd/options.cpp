@@ -38,6 +38,8 @@ std::chrono::milliseconds seconds_to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
 }
 
+double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+
 }  // namespace
 
 std::optional<HostPort> parse_host_port(std::string_view text) {
@@ -72,7 +74,10 @@ struct Flags {
   std::uint64_t max_body = http::Limits{}.body_bytes;
   std::size_t max_header_bytes = http::Limits{}.header_bytes;
   std::size_t max_connections = http::Limits{}.connections_per_thread;
-  double header_timeout = 10, body_timeout = 30, idle_timeout = 30, shutdown_timeout = 5;
+  double header_timeout = seconds(http::Limits{}.header_timeout);
+  double body_timeout = seconds(http::Limits{}.body_timeout);
+  double idle_timeout = seconds(http::Limits{}.idle_timeout);
+  double shutdown_timeout = seconds(http::Limits{}.shutdown_grace);
   std::string log_level = "info";
   std::string config, check_config;
   std::vector<std::string> allow_origins, allow_methods, allow_headers, expose_headers;

@@ -49,7 +49,10 @@ class Worker {
   void tick();
 
   const Limits& limits_;
-  net::io_context io_{1};
+  // One thread runs this context, so the reactor's per-operation locking is
+  // switched off; the scheduler keeps its lock because stop() posts from
+  // the control thread.
+  net::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::vector<std::unique_ptr<Listener>> listeners_;
   net::steady_timer ticker_{io_};
   HttpDate date_{};

@@ -55,8 +55,10 @@ net::awaitable<void> Connection::run() {
   for (;;) {
     const Step step = serve_buffered();
     if (!out_.empty() && !co_await flush()) co_return;
-    if (step == Step::close) {
-      co_await linger();
+    if (step == Step::abort) co_await linger();
+    if (step == Step::close || step == Step::abort) {
+      error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
       co_return;
     }
     if (step == Step::flush) continue;
@@ -87,7 +89,7 @@ Connection::Step Connection::serve_buffered() {
     if (ec) {
       const ErrorAnswer e = error_answer(ec);
       answer_error(e.status, e.message);
-      return Step::close;
+      return Step::abort;
     }
     if (!parser_->is_done()) {
       if (used == 0) break;

@@ -39,7 +39,9 @@ class Connection {
   Connection* next = nullptr;
 
  private:
-  enum class Step { need_more, flush, close };
+  // close: the answer said "Connection: close"; abort: an error answer, after
+  // which the client may still be sending what will never be read.
+  enum class Step { need_more, flush, close, abort };
 
   Step serve_buffered();
   bool answer();

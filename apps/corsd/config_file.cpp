@@ -85,10 +85,13 @@ class Reader {
                                 std::to_string(max),
                 "write a number in that range, without quotes");
   }
-  bool read_seconds(const toml::node& n, std::string_view key, std::chrono::milliseconds& out) {
+  // Seconds from `min` (0.001, or 0 where zero makes sense) to a day, as the flags take them.
+  bool read_seconds(const toml::node& n, std::string_view key, std::chrono::milliseconds& out, double min = 0.001) {
     const auto v = (n.is_integer() || n.is_floating_point()) ? n.value<double>() : std::nullopt;
-    if (v && *v > 0 && *v <= 86400) return out = std::chrono::milliseconds(static_cast<long long>(*v * 1000)), true;
-    return fail(line_of(n), std::string(key) + " must be a number of seconds above 0", "write e.g. 10 or 2.5");
+    if (v && *v >= min && *v <= 86400) return out = std::chrono::milliseconds(static_cast<long long>(*v * 1000)), true;
+    return fail(line_of(n), std::string(key) + " must be a number of seconds from " + (min > 0 ? "0.001" : "0") +
+                                " to 86400",
+                "write e.g. 10 or 2.5");
   }
   bool read_host_port(const toml::node& n, std::string_view key, HostPort& out) {
     std::string text;
@@ -133,7 +136,7 @@ bool read_server(Reader& r, const toml::table& t, Options& o) {
     if (k == "header_timeout") ok = r.read_seconds(n, k, o.limits.header_timeout);
     if (k == "body_timeout") ok = r.read_seconds(n, k, o.limits.body_timeout);
     if (k == "idle_timeout") ok = r.read_seconds(n, k, o.limits.idle_timeout);
-    if (k == "shutdown_timeout") ok = r.read_seconds(n, k, o.limits.shutdown_grace);
+    if (k == "shutdown_timeout") ok = r.read_seconds(n, k, o.limits.shutdown_grace, 0);
     if (k == "log_level") {
       std::string level;
       ok = r.read(n, k, level);

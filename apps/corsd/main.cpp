@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <iostream>
 
 #include "corsd/app/echo_api.hpp"
@@ -44,6 +45,9 @@ int check_config(const corsd::cors::RouteTable& routes) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A log reader or pipe that goes away must not kill the server: writes to
+  // it fail with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
   const corsd::cli::Parsed parsed = corsd::cli::parse(argc, argv);
   if (parsed.exit_code) return *parsed.exit_code;
   const corsd::cli::Options& options = parsed.options;

@@ -100,18 +100,19 @@ void add_server_flags(CLI::App& app, Flags& f) {
   app.add_option("--max-connections", f.max_connections, "Open connections per thread")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  const CLI::Range seconds_range(0.001, 86400.0);
   app.add_option("--header-timeout", f.header_timeout, "Seconds a client has to send a request's headers")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_range)
       ->capture_default_str();
   app.add_option("--body-timeout", f.body_timeout, "Longest pause in seconds while a body arrives")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_range)
       ->capture_default_str();
   app.add_option("--idle-timeout", f.idle_timeout, "Seconds a keep-alive connection may wait for its next request")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_range)
       ->capture_default_str();
   app.add_option("--shutdown-timeout", f.shutdown_timeout,
                  "Seconds requests in flight get to finish after SIGINT/SIGTERM")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   app.add_option("--log-level", f.log_level, "info, or debug to log every CORS rejection with its reason")
       ->check(CLI::IsMember({"info", "debug"}))

@@ -86,15 +86,37 @@ bool default_port(std::string_view scheme, std::string_view port) noexcept {
 
 ParsedOriginRule refuse(std::string error, std::string fix) { return {{}, std::move(error), std::move(fix)}; }
 
-// Canonical IPv6 text ("[::1]"), or empty when `bracketed` is not IPv6.
+// IPv6 as the URL Standard serializes it, which browsers put in Origin:
+// eight lowercase hex pieces without leading zeros, the first longest run of
+// two or more zero pieces compressed to "::", never a dotted IPv4 tail
+// (inet_ntop writes "::ffff:1.2.3.4"; a browser sends "::ffff:102:304").
+// Returns "" when `bracketed` is not IPv6.
 std::string canonical_ipv6(std::string_view bracketed) {
   in6_addr a{};
   const std::string inner(bracketed.substr(1, bracketed.size() - 2));
   if (::inet_pton(AF_INET6, inner.c_str(), &a) != 1) return {};
-  char text[INET6_ADDRSTRLEN];
-  ::inet_ntop(AF_INET6, &a, text, sizeof text);
+  unsigned pieces[8];
+  for (int i = 0; i < 8; ++i) pieces[i] = (unsigned{a.s6_addr[2 * i]} << 8) | a.s6_addr[2 * i + 1];
+  int best = -1, best_len = 1;
+  for (int i = 0; i < 8;) {
+    int j = i;
+    while (j < 8 && pieces[j] == 0) ++j;
+    if (j - i > best_len) best = i, best_len = j - i;
+    i = j == i ? i + 1 : j;
+  }
   std::string out = "[";
-  return out.append(text).append("]");
+  for (int i = 0; i < 8; ++i) {
+    if (i == best) {
+      out += i == 0 ? "::" : ":";
+      i += best_len - 1;
+      continue;
+    }
+    char hex[8];
+    const auto end = std::to_chars(hex, hex + sizeof hex, pieces[i], 16).ptr;
+    out.append(hex, end);
+    if (i < 7) out += ':';
+  }
+  return out + "]";
 }
 
 ParsedOriginRule parse_host(OriginRule& r, std::string host) {

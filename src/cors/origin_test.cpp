@@ -41,6 +41,13 @@ TEST(OriginTest, ConfiguredOriginsAreNormalized) {
   EXPECT_EQ(parse_origin_rule("http://localhost:8081").rule.text, "http://localhost:8081");
   EXPECT_EQ(parse_origin_rule("https://example.com:80").rule.text, "https://example.com:80");
   EXPECT_EQ(parse_origin_rule("http://[0:0:0:0:0:0:0:1]:8080").rule.text, "http://[::1]:8080");
+  // As the URL Standard serializes IPv6, which is what browsers send.
+  EXPECT_EQ(parse_origin_rule("http://[::ffff:1.2.3.4]").rule.text, "http://[::ffff:102:304]");
+  EXPECT_EQ(parse_origin_rule("http://[FE80:0:0:0:0:0:1:2]").rule.text, "http://[fe80::1:2]");
+  EXPECT_EQ(parse_origin_rule("http://[1:0:2:0:0:3:0:0]").rule.text, "http://[1:0:2::3:0:0]");
+  EXPECT_EQ(parse_origin_rule("http://[1:0:0:2:0:0:3:4]").rule.text, "http://[1::2:0:0:3:4]");
+  EXPECT_EQ(parse_origin_rule("http://[1:2:3:4:5:6:7:0]").rule.text, "http://[1:2:3:4:5:6:7:0]");
+  EXPECT_EQ(parse_origin_rule("http://[1::]").rule.text, "http://[1::]");
   EXPECT_EQ(parse_origin_rule("https://xn--bcher-kva.example").rule.text, "https://xn--bcher-kva.example");
   EXPECT_EQ(parse_origin_rule("https://*.Example.com").rule.text, "https://*.example.com");
   EXPECT_EQ(parse_origin_rule("http://localhost:*").rule.text, "http://localhost:*");

@@ -37,6 +37,15 @@ bool contains(const std::vector<std::string>& items, std::string_view value) {
   return std::find(items.begin(), items.end(), value) != items.end();
 }
 
+// Fetch Standard "normalize a method": browsers uppercase these six before
+// sending them, so a policy's "put" must mean PUT or it would never match.
+std::string normalize_method(std::string m) {
+  for (std::string_view known : {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"}) {
+    if (ascii_iequals(m, known)) return std::string(known);
+  }
+  return m;
+}
+
 // Fetch Standard §2.2.1: a CORS-safelisted method never needs to be listed.
 bool is_safelisted_method(std::string_view m) noexcept { return m == "GET" || m == "HEAD" || m == "POST"; }
 
@@ -87,6 +96,10 @@ std::optional<PolicyError> check_credentialed_origin(const PolicySpec& spec, con
 
 std::optional<PolicyError> check_origins(const PolicySpec& spec, const PublicSuffixCheck& is_public_suffix,
                                          std::vector<OriginRule>& rules) {
+  if (spec.origins == PolicySpec::Origins::listed && spec.allow_origins.empty()) {
+    return PolicyError{"allow_origins", "the list is empty: no origin would ever be allowed",
+                       "list the origins, e.g. [\"https://app.example.com\"]"};
+  }
   if (spec.origins != PolicySpec::Origins::listed) {
     if (spec.allow_credentials) {
       return PolicyError{"allow_origins", "credentials cannot be allowed for every origin: any site could read a "
@@ -196,6 +209,7 @@ PolicyOrError Policy::create(PolicySpec spec, const PublicSuffixCheck& is_public
   if (spec.origins == PolicySpec::Origins::listed && spec.allow_origins == std::vector<std::string>{"*"}) {
     spec.origins = PolicySpec::Origins::any;
   }
+  for (auto& m : spec.allow_methods) m = normalize_method(std::move(m));
   std::vector<OriginRule> rules;
   if (auto error = check_spec(spec, is_public_suffix, rules)) return *error;
   spec.allow_origins.clear();

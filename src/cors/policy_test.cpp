@@ -301,6 +301,23 @@ TEST(PolicyValidationTest, InsecureOrMeaninglessSpecsAreRefused) {
   }
 }
 
+TEST(PolicyValidationTest, MethodsBrowsersUppercaseAreNormalized) {
+  auto s = listed_spec();
+  s.allow_methods = {"put", "Delete", "patch"};
+  const Policy p = make(s);
+  EXPECT_EQ(p.decide(preflight("https://app.example.com", "PUT").build()).kind, DecisionKind::preflight_accepted);
+  EXPECT_EQ(p.decide(preflight("https://app.example.com", "DELETE").build()).kind, DecisionKind::preflight_accepted);
+  // PATCH is not normalized by browsers: "patch" allows "patch" only.
+  EXPECT_EQ(p.decide(preflight("https://app.example.com", "PATCH").build()).kind, DecisionKind::preflight_rejected);
+  EXPECT_EQ(p.decide(preflight("https://app.example.com", "patch").build()).kind, DecisionKind::preflight_accepted);
+}
+
+TEST(PolicyValidationTest, EmptyOriginListIsRefused) {
+  auto s = listed_spec();
+  s.allow_origins.clear();
+  EXPECT_TRUE(std::holds_alternative<PolicyError>(Policy::create(s)));
+}
+
 TEST(PolicyValidationTest, RefusalNamesTheOffendingListElement) {
   auto s = listed_spec();
   s.allow_origins = {"https://ok.example", "https://bad.example/"};

@@ -19,6 +19,10 @@ RouteTableOrError RouteTable::create(std::vector<Route> routes) {
     if (prefix.empty() || prefix.front() != '/') {
       return RouteError{i, "path \"" + prefix + "\" does not start with \"/\"", "write it like \"/api\""};
     }
+    if (prefix.find_first_of("*?#") != std::string::npos) {
+      return RouteError{i, "path \"" + prefix + "\" is a prefix, matched literally: \"*\", \"?\" and \"#\" never match",
+                        "write the prefix alone, e.g. \"/api\" for /api and everything below it"};
+    }
     for (std::size_t j = 0; j < i; ++j) {
       if (routes[j].prefix == prefix) {
         return RouteError{i, "path \"" + prefix + "\" has a route already (route " + std::to_string(j + 1) + ")",

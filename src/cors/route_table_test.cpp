@@ -47,6 +47,11 @@ TEST(RouteTableTest, DuplicateAndRelativePrefixesAreRefused) {
   auto r = RouteTable::create(std::move(dup));
   ASSERT_TRUE(std::holds_alternative<RouteError>(r));
   EXPECT_EQ(std::get<RouteError>(r).index, 1u);
+  for (const char* glob : {"/api/*", "/api?x", "/a#b"}) {
+    std::vector<Route> g;
+    g.push_back(Route{glob, public_policy()});
+    EXPECT_TRUE(std::holds_alternative<RouteError>(RouteTable::create(std::move(g)))) << glob;
+  }
   std::vector<Route> relative;
   relative.push_back(Route{"api", public_policy()});
   EXPECT_TRUE(std::holds_alternative<RouteError>(RouteTable::create(std::move(relative))));

@@ -21,12 +21,27 @@ struct ErrorAnswer {
   std::string_view message;
 };
 
-ErrorAnswer error_answer(const error_code& ec) noexcept {
-  if (ec == bhttp::error::header_limit) {
-    return {431, "request header fields too large: the header block or field count is over the server's limit\n"};
-  }
+constexpr ErrorAnswer kFieldsTooLarge{
+    431, "request header fields too large: the header block, a chunk extension or the trailers are over the "
+         "server's limit\n"};
+
+// Whether the request line in `head` ends in a well-formed "HTTP/d.d": Beast
+// reports any version but 1.0 and 1.1 as malformed, and only a well-formed
+// one deserves 505 rather than 400.
+bool has_wellformed_version(std::string_view head) noexcept {
+  const std::string_view line = head.substr(0, head.find("\r\n"));
+  if (line.size() < 9 || line.size() == head.size()) return false;
+  const std::string_view v = line.substr(line.size() - 9);
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return v.substr(0, 6) == " HTTP/" && digit(v[6]) && v[7] == '.' && digit(v[8]);
+}
+
+ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed) noexcept {
+  if (ec == bhttp::error::header_limit) return kFieldsTooLarge;
   if (ec == bhttp::error::body_limit) return {413, "request body too large: it is over the server's limit\n"};
-  if (ec == bhttp::error::bad_version) return {505, "HTTP version not supported: use HTTP/1.1 or HTTP/1.0\n"};
+  if (ec == bhttp::error::bad_version && has_wellformed_version(unparsed)) {
+    return {505, "HTTP version not supported: use HTTP/1.1 or HTTP/1.0\n"};
+  }
   return {400, "bad request: the request is not valid HTTP/1.1\n"};
 }
 
@@ -55,17 +70,24 @@ net::awaitable<void> Connection::run() {
   for (;;) {
     const Step step = serve_buffered();
     if (!out_.empty() && !co_await flush()) co_return;
-    if (step == Step::abort) co_await linger();
-    if (step == Step::close || step == Step::abort) {
-      error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    if (step == Step::close) {
+      // Whatever the client sent after the last answer must be read, not
+      // left unread: closing then would reset the connection and destroy
+      // answers still on their way (RFC 9112 §9.6).
+      co_await linger();
       co_return;
     }
     if (step == Step::flush) continue;
     arm_read_deadline();
     if (idle_ && worker_.draining()) co_return;
     const auto space = in_.writable();
-    if (space.empty()) co_return;  // cannot happen: Beast's header limit fires first
+    if (space.empty()) {
+      // Beast bounds the header block, not a chunk extension or the
+      // trailers: one of those filled the buffer.
+      answer_error(kFieldsTooLarge.status, kFieldsTooLarge.message);
+      if (co_await flush()) co_await linger();
+      co_return;
+    }
     auto [ec, n] = co_await socket_.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
     if (ec) co_return;
     in_.commit(n);
@@ -84,13 +106,13 @@ Connection::Step Connection::serve_buffered() {
     error_code ec;
     const std::string_view data = in_.readable();
     const std::size_t used = parser_->put(net::const_buffer(data.data(), data.size()), ec);
+    if (ec && ec != bhttp::error::need_more) {
+      const ErrorAnswer e = error_answer(ec, data);
+      answer_error(e.status, e.message);
+      return Step::close;
+    }
     in_.consume(used);
     if (ec == bhttp::error::need_more) break;
-    if (ec) {
-      const ErrorAnswer e = error_answer(ec);
-      answer_error(e.status, e.message);
-      return Step::abort;
-    }
     if (!parser_->is_done()) {
       if (used == 0) break;
       continue;

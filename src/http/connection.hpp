@@ -39,9 +39,7 @@ class Connection {
   Connection* next = nullptr;
 
  private:
-  // close: the answer said "Connection: close"; abort: an error answer, after
-  // which the client may still be sending what will never be read.
-  enum class Step { need_more, flush, close, abort };
+  enum class Step { need_more, flush, close };
 
   Step serve_buffered();
   bool answer();

@@ -38,6 +38,7 @@ void RequestStorage::clear() noexcept {
   method = target = {};
   version = 11;
   expect_continue = false;
+  transfer_encoding = false;
 }
 
 bool RequestStorage::store(std::string_view s, std::string_view& out) noexcept {
@@ -66,7 +67,7 @@ RequestParser::RequestParser(RequestStorage& storage, const Limits& limits) : st
 
 void RequestParser::on_request_impl(bhttp::verb, string_view method, string_view target, int version,
                                     error_code& ec) {
-  if (version != 10 && version != 11) {
+  if (version != 10 && version != 11) {  // Beast refuses these first; kept as the contract
     ec = bhttp::error::bad_version;
     return;
   }
@@ -79,6 +80,10 @@ void RequestParser::on_request_impl(bhttp::verb, string_view method, string_view
 void RequestParser::on_response_impl(int, string_view, int, error_code& ec) { ec = bhttp::error::bad_version; }
 
 void RequestParser::on_field_impl(bhttp::field name, string_view name_string, string_view value, error_code& ec) {
+  // Beast reports chunked trailer fields here too. They arrive after the
+  // body, so nothing may take them for request headers (an Origin, Cookie or
+  // Host smuggled past the checks); they are dropped.
+  if (is_header_done()) return;
   if (storage_.fields.size() >= limits_.header_fields) {
     ec = bhttp::error::header_limit;
     return;
@@ -89,11 +94,25 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_string, st
     return;
   }
   storage_.fields.push_back(f);
-  if (name == bhttp::field::expect && cors::ascii_iequals(f.value, "100-continue")) storage_.expect_continue = true;
+  // RFC 9110 §10.1.1: an HTTP/1.0 client's Expect is ignored.
+  if (name == bhttp::field::expect && storage_.version == 11 && cors::ascii_iequals(f.value, "100-continue")) {
+    storage_.expect_continue = true;
+  }
+  if (name == bhttp::field::transfer_encoding) storage_.transfer_encoding = true;
 }
 
 void RequestParser::on_header_impl(error_code& ec) {
-  if (!host_ok(storage_)) ec = bhttp::error::bad_field;
+  if (!host_ok(storage_)) {
+    ec = bhttp::error::bad_field;
+    return;
+  }
+  // RFC 9112 §6.1, §6.3: a Transfer-Encoding whose last coding is not
+  // chunked leaves the body's end unknown, and HTTP/1.0 has no
+  // Transfer-Encoding at all. Beast would read such a body as empty and the
+  // body as the next request (smuggling); refuse it instead.
+  if (storage_.transfer_encoding && (storage_.version == 10 || !chunked())) {
+    ec = bhttp::error::bad_transfer_encoding;
+  }
 }
 
 void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const& content_length, error_code&) {

@@ -31,6 +31,7 @@ class RequestStorage {
   std::vector<Field> fields;
   std::string body;
   bool expect_continue = false;
+  bool transfer_encoding = false;     // a Transfer-Encoding field was sent
 
  private:
   std::string head_;  // reserved once; never grows, so the views stay valid

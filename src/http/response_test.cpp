@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
+#include "corsd/http/request.hpp"
+
 namespace corsd::http {
 namespace {
 
@@ -70,6 +75,16 @@ TEST(ResponseTest, VaryStarStaysStar) {
     r.send();
   });
   EXPECT_NE(out.find("\r\nVary: *\r\n"), std::string::npos);
+}
+
+TEST(RequestTest, PathDropsQueryAndAbsoluteFormAuthority) {
+  for (const auto& [target, path] : std::vector<std::pair<std::string_view, std::string_view>>{
+           {"/a/b?x=1", "/a/b"}, {"/", "/"}, {"http://h:8080/a?x", "/a"}, {"http://h", "/"}, {"https://h?q", "/"},
+           {"*", "*"}}) {
+    Request r;
+    r.target = target;
+    EXPECT_EQ(r.path(), path) << target;
+  }
 }
 
 TEST(ResponseTest, SecondSendIsIgnored) {

@@ -32,6 +32,14 @@ TEST(CliTest, MalformedListenAddressIsRefusedNamingTheFlag) {
   EXPECT_NE(r.output.find("HOST:PORT"), std::string::npos) << r.output;
 }
 
+TEST(CliTest, TimeoutsOutOfRangeAreRefused) {
+  for (const char* value : {"0.0001", "1e300", "0"}) {
+    const RunResult r = run_corsd({"--header-timeout", value, "--listen", "127.0.0.1:0", "--no-demo"}, 3s);
+    EXPECT_NE(r.status, 0) << value;
+    EXPECT_NE(r.output.find("--header-timeout"), std::string::npos) << r.output;
+  }
+}
+
 TEST(CliTest, UnknownFlagIsRefused) {
   const RunResult r = run_corsd({"--frobnicate"});
   EXPECT_NE(r.status, 0);

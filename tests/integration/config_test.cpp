@@ -2,6 +2,7 @@
 // and a fix; a valid multi-route file runs with each route's policy.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -59,6 +60,9 @@ const Refusal kRefusals[] = {
      "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_credentials = true\nallow_methods = [\"*\"]\n", 4,
      "ignore \"*\""},
     {"bad_listen", "[server]\nlisten = \"localhost\"\n", 2, "is not HOST:PORT"},
+    {"empty_origins", "[[routes]]\nallow_origins = []\n", 2, "no origin would ever be allowed"},
+    {"glob_path", "[[routes]]\npath = \"/api/*\"\nallow_origins = [\"*\"]\n", 1, "matched literally"},
+    {"timeout_too_small", "[server]\nheader_timeout = 0.0001\n", 2, "from 0.001 to 86400"},
 };
 
 TEST(ConfigValidationTest, EachRefusalNamesFileLineRuleAndFix) {
@@ -85,6 +89,16 @@ TEST(ConfigValidationTest, PolicyFlagsAreCheckedLikeTheFile) {
   EXPECT_EQ(run.status, 2);
   EXPECT_NE(run.output.find("--allow-origin"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("fix: "), std::string::npos) << run.output;
+}
+
+TEST(ConfigValidationTest, DebugLogToAClosedPipeDoesNotKillTheServer) {
+  CorsdProcess corsd({"--log-level", "debug", "--threads", "1"}, true);
+  for (int i = 0; i < 3; ++i) {
+    const auto r = exchange(corsd.api_port(), "GET / HTTP/1.1\r\nHost: a\r\nOrigin: null\r\n\r\n");  // logged
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(corsd.stop(SIGTERM), 0);
 }
 
 TEST(ConfigValidationTest, CheckConfigPrintsTheEffectivePolicies) {

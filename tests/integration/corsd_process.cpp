@@ -41,13 +41,16 @@ bool read_some(int fd, std::string& out, clock::time_point deadline) {
   return true;
 }
 
-pid_t spawn(const std::vector<std::string>& args, int& out_fd) {
+pid_t spawn(const std::vector<std::string>& args, int& out_fd, bool stderr_reader_gone = false) {
   int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  int err_fds[2];
+  if (::pipe(pipe_fds) != 0 || ::pipe(err_fds) != 0) throw std::runtime_error("pipe failed");
+  ::close(err_fds[0]);  // a reader that is already gone
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(pipe_fds[1], 1);
-    ::dup2(pipe_fds[1], 2);
+    ::dup2(stderr_reader_gone ? err_fds[1] : pipe_fds[1], 2);
+    ::close(err_fds[1]);
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
     std::vector<char*> argv;
@@ -60,6 +63,7 @@ pid_t spawn(const std::vector<std::string>& args, int& out_fd) {
     ::_exit(127);
   }
   ::close(pipe_fds[1]);
+  ::close(err_fds[1]);
   out_fd = pipe_fds[0];
   return pid;
 }
@@ -83,9 +87,9 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-CorsdProcess::CorsdProcess(std::vector<std::string> args) {
+CorsdProcess::CorsdProcess(std::vector<std::string> args, bool stderr_reader_gone) {
   args.insert(args.begin(), {"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0"});
-  pid_ = spawn(args, stdout_fd_);
+  pid_ = spawn(args, stdout_fd_, stderr_reader_gone);
   std::string output;
   const auto deadline = clock::now() + 10s;
   const std::regex ready(R"(ready: api http://127\.0\.0\.1:(\d+)(?: demo http://127\.0\.0\.1:(\d+)/)?\n)");
@@ -141,8 +145,9 @@ std::string HttpResponse::header(const std::string& lowercase_name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-Client::Client(std::uint16_t port) {
+Client::Client(std::uint16_t port, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

@@ -18,8 +18,9 @@ using namespace std::chrono_literals;
 class CorsdProcess {
  public:
   // Starts corsd with `args` plus "--listen 127.0.0.1:0 --demo-listen 127.0.0.1:0"
-  // and waits for its ready line.
-  explicit CorsdProcess(std::vector<std::string> args);
+  // and waits for its ready line. With `stderr_reader_gone`, corsd's stderr
+  // is a pipe whose reader has already closed it.
+  explicit CorsdProcess(std::vector<std::string> args, bool stderr_reader_gone = false);
   ~CorsdProcess();
   CorsdProcess(const CorsdProcess&) = delete;
   CorsdProcess& operator=(const CorsdProcess&) = delete;
@@ -63,7 +64,8 @@ struct HttpResponse {
 
 class Client {
  public:
-  explicit Client(std::uint16_t port);
+  // `receive_buffer` > 0 sets SO_RCVBUF before connecting.
+  explicit Client(std::uint16_t port, int receive_buffer = 0);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

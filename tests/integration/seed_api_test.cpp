@@ -89,6 +89,49 @@ TEST_P(SeedApiTest, ChunkedBodyIsReadWhole) {
   EXPECT_EQ(r->body, kEchoPrefix + "POST\n\nhello, world");
 }
 
+// Trailers come after the body: an Origin (or Cookie, or Host) there is not a
+// request header and must not steer the CORS decision.
+TEST_P(SeedApiTest, TrailerFieldsAreNotRequestHeaders) {
+  const auto r = exchange(port(),
+                          "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "2\r\nhi\r\n0\r\nOrigin: http://evil.example\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("access-control-allow-origin"), "*");  // as for any request without Origin
+  EXPECT_EQ(r->body, kEchoPrefix + "POST\n\nhi");
+}
+
+TEST_P(SeedApiTest, AbsoluteFormTargetIsRoutedByItsPath) {
+  const auto r = exchange(port(), "OPTIONS http://localhost:8080/some/url?x=1 HTTP/1.1\r\nHost: localhost:8080\r\n"
+                                  "Origin: http://localhost:8081\r\nAccess-Control-Request-Method: PUT\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(r->header("access-control-allow-origin"), "http://localhost:8081");
+}
+
+// A client that sends more after a "Connection: close" request still gets
+// the whole answer: the server reads what follows instead of resetting the
+// connection under the answer (RFC 9112 §9.6).
+TEST_P(SeedApiTest, CloseDoesNotResetUnderALargeAnswer) {
+  Client c(port(), 4096);  // a small receive window keeps most of the answer queued at the server
+  const std::string body(1000000, 'b');
+  c.send("PUT /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 1000000\r\n\r\n" + body);
+  std::this_thread::sleep_for(200ms);
+  c.send(request("GET", ""));  // arrives after the server decided to close
+  const auto r = c.read_response(10s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.size(), kEchoPrefix.size() + 5 + body.size());
+}
+
+TEST_P(SeedApiTest, Http10ExpectIsIgnored) {
+  Client c(port());
+  c.send("PUT /x HTTP/1.0\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\nhello");
+  const auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, kEchoPrefix + "PUT\n\nhello");
+}
+
 TEST_P(SeedApiTest, OneMebibyteBodyComesBackByteExact) {
   std::string body(1024 * 1024, '\0');
   for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);

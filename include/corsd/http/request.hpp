@@ -35,8 +35,10 @@ struct Request {
 
   // path()
   //
-  // Returns the target without its query.
-  std::string_view path() const noexcept { return target.substr(0, target.find('?')); }
+  // Returns the target's path: without its query, and without scheme and
+  // authority when the target is in absolute form ("http://host/x" -> "/x",
+  // RFC 9112 §3.2.2).
+  std::string_view path() const noexcept;
 };
 
 }  // namespace corsd::http

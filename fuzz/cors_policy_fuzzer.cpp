@@ -1,0 +1,84 @@
+// Fuzzes Policy::decide() and checks what must hold for every input: no
+// CORS headers on a rejection, never "*" with credentials, an allowed origin
+// answered with itself or "*", no request without Origin treated as CORS.
+//
+// Input: lines "method\norigin\nrequest-method\nrequest-headers...", an
+// empty line meaning "absent".
+
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#include "corsd/cors/origin.hpp"
+#include "corsd/cors/policy.hpp"
+
+namespace {
+
+using corsd::cors::CorsRequest;
+using corsd::cors::Decision;
+using corsd::cors::DecisionKind;
+using corsd::cors::Policy;
+using corsd::cors::PolicySpec;
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+Policy credentialed() {
+  PolicySpec s;
+  s.allow_origins = {"https://app.example.com", "https://*.example.org", "http://localhost:*", "http://[::1]:8080"};
+  s.allow_credentials = true;
+  s.allow_methods = {"PUT", "delete", "PATCH"};
+  s.allow_headers = {"content-type", "authorization"};
+  s.expose_headers = {"x-request-id"};
+  s.max_age_seconds = 600;
+  s.allow_private_network = true;
+  return std::get<Policy>(Policy::create(s));
+}
+
+Policy open_policy() {
+  PolicySpec s;
+  s.allow_origins = {"*"};
+  s.allow_methods = {"*"};
+  s.allow_headers = {"*"};
+  s.expose_headers = {"*"};
+  return std::get<Policy>(Policy::create(s));
+}
+
+void check(const Policy& policy, const CorsRequest& request, const Decision& d) {
+  if (!request.origin.present()) require(d.kind == DecisionKind::not_cors);
+  const bool rejected = d.kind == DecisionKind::preflight_rejected || d.kind == DecisionKind::actual_rejected;
+  require(rejected == (d.reason != corsd::cors::RejectReason::none));
+  if (rejected) require(d.headers.empty());
+  for (const auto& f : d.headers) {
+    if (policy.spec().allow_credentials) require(f.value != "*");
+    if (f.name == "Access-Control-Allow-Origin" && f.value != "*") {
+      require(f.value == request.origin.value);
+      require(corsd::cors::is_serialized_origin(f.value));
+    }
+  }
+  if (policy.spec().origins != PolicySpec::Origins::any) require(!d.vary.empty());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const Policy policies[] = {Policy::seed(), credentialed(), open_policy()};
+  std::vector<std::string_view> lines;
+  std::string_view rest(reinterpret_cast<const char*>(data), size);
+  while (lines.size() < 40) {
+    const std::size_t nl = rest.find('\n');
+    lines.push_back(rest.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+  lines.resize(std::max<std::size_t>(lines.size(), 3));
+  CorsRequest request;
+  request.method = lines[0];
+  if (!lines[1].empty()) request.origin = {lines[1], 1};
+  if (!lines[2].empty()) request.request_method = {lines[2], 1};
+  request.request_headers = std::span<const std::string_view>(lines).subspan(3);
+  for (const Policy& p : policies) check(p, request, p.decide(request));
+  return 0;
+}

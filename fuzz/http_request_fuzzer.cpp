@@ -1,0 +1,51 @@
+// Fuzzes the request path without sockets: Beast's parser with corsd's
+// callbacks over any bytes, then each complete request through the CORS
+// filter and the echo API. Every answer must be one well-formed response.
+
+#include <boost/asio/buffer.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "corsd/app/echo_api.hpp"
+#include "corsd/cors/route_table.hpp"
+#include "corsd/http/cors_filter.hpp"
+#include "request_parser.hpp"
+
+namespace {
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const corsd::cors::RouteTable routes = corsd::cors::RouteTable::seed();
+  static corsd::app::EchoApi echo;
+  static corsd::http::CorsFilter filter(routes, echo);
+  corsd::http::Limits limits;
+  limits.body_bytes = 4096;
+  limits.header_bytes = 4096;
+  corsd::http::RequestStorage storage(limits);
+  std::string_view rest(reinterpret_cast<const char*>(data), size);
+  for (int served = 0; served < 16 && !rest.empty(); ++served) {
+    storage.clear();
+    corsd::http::RequestParser parser(storage, limits);
+    boost::beast::error_code ec;
+    while (!parser.is_done() && !ec && !rest.empty()) {
+      const std::size_t used = parser.put(boost::asio::const_buffer(rest.data(), rest.size()), ec);
+      rest.remove_prefix(used);
+      if (used == 0 && !ec) break;
+    }
+    if (!parser.is_done()) return 0;  // incomplete or refused: the connection answers 4xx and closes
+    std::string out;
+    corsd::http::Response response(out, {"Wed, 25 Nov 2026 13:00:00 GMT", storage.method == "HEAD", true, 11});
+    filter.handle(storage.view(), response);
+    require(response.sent());
+    require(out.rfind("HTTP/1.1 ", 0) == 0);
+    require(out.find("\r\n\r\n") != std::string::npos);
+  }
+  return 0;
+}

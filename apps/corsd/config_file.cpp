@@ -88,7 +88,7 @@ class Reader {
   // Seconds from `min` (0.001, or 0 where zero makes sense) to a day, as the flags take them.
   bool read_seconds(const toml::node& n, std::string_view key, std::chrono::milliseconds& out, double min = 0.001) {
     const auto v = (n.is_integer() || n.is_floating_point()) ? n.value<double>() : std::nullopt;
-    if (v && *v >= min && *v <= 86400) return out = std::chrono::milliseconds(static_cast<long long>(*v * 1000)), true;
+    if (v && *v >= min && *v <= 86400) return out = seconds_to_ms(*v), true;
     return fail(line_of(n), std::string(key) + " must be a number of seconds from " + (min > 0 ? "0.001" : "0") +
                                 " to 86400",
                 "write e.g. 10 or 2.5");

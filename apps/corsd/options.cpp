@@ -34,13 +34,13 @@ const CLI::Validator kHostPort(
     },
     "HOST:PORT");
 
-std::chrono::milliseconds seconds_to_ms(double seconds) {
-  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
-}
-
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
 
 }  // namespace
+
+std::chrono::milliseconds seconds_to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
+}
 
 std::optional<HostPort> parse_host_port(std::string_view text) {
   if (auto port = parse_port(text)) return HostPort{"localhost", *port};

@@ -2,6 +2,7 @@
 // corsd's effective configuration: defaults, then a TOML file (--config),
 // then command-line flags, each overriding the one before.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -19,6 +20,11 @@ struct HostPort {
   std::string host;
   std::uint16_t port = 0;
 };
+
+// seconds_to_ms()
+//
+// Converts seconds as written in flags and the config file.
+std::chrono::milliseconds seconds_to_ms(double seconds);
 
 // parse_host_port()
 //

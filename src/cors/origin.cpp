@@ -1,5 +1,7 @@
 #include "corsd/cors/origin.hpp"
 
+#include "corsd/cors/token.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -71,13 +73,6 @@ bool split_origin(std::string_view s, OriginParts& parts) noexcept {
   parts.host = rest;
   parts.port = {};
   return true;
-}
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
-  return out;
 }
 
 bool default_port(std::string_view scheme, std::string_view port) noexcept {
@@ -169,9 +164,9 @@ ParsedOriginRule parse_origin_rule(std::string_view s) {
   OriginParts p;
   if (!split_origin(s, p)) return refuse("an origin is scheme://host[:port]", "write it like \"https://app.example.com\"");
   OriginRule r;
-  r.scheme = to_lower(p.scheme);
+  r.scheme = ascii_lowercase(p.scheme);
   if (!is_scheme(r.scheme)) return refuse("the scheme is not valid", "write it like \"https://app.example.com\"");
-  if (ParsedOriginRule e = parse_host(r, to_lower(p.host)); !e.ok()) return e;
+  if (ParsedOriginRule e = parse_host(r, ascii_lowercase(p.host)); !e.ok()) return e;
   if (p.port == "*") {
     r.any_port = true;
   } else if (!p.port.empty()) {

@@ -27,12 +27,6 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
-  return s;
-}
-
 bool contains(const std::vector<std::string>& items, std::string_view value) {
   return std::find(items.begin(), items.end(), value) != items.end();
 }
@@ -214,8 +208,8 @@ PolicyOrError Policy::create(PolicySpec spec, const PublicSuffixCheck& is_public
   if (auto error = check_spec(spec, is_public_suffix, rules)) return *error;
   spec.allow_origins.clear();
   for (const auto& rule : rules) spec.allow_origins.push_back(rule.text);
-  for (auto& h : spec.allow_headers) h = lowercase(std::move(h));
-  for (auto& h : spec.expose_headers) h = lowercase(std::move(h));
+  for (auto& h : spec.allow_headers) h = ascii_lowercase(h);
+  for (auto& h : spec.expose_headers) h = ascii_lowercase(h);
   switch (spec.origins) {
     case PolicySpec::Origins::any: return Policy(std::move(spec), OriginMatcher::any());
     case PolicySpec::Origins::any_echoed: return Policy(std::move(spec), OriginMatcher::any_echoed());

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace corsd::cors {
@@ -61,6 +62,16 @@ inline bool equals_lowercase(std::string_view s, std::string_view lowercase) noe
     if (detail::lower(s[i]) != lowercase[i]) return false;
   }
   return true;
+}
+
+// ascii_lowercase()
+//
+// Returns `s` with ASCII letters lowercased (for configuration, not the
+// decision path: it allocates).
+inline std::string ascii_lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = detail::lower(c);
+  return out;
 }
 
 // trim_ows()

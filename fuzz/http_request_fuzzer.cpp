@@ -1,6 +1,6 @@
 // Fuzzes the request path without sockets: Beast's parser with corsd's
-// callbacks over any bytes, then each complete request through the CORS
-// filter and the echo API. Every answer must be one well-formed response.
+// callbacks over any bytes, then each complete request through the gateway
+// (the CORS stage and the echo API). Every answer must be one well-formed response.
 
 #include <boost/asio/buffer.hpp>
 #include <cstdint>
@@ -8,9 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "corsd/app/echo_api.hpp"
-#include "corsd/cors/route_table.hpp"
-#include "corsd/http/cors_filter.hpp"
+#include "corsd/app/gateway.hpp"
+#include "corsd/testing/test_worker.hpp"
 #include "request_parser.hpp"
 
 namespace {
@@ -22,9 +21,8 @@ void require(bool condition) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const corsd::cors::RouteTable routes = corsd::cors::RouteTable::seed();
-  static corsd::app::EchoApi echo;
-  static corsd::http::CorsFilter filter(routes, echo);
+  static corsd::testing::TestWorker worker;
+  static corsd::app::Gateway gateway(worker, std::make_shared<const corsd::app::Site>());
   corsd::http::Limits limits;
   limits.body_bytes = 4096;
   limits.header_bytes = 4096;
@@ -33,6 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (int served = 0; served < 16 && !rest.empty(); ++served) {
     storage.clear();
     corsd::http::RequestParser parser(storage, limits);
+    parser.eager(true);
     boost::beast::error_code ec;
     while (!parser.is_done() && !ec && !rest.empty()) {
       const std::size_t used = parser.put(boost::asio::const_buffer(rest.data(), rest.size()), ec);
@@ -41,8 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (!parser.is_done()) return 0;  // incomplete or refused: the connection answers 4xx and closes
     std::string out;
-    corsd::http::Response response(out, {"Wed, 25 Nov 2026 13:00:00 GMT", storage.method == "HEAD", true, 11});
-    filter.handle(storage.view(), response);
+    corsd::http::ResponseHead head;
+    corsd::http::Response response(out, head, {"Wed, 25 Nov 2026 13:00:00 GMT", storage.method == "HEAD", true, 11});
+    gateway.handle(storage.view(), response);
     require(response.sent());
     require(out.rfind("HTTP/1.1 ", 0) == 0);
     require(out.find("\r\n\r\n") != std::string::npos);

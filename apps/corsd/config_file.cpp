@@ -10,7 +10,7 @@ namespace {
 constexpr std::string_view kServerKeys[] = {"listen",          "threads",       "max_body",     "max_header_bytes",
                                             "max_connections", "header_timeout", "body_timeout", "idle_timeout",
                                             "shutdown_timeout", "log_level"};
-constexpr std::string_view kDemoKeys[] = {"enabled", "listen", "root", "jquery"};
+constexpr std::string_view kDemoKeys[] = {"enabled", "listen", "root", "jquery", "api_origin"};
 constexpr std::string_view kRouteKeys[] = {"path",
                                            "allow_origins",
                                            "allow_credentials",
@@ -20,8 +20,12 @@ constexpr std::string_view kRouteKeys[] = {"path",
                                            "max_age",
                                            "allow_private_network",
                                            "preflight_passthrough",
-                                           "dangerously_allow_insecure_origins_with_credentials"};
-constexpr std::string_view kTopKeys[] = {"server", "demo", "routes"};
+                                           "dangerously_allow_insecure_origins_with_credentials",
+                                           "upstream",
+                                           "host_header"};
+constexpr std::string_view kProxyKeys[] = {"connect_timeout", "response_timeout", "idle_timeout", "idle_connections",
+                                           "trusted_proxies"};
+constexpr std::string_view kTopKeys[] = {"server", "demo", "proxy", "routes"};
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -100,15 +104,18 @@ class Reader {
     return fail(line_of(n), std::string(key) + " \"" + text + "\" is not HOST:PORT", "write e.g. \"localhost:8080\"");
   }
   bool read_list(const toml::node& n, std::string_view key, std::vector<std::string>& out, RouteConfig& route) {
+    return read_list(n, key, out, &route.element_lines[std::string(key)]);
+  }
+  bool read_list(const toml::node& n, std::string_view key, std::vector<std::string>& out,
+                 std::vector<std::size_t>* lines = nullptr) {
     const toml::array* a = n.as_array();
     if (a == nullptr) return fail(line_of(n), std::string(key) + " must be a list of strings", "write [\"a\", \"b\"]");
-    auto& lines = route.element_lines[std::string(key)];
     out.clear();
     for (const toml::node& element : *a) {
       auto v = element.value<std::string>();
       if (!v) return fail(line_of(element), std::string(key) + " must hold strings only", "quote every element");
       out.push_back(*v);
-      lines.push_back(line_of(element));
+      if (lines) lines->push_back(line_of(element));
     }
     return true;
   }
@@ -159,6 +166,22 @@ bool read_demo(Reader& r, const toml::table& t, Options& o) {
     if (k == "listen") ok = r.read_host_port(n, k, o.demo);
     if (k == "root" && (ok = r.read(n, k, o.demo_root))) o.demo_root = resolve(r.file(), o.demo_root);
     if (k == "jquery" && (ok = r.read(n, k, o.jquery))) o.jquery = resolve(r.file(), o.jquery);
+    if (k == "api_origin") ok = r.read(n, k, o.demo_api_origin);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool read_proxy(Reader& r, const toml::table& t, Options& o) {
+  if (!r.known_keys(t, "[proxy]", kProxyKeys)) return false;
+  bool ok = true;
+  for (auto&& [key, n] : t) {
+    const std::string_view k = key.str();
+    if (k == "connect_timeout") ok = r.read_seconds(n, k, o.proxy.connect_timeout);
+    if (k == "response_timeout") ok = r.read_seconds(n, k, o.proxy.response_timeout);
+    if (k == "idle_timeout") ok = r.read_seconds(n, k, o.proxy.idle_timeout);
+    if (k == "idle_connections") ok = r.read(n, k, o.proxy.idle_connections, 0, 10000);
+    if (k == "trusted_proxies") ok = r.read_list(n, k, o.proxy.trusted_proxies);
     if (!ok) return false;
   }
   return true;
@@ -189,7 +212,24 @@ bool read_route(Reader& r, const toml::table& t, RouteConfig& route) {
     if (k == "dangerously_allow_insecure_origins_with_credentials") {
       ok = r.read(n, k, p.dangerously_allow_insecure_origins_with_credentials);
     }
+    if (k == "upstream") ok = r.read(n, k, route.upstream);
+    if (k == "host_header") {
+      std::string value;
+      ok = r.read(n, k, value);
+      if (ok && value != "client" && value != "upstream") {
+        ok = r.fail(line_of(n), "host_header \"" + value + "\" is neither \"client\" nor \"upstream\"",
+                    "write \"client\" to forward the Host the client sent, \"upstream\" to send the upstream's");
+      }
+      route.upstream_host = value == "upstream";
+    }
     if (!ok) return false;
+  }
+  if (!t.contains("allow_origins") && t.contains("upstream")) {
+    return r.fail(route.line,
+                  "route \"" + route.path + "\" has an upstream but no allow_origins: echoing any origin in front of an "
+                  "existing API would let every web page read it through its visitors' browsers",
+                  "name the pages' origins: allow_origins = [\"https://app.example.com\"] (or [\"*\"] for a public API "
+                  "without credentials)");
   }
   if (!t.contains("allow_origins")) {
     return r.fail(route.line, "a route needs allow_origins", "add allow_origins = [\"https://app.example.com\"]");
@@ -215,6 +255,7 @@ std::string load_config_file(const std::string& path, Options& options) {
   if (!r.known_keys(root, "the top level", kTopKeys)) return r.error();
   if (const auto* server = root["server"].as_table(); server && !read_server(r, *server, options)) return r.error();
   if (const auto* demo = root["demo"].as_table(); demo && !read_demo(r, *demo, options)) return r.error();
+  if (const auto* proxy = root["proxy"].as_table(); proxy && !read_proxy(r, *proxy, options)) return r.error();
   if (root.contains("routes")) {
     const toml::array* routes = root["routes"].as_array();
     if (routes == nullptr || !routes->is_array_of_tables()) {
@@ -227,7 +268,7 @@ std::string load_config_file(const std::string& path, Options& options) {
       options.routes.push_back(std::move(route));
     }
   }
-  for (const char* table : {"server", "demo"}) {
+  for (const char* table : {"server", "demo", "proxy"}) {
     if (root.contains(table) && !root[table].is_table()) {
       r.fail(line_of(*root.get(table)), std::string(table) + " must be a table", "write it as [" + std::string(table) + "]");
       return r.error();

@@ -1,16 +1,14 @@
 // corsd: reads the command line and the config file, and wires the layers
-// together: the route table's policies in front of the echo API, and the
-// demo page on a second origin.
+// together: the site's routes (policies in front of the echo API or an
+// upstream) on the API origin, and the demo page on a second origin.
 
 #include <unistd.h>
 
 #include <csignal>
 #include <iostream>
 
-#include "corsd/app/echo_api.hpp"
-#include "corsd/app/session_api.hpp"
+#include "corsd/app/gateway.hpp"
 #include "corsd/app/static_site.hpp"
-#include "corsd/http/cors_filter.hpp"
 #include "corsd/http/server.hpp"
 #include "options.hpp"
 #include "routes.hpp"
@@ -29,14 +27,21 @@ void log_debug(std::string_view line) {
   [[maybe_unused]] const auto n = ::write(STDERR_FILENO, out.data(), out.size());
 }
 
-int check_config(const corsd::cors::RouteTable& routes) {
-  for (const auto& route : routes.routes()) {
+void print_indented(const std::string& text) {
+  for (std::size_t at = 0, end; at < text.size(); at = end + 1) {
+    end = text.find('\n', at);
+    std::cout << "  " << text.substr(at, end - at) << '\n';
+  }
+}
+
+int check_config(const corsd::app::Site& site) {
+  for (const auto& route : site.routes.routes()) {
     std::cout << "route \"" << route.prefix << "\":\n";
-    std::string text = route.policy.describe();
-    for (std::size_t at = 0, end; at < text.size(); at = end + 1) {
-      end = text.find('\n', at);
-      std::cout << "  " << text.substr(at, end - at) << '\n';
+    if (const auto& upstream = site.target(route).upstream) {
+      std::cout << "  upstream: " << upstream->url << " (Host: "
+                << (upstream->forward_client_host ? "the client's" : upstream->authority) << ")\n";
     }
+    print_indented(route.policy.describe());
   }
   std::cout << "config OK\n";
   return 0;
@@ -52,27 +57,26 @@ int main(int argc, char** argv) {
   if (parsed.exit_code) return *parsed.exit_code;
   const corsd::cli::Options& options = parsed.options;
 
-  auto built = corsd::cli::build_routes(options.routes);
+  auto built = corsd::cli::build_site(options);
   if (auto* error = std::get_if<std::string>(&built)) return fail(*error);
-  const corsd::cors::RouteTable& routes = std::get<corsd::cors::RouteTable>(built);
-  if (options.check_only) return check_config(routes);
+  auto site = std::make_shared<const corsd::app::Site>(std::get<corsd::app::Site>(std::move(built)));
+  if (options.check_only) return check_config(*site);
 
   corsd::http::Server server({options.limits, options.threads});
-  corsd::app::EchoApi echo;
-  corsd::app::SessionApi session(echo);
   corsd::http::RejectionSink on_rejection;
   if (options.log_level == corsd::cli::LogLevel::debug) on_rejection = log_debug;
-  corsd::http::CorsFilter api(routes, session, on_rejection);
-  const corsd::http::Listening api_listening = server.listen(options.api.host, options.api.port, api);
+  const corsd::http::Listening api_listening =
+      server.listen(options.api.host, options.api.port, corsd::app::gateway_factory(site, on_rejection));
   if (!api_listening.ok()) return fail(api_listening.error + " (choose another with --listen HOST:PORT)");
 
   std::optional<corsd::app::StaticSite> demo;
   corsd::http::Listening demo_listening;
   if (options.demo_enabled) {
-    auto site = corsd::app::make_demo_site({options.demo_root + "/index.html", options.jquery, api_listening.url});
-    if (auto* error = std::get_if<std::string>(&site)) return fail(*error);
-    demo = std::move(std::get<corsd::app::StaticSite>(site));
-    demo_listening = server.listen(options.demo.host, options.demo.port, *demo);
+    const std::string api_origin = options.demo_api_origin.empty() ? api_listening.url : options.demo_api_origin;
+    auto page = corsd::app::make_demo_site({options.demo_root + "/index.html", options.jquery, api_origin});
+    if (auto* error = std::get_if<std::string>(&page)) return fail(*error);
+    demo = std::move(std::get<corsd::app::StaticSite>(page));
+    demo_listening = server.listen(options.demo.host, options.demo.port, corsd::http::share(*demo));
     if (!demo_listening.ok()) return fail(demo_listening.error + " (choose another with --demo-listen HOST:PORT)");
   }
 

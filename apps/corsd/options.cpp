@@ -79,11 +79,20 @@ struct Flags {
   double idle_timeout = seconds(http::Limits{}.idle_timeout);
   double shutdown_timeout = seconds(http::Limits{}.shutdown_grace);
   std::string log_level = "info";
+  std::string demo_api_origin;
+  std::string upstream, host_header = "client";
+  std::vector<std::string> trusted_proxies;
+  double upstream_connect_timeout = seconds(proxy::ProxySettings{}.connect_timeout);
+  double upstream_response_timeout = seconds(proxy::ProxySettings{}.response_timeout);
+  double upstream_idle_timeout = seconds(proxy::ProxySettings{}.idle_timeout);
+  std::size_t upstream_idle_connections = proxy::ProxySettings{}.idle_connections;
   std::string config, check_config;
   std::vector<std::string> allow_origins, allow_methods, allow_headers, expose_headers;
   bool allow_credentials = false, allow_private_network = false, preflight_passthrough = false;
   unsigned max_age = 0;
 };
+
+bool given(const CLI::App& app, const char* name) { return app.count(name) > 0; }
 
 void add_server_flags(CLI::App& app, Flags& f) {
   app.add_option("--listen", f.api, "Address of the API origin")->check(kHostPort)->capture_default_str();
@@ -91,6 +100,8 @@ void add_server_flags(CLI::App& app, Flags& f) {
   app.add_flag("--no-demo", f.no_demo, "Serve the API only, not the demo page");
   app.add_option("--demo-root", f.demo_root, "Folder holding the demo's index.html")->capture_default_str();
   app.add_option("--jquery", f.jquery, "jQuery file the demo page loads")->capture_default_str();
+  app.add_option("--demo-api-origin", f.demo_api_origin,
+                 "Origin the demo page calls (default: the API's own, --listen)");
   app.add_option("--threads", f.threads, "Worker threads, each with its own event loop (default: one per core)")
       ->check(CLI::Range(1u, 256u));
   app.add_option("--max-body", f.max_body, "Largest request body in bytes; larger gets 413")->capture_default_str();
@@ -117,6 +128,50 @@ void add_server_flags(CLI::App& app, Flags& f) {
   app.add_option("--log-level", f.log_level, "info, or debug to log every CORS rejection with its reason")
       ->check(CLI::IsMember({"info", "debug"}))
       ->capture_default_str();
+}
+
+void add_proxy_flags(CLI::App& app, Flags& f) {
+  const char* group = "Reverse proxy (for routes with an upstream)";
+  const CLI::Range seconds_range(0.001, 86400.0);
+  app.add_option("--upstream", f.upstream,
+                 "Forward every path to this API (http://HOST:PORT) with the policy's CORS; needs --allow-origin")
+      ->group(group);
+  app.add_option("--host-header", f.host_header, "Host sent upstream: the client's, or the upstream's own")
+      ->check(CLI::IsMember({"client", "upstream"}))
+      ->capture_default_str()
+      ->group(group);
+  app.add_option("--trusted-proxy", f.trusted_proxies,
+                 "Peer address whose X-Forwarded-* fields are kept (repeat or separate with commas)")
+      ->delimiter(',')
+      ->group(group);
+  app.add_option("--upstream-connect-timeout", f.upstream_connect_timeout, "Seconds to connect to an upstream")
+      ->check(seconds_range)
+      ->capture_default_str()
+      ->group(group);
+  app.add_option("--upstream-response-timeout", f.upstream_response_timeout,
+                 "Longest silence of an upstream in seconds while its answer is awaited")
+      ->check(seconds_range)
+      ->capture_default_str()
+      ->group(group);
+  app.add_option("--upstream-idle-timeout", f.upstream_idle_timeout,
+                 "Seconds an idle upstream connection is kept for reuse")
+      ->check(seconds_range)
+      ->capture_default_str()
+      ->group(group);
+  app.add_option("--upstream-idle-connections", f.upstream_idle_connections,
+                 "Idle upstream connections kept per thread and upstream (0: no reuse)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10000}))
+      ->capture_default_str()
+      ->group(group);
+}
+
+void apply_proxy_flags(const CLI::App& app, const Flags& f, Options& o) {
+  if (given(app, "--demo-api-origin")) o.demo_api_origin = f.demo_api_origin;
+  if (given(app, "--trusted-proxy")) o.proxy.trusted_proxies = f.trusted_proxies;
+  if (given(app, "--upstream-connect-timeout")) o.proxy.connect_timeout = seconds_to_ms(f.upstream_connect_timeout);
+  if (given(app, "--upstream-response-timeout")) o.proxy.response_timeout = seconds_to_ms(f.upstream_response_timeout);
+  if (given(app, "--upstream-idle-timeout")) o.proxy.idle_timeout = seconds_to_ms(f.upstream_idle_timeout);
+  if (given(app, "--upstream-idle-connections")) o.proxy.idle_connections = f.upstream_idle_connections;
 }
 
 void add_policy_flags(CLI::App& app, Flags& f) {
@@ -146,8 +201,6 @@ void add_policy_flags(CLI::App& app, Flags& f) {
       ->group(group);
 }
 
-bool given(const CLI::App& app, const char* name) { return app.count(name) > 0; }
-
 void apply_server_flags(const CLI::App& app, const Flags& f, Options& o) {
   if (given(app, "--listen")) o.api = *parse_host_port(f.api);
   if (given(app, "--demo-listen")) o.demo = *parse_host_port(f.demo);
@@ -169,14 +222,23 @@ void apply_server_flags(const CLI::App& app, const Flags& f, Options& o) {
 std::string apply_policy_flags(const CLI::App& app, const Flags& f, Options& o) {
   const bool any = !f.allow_origins.empty() || f.allow_credentials || given(app, "--allow-methods") ||
                    given(app, "--allow-headers") || given(app, "--expose-headers") || given(app, "--max-age") ||
-                   f.allow_private_network || f.preflight_passthrough;
+                   f.allow_private_network || f.preflight_passthrough || given(app, "--upstream") ||
+                   given(app, "--host-header");
   if (!any) return {};
   if (!o.routes.empty()) {
     return "policy flags (--allow-origin, ...) and the config file's [[routes]] both define policies\n"
            "  fix: put the policy in the config file, or drop --config";
   }
+  if (f.allow_origins.empty() && given(app, "--upstream")) {
+    return "--upstream needs --allow-origin: echoing any origin in front of an existing API would let every web page "
+           "read it through its visitors' browsers\n"
+           "  fix: name the pages' origins, e.g. --allow-origin https://app.example.com (or --allow-origin '*' for a "
+           "public API without credentials)";
+  }
   if (f.allow_origins.empty()) return "a policy needs --allow-origin\n  fix: add --allow-origin https://app.example.com";
   RouteConfig route;
+  route.upstream = f.upstream;
+  route.upstream_host = f.host_header == "upstream";
   route.policy.allow_origins = f.allow_origins;
   route.policy.allow_credentials = f.allow_credentials;
   route.policy.allow_methods = f.allow_methods;
@@ -213,6 +275,7 @@ Parsed parse(int argc, char** argv) {
       ->excludes("--config");
   add_server_flags(app, f);
   add_policy_flags(app, f);
+  add_proxy_flags(app, f);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -232,6 +295,7 @@ Parsed parse(int argc, char** argv) {
     if (std::string e = load_config_file(file, o); !e.empty()) return error_exit(e);
   }
   apply_server_flags(app, f, o);
+  apply_proxy_flags(app, f, o);
   if (std::string e = apply_policy_flags(app, f, o); !e.empty()) return error_exit(e);
   return parsed;
 }

@@ -13,6 +13,7 @@
 
 #include "corsd/cors/policy.hpp"
 #include "corsd/http/limits.hpp"
+#include "corsd/proxy/upstream.hpp"
 
 namespace corsd::cli {
 
@@ -36,6 +37,8 @@ std::optional<HostPort> parse_host_port(std::string_view text);
 struct RouteConfig {
   std::string path = "/";
   cors::PolicySpec policy;
+  std::string upstream;             // "http://127.0.0.1:5000", or empty: the built-in echo API
+  bool upstream_host = false;       // send the upstream's authority as Host, not the client's
   std::string file;         // empty for a route built from flags
   std::size_t line = 0;     // where the route's table starts
   std::map<std::string, std::size_t, std::less<>> key_lines;
@@ -50,8 +53,10 @@ struct Options {
   bool demo_enabled = true;
   std::string demo_root;
   std::string jquery;
+  std::string demo_api_origin;  // what the demo page calls; empty: the API's own URL
   unsigned threads = 1;
   http::Limits limits;
+  proxy::ProxySettings proxy;
   LogLevel log_level = LogLevel::info;
   // Empty: the seed's policy on "/".
   std::vector<RouteConfig> routes;

@@ -20,6 +20,7 @@ cors::PublicSuffixCheck system_public_suffixes() {
 
 std::string flag_for(const std::string& field) {
   if (field == "allow_origins") return "--allow-origin";
+  if (field == "upstream") return "--upstream";
   if (field == "max_age") return "--max-age";
   std::string flag = "--" + field;
   for (char& c : flag) c = c == '_' ? '-' : c;
@@ -36,16 +37,50 @@ std::string where(const RouteConfig& route, const cors::PolicyError& e) {
   return route.file + ":" + std::to_string(line) + ": route \"" + route.path + "\": " + e.field;
 }
 
+std::string error_at(const RouteConfig& config, const std::string& field, const std::string& rule,
+                     const std::string& fix) {
+  return where(config, cors::PolicyError{field, rule, fix}) + ": " + rule + "\n  fix: " + fix;
+}
+
+// The route's upstream, parsed and resolved, or an error message.
+std::variant<app::RouteTarget, std::string> build_target(const RouteConfig& config) {
+  app::RouteTarget target;
+  if (config.upstream.empty()) return target;
+  auto parsed = proxy::parse_upstream(config.upstream);
+  if (auto* e = std::get_if<proxy::UpstreamError>(&parsed)) return error_at(config, "upstream", e->rule, e->fix);
+  proxy::Upstream upstream = std::get<proxy::Upstream>(std::move(parsed));
+  upstream.forward_client_host = !config.upstream_host;
+  if (std::string e = proxy::resolve(upstream); !e.empty()) {
+    return error_at(config, "upstream", e, "use an IP address or a name this machine resolves");
+  }
+  target.upstream = std::move(upstream);
+  return target;
+}
+
 }  // namespace
 
-std::variant<cors::RouteTable, std::string> build_routes(const std::vector<RouteConfig>& configs) {
-  if (configs.empty()) return cors::RouteTable::seed();
+std::variant<app::Site, std::string> build_site(const Options& options) {
+  app::Site site;
+  site.proxy = options.proxy;
+  for (auto& address : site.proxy.trusted_proxies) {
+    const std::string canonical = proxy::parse_address(address);
+    if (canonical.empty()) {
+      return "trusted proxy \"" + address + "\" is not an IP address\n  fix: list addresses like \"10.0.0.2\" or \"::1\"";
+    }
+    address = canonical;
+  }
+  const std::vector<RouteConfig>& configs = options.routes;
+  if (configs.empty()) return site;
   const cors::PublicSuffixCheck is_public_suffix = system_public_suffixes();
   std::vector<cors::Route> routes;
+  site.targets.clear();
   for (const RouteConfig& config : configs) {
     auto policy = cors::Policy::create(config.policy, is_public_suffix);
     if (auto* e = std::get_if<cors::PolicyError>(&policy)) return where(config, *e) + ": " + e->rule + "\n  fix: " + e->fix;
-    routes.push_back(cors::Route{config.path, std::get<cors::Policy>(std::move(policy))});
+    auto target = build_target(config);
+    if (auto* e = std::get_if<std::string>(&target)) return *e;
+    routes.push_back(cors::Route{config.path, std::get<cors::Policy>(std::move(policy)), site.targets.size()});
+    site.targets.push_back(std::get<app::RouteTarget>(std::move(target)));
   }
   auto table = cors::RouteTable::create(std::move(routes));
   if (auto* e = std::get_if<cors::RouteError>(&table)) {
@@ -53,7 +88,8 @@ std::variant<cors::RouteTable, std::string> build_routes(const std::vector<Route
     const std::string at = config.file.empty() ? std::string("route") : config.file + ":" + std::to_string(config.line);
     return at + ": " + e->rule + "\n  fix: " + e->fix;
   }
-  return std::get<cors::RouteTable>(std::move(table));
+  site.routes = std::get<cors::RouteTable>(std::move(table));
+  return site;
 }
 
 }  // namespace corsd::cli

@@ -27,7 +27,7 @@ std::string_view view(const IdText& id) { return {id.data(), id.size()}; }
 }  // namespace
 
 void SessionApi::handle(const http::Request& request, http::Response& response) {
-  const std::string_view path = request.path();
+  const std::string_view path = request.path;
   if (path != "/session" && path != "/whoami") {
     next_.handle(request, response);
     return;

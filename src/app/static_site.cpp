@@ -37,7 +37,7 @@ void StaticSite::handle(const http::Request& request, http::Response& response) 
     response.send("method not allowed: this site serves GET and HEAD\n");
     return;
   }
-  const auto it = files_.find(request.path());
+  const auto it = files_.find(request.path);
   if (it == files_.end()) {
     response.set_status(404);
     response.add("Content-Type", "text/plain; charset=utf-8");

@@ -5,10 +5,10 @@
 #include <fstream>
 
 #include "corsd/testing/serve.hpp"
+#include "corsd/testing/test_dir.hpp"
 
 namespace corsd::app {
 namespace {
-
 
 std::string get(StaticSite& site, std::string_view method, std::string_view target) {
   return testing::serve(site, {.method = method, .target = target});
@@ -33,7 +33,7 @@ TEST(StaticSiteTest, UnknownPathIs404AndOtherMethodsAre405) {
 }
 
 TEST(DemoSiteTest, PageGetsTheApiOriginAndJquery) {
-  const std::string dir = CORSD_TEST_TMPDIR;
+  const std::string dir = testing::own_test_dir(CORSD_TEST_TMPDIR);
   std::ofstream(dir + "/page.html") << "<meta content=\"__CORSD_API_ORIGIN__\">";
   std::ofstream(dir + "/jq.js") << "window.jQuery=1";
   auto result = make_demo_site({dir + "/page.html", dir + "/jq.js", "http://localhost:9"});
@@ -44,7 +44,7 @@ TEST(DemoSiteTest, PageGetsTheApiOriginAndJquery) {
 }
 
 TEST(DemoSiteTest, MissingJqueryIsAnErrorThatSaysWhatToDo) {
-  const std::string dir = CORSD_TEST_TMPDIR;
+  const std::string dir = testing::own_test_dir(CORSD_TEST_TMPDIR);
   std::ofstream(dir + "/page.html") << "x";
   auto result = make_demo_site({dir + "/page.html", dir + "/missing.js", "http://localhost:9"});
   ASSERT_TRUE(std::holds_alternative<std::string>(result));

@@ -1,6 +1,8 @@
 #include "connection.hpp"
 
+#include <array>
 #include <boost/asio/write.hpp>
+#include <charconv>
 
 #include "worker.hpp"
 
@@ -8,6 +10,7 @@ namespace corsd::http {
 namespace {
 
 namespace bhttp = boost::beast::http;
+using clock = Watched::clock;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // After an error answer, how much of the client's unread request is drained
@@ -39,6 +42,9 @@ bool has_wellformed_version(std::string_view head) noexcept {
 ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed) noexcept {
   if (ec == bhttp::error::header_limit) return kFieldsTooLarge;
   if (ec == bhttp::error::body_limit) return {413, "request body too large: it is over the server's limit\n"};
+  if (ec == bhttp::error::bad_target) {
+    return {400, "bad request: the path climbs above \"/\" or has a malformed percent-encoding\n"};
+  }
   if (ec == bhttp::error::bad_version && has_wellformed_version(unparsed)) {
     return {505, "HTTP version not supported: use HTTP/1.1 or HTTP/1.0\n"};
   }
@@ -46,6 +52,166 @@ ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed) noexce
 }
 
 }  // namespace
+
+// The streamed exchange of the request whose head the connection has just
+// parsed. Lives in Connection::serve_stream()'s frame.
+class Connection::Stream final : public Exchange {
+ public:
+  explicit Stream(Connection& c) : c_(c), request_(c.storage_.view()) {
+    head_request_ = request_.method == "HEAD";
+    keep_alive_ = c.parser_->keep_alive() && !c.worker_.draining();
+  }
+
+  const Request& request() const noexcept override { return request_; }
+  std::string_view peer_address() override {
+    if (c_.peer_.empty()) {
+      error_code ec;
+      const auto endpoint = c_.socket_.remote_endpoint(ec);
+      c_.peer_ = ec ? "unknown" : endpoint.address().to_string();
+    }
+    return c_.peer_;
+  }
+  std::string_view date() const noexcept override { return c_.worker_.date(); }
+  std::optional<std::uint64_t> body_length() const noexcept override {
+    const auto n = c_.parser_->content_length();
+    return n ? std::optional<std::uint64_t>(*n) : std::nullopt;
+  }
+  bool body_chunked() const noexcept override { return c_.parser_->chunked(); }
+  bool body_done() const noexcept override { return c_.parser_->is_done(); }
+  bool head_sent() const noexcept override { return head_sent_; }
+
+  net::awaitable<BodySlice> read_body() override;
+  net::awaitable<bool> send_interim(const ResponseHead& head) override;
+  net::awaitable<bool> send_head(const ResponseHead& head, Framing framing) override;
+  net::awaitable<bool> send_body(std::string_view data) override;
+  net::awaitable<bool> finish() override;
+  void abort() noexcept override {
+    aborted_ = true;
+    c_.expire();
+  }
+  void stop_body() noexcept override {
+    body_stopped_ = true;
+    c_.expire();  // nothing but the body read is pending when the answer is complete
+  }
+
+  bool aborted() const noexcept { return aborted_; }
+  bool finished() const noexcept { return finished_; }
+  bool keep_alive() const noexcept { return keep_alive_ && finished_ && !aborted_ && body_done(); }
+  const error_code& body_error() const noexcept { return body_error_; }
+  // The client stopped sending (it went away or stalled past the body timeout).
+  bool client_broke() const noexcept { return client_broke_; }
+
+ private:
+  Connection& c_;
+  Request request_;
+  Framing framing_;
+  std::uint64_t sent_ = 0;
+  error_code body_error_;
+  bool head_request_ = false;
+  bool keep_alive_ = true;
+  bool head_sent_ = false;
+  bool finished_ = false;
+  bool aborted_ = false;
+  bool body_stopped_ = false;
+  bool client_broke_ = false;
+};
+
+net::awaitable<BodySlice> Connection::Stream::read_body() {
+  RequestParser& parser = *c_.parser_;
+  for (;;) {
+    if (parser.is_done()) co_return BodySlice{};
+    if (body_stopped_ || aborted_) co_return BodySlice{{}, false};
+    if (!c_.in_.empty()) {
+      c_.storage_.slice.reset();
+      error_code ec;
+      const std::string_view data = c_.in_.readable();
+      const std::size_t used = parser.put(net::const_buffer(data.data(), data.size()), ec);
+      c_.in_.consume(used);
+      if (ec && ec != bhttp::error::need_more) {
+        body_error_ = ec;
+        co_return BodySlice{{}, false};
+      }
+      // The slice points into the input buffer, which is not read into
+      // again before the next call: that is the back-pressure.
+      if (c_.storage_.slice) co_return BodySlice{*c_.storage_.slice};
+      if (!ec && used > 0) continue;
+    }
+    if (c_.storage_.expect_continue && !c_.continue_sent_) {
+      c_.continue_sent_ = true;
+      const std::array buffers{net::const_buffer(kContinue.data(), kContinue.size())};
+      if (!co_await c_.write(buffers)) co_return BodySlice{{}, false};
+    }
+    const auto space = c_.in_.writable();
+    c_.read_deadline_ = clock::now() + c_.worker_.limits().body_timeout;
+    auto [ec, n] = co_await c_.socket_.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+    c_.read_deadline_ = clock::time_point::max();
+    if (ec) {
+      client_broke_ = !body_stopped_;
+      co_return BodySlice{{}, false};
+    }
+    c_.in_.commit(n);
+  }
+}
+
+net::awaitable<bool> Connection::Stream::send_interim(const ResponseHead& head) {
+  if (aborted_ || head_sent_ || head.status < 100 || head.status >= 200 || head.status == 101) co_return false;
+  if (request_.version == 10) co_return true;  // HTTP/1.0 has no interim answers
+  ResponseContext context{c_.worker_.date(), false, true, 11};
+  serialize_head(head, context, {Framing::Kind::none, 0}, c_.out_);
+  const std::array buffers{net::const_buffer(c_.out_.data(), c_.out_.size())};
+  const bool ok = co_await c_.write(buffers);
+  c_.out_.clear();
+  co_return ok;
+}
+
+net::awaitable<bool> Connection::Stream::send_head(const ResponseHead& head, Framing framing) {
+  if (aborted_ || head_sent_) co_return false;
+  if (framing.kind == Framing::Kind::chunked && request_.version == 10) framing.kind = Framing::Kind::close;
+  if (framing.kind == Framing::Kind::close) keep_alive_ = false;
+  const ResponseContext context{c_.worker_.date(), head_request_, keep_alive_, request_.version};
+  serialize_head(head, context, framing, c_.out_);
+  if (status_has_no_body(head.status) || head_request_) framing = {Framing::Kind::none, 0};
+  framing_ = framing;
+  head_sent_ = true;
+  co_return true;
+}
+
+net::awaitable<bool> Connection::Stream::send_body(std::string_view data) {
+  if (aborted_ || !head_sent_ || finished_) co_return false;
+  if (framing_.kind == Framing::Kind::none || data.empty()) co_return true;
+  if (framing_.kind == Framing::Kind::length && data.size() > framing_.length - sent_) {
+    abort();
+    co_return false;
+  }
+  sent_ += data.size();
+  std::array<char, 20> size_line{};
+  std::size_t size_line_length = 0;
+  if (framing_.kind == Framing::Kind::chunked) {
+    auto end = std::to_chars(size_line.data(), size_line.data() + 16, data.size(), 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    size_line_length = static_cast<std::size_t>(end - size_line.data());
+  }
+  const bool chunked = size_line_length > 0;
+  const std::array buffers{net::const_buffer(c_.out_.data(), c_.out_.size()), net::const_buffer(size_line.data(), size_line_length),
+                           net::const_buffer(data.data(), data.size()),
+                           net::const_buffer("\r\n", chunked ? 2 : 0)};
+  const bool ok = co_await c_.write(buffers);
+  c_.out_.clear();
+  if (!ok) aborted_ = true;
+  co_return ok;
+}
+
+net::awaitable<bool> Connection::Stream::finish() {
+  if (aborted_ || !head_sent_ || finished_) co_return false;
+  if (framing_.kind == Framing::Kind::length && sent_ != framing_.length) {
+    abort();
+    co_return false;
+  }
+  if (framing_.kind == Framing::Kind::chunked) c_.out_.append("0\r\n\r\n");
+  finished_ = true;  // the connection's loop writes what is left in out_
+  co_return true;
+}
 
 Connection::Connection(tcp::socket socket, Worker& worker, Handler& handler)
     : socket_(std::move(socket)),
@@ -55,7 +221,7 @@ Connection::Connection(tcp::socket socket, Worker& worker, Handler& handler)
       storage_(worker.limits()) {
   out_.reserve(4096);
   // A new connection must start its first request within the header timeout.
-  deadline_ = clock::now() + worker.limits().header_timeout;
+  read_deadline_ = clock::now() + worker.limits().header_timeout;
   worker_.attach(*this);
 }
 
@@ -68,7 +234,11 @@ void Connection::expire() noexcept {
 
 net::awaitable<void> Connection::run() {
   for (;;) {
-    const Step step = serve_buffered();
+    Step step = serve_buffered();
+    if (step == Step::stream) {
+      if (!out_.empty() && !co_await flush()) co_return;
+      step = co_await serve_stream() ? Step::flush : Step::close;
+    }
     if (!out_.empty() && !co_await flush()) co_return;
     if (step == Step::close) {
       // Whatever the client sent after the last answer must be read, not
@@ -99,9 +269,11 @@ Connection::Step Connection::serve_buffered() {
   while (!in_.empty()) {
     if (!parser_) {
       storage_.clear();
+      head_.clear();
       parser_.emplace(storage_, worker_.limits());
       continue_sent_ = false;
       header_deadline_armed_ = false;
+      head_planned_ = false;
     }
     error_code ec;
     const std::string_view data = in_.readable();
@@ -112,6 +284,10 @@ Connection::Step Connection::serve_buffered() {
       return Step::close;
     }
     in_.consume(used);
+    if (!head_planned_ && parser_->is_header_done()) {
+      head_planned_ = true;
+      if (const Step step = on_head(); step != Step::need_more) return step;
+    }
     if (ec == bhttp::error::need_more) break;
     if (!parser_->is_done()) {
       if (used == 0) break;
@@ -131,6 +307,16 @@ Connection::Step Connection::serve_buffered() {
   return Step::need_more;
 }
 
+Connection::Step Connection::on_head() {
+  if (handler_.streams(storage_.view())) {
+    storage_.streaming = true;
+    return Step::stream;
+  }
+  // Buffered: the rest of the request is parsed in as few steps as possible.
+  parser_->eager(true);
+  return Step::need_more;
+}
+
 bool Connection::answer() {
   const Request request = storage_.view();
   ResponseContext context;
@@ -138,13 +324,14 @@ bool Connection::answer() {
   context.head = request.method == "HEAD";
   context.keep_alive = parser_->keep_alive() && !worker_.draining();
   context.version = request.version;
-  Response response(out_, context);
+  Response response(out_, head_, context);
   try {
     handler_.handle(request, response);
   } catch (...) {
     response.close_connection();
   }
   if (!response.sent()) {
+    head_.clear();
     response.set_status(500);
     response.close_connection();
     response.send("internal server error\n");
@@ -156,10 +343,34 @@ void Connection::answer_error(unsigned status, std::string_view message) {
   ResponseContext context;
   context.date = worker_.date();
   context.keep_alive = false;
-  Response response(out_, context);
+  head_.clear();
+  Response response(out_, head_, context);
   response.set_status(status);
   response.add("Content-Type", "text/plain; charset=utf-8");
   response.send(message);
+}
+
+net::awaitable<bool> Connection::serve_stream() {
+  idle_ = false;
+  read_deadline_ = clock::time_point::max();
+  Stream exchange(*this);
+  try {
+    co_await handler_.stream(exchange);
+  } catch (...) {
+    exchange.abort();
+  }
+  ++served_;
+  if (!exchange.head_sent() && !exchange.aborted() && !exchange.client_broke()) {
+    // The handler gave no answer: the client's body was at fault, or the
+    // handler failed.
+    const error_code& ec = exchange.body_error();
+    const ErrorAnswer e = ec ? error_answer(ec, {}) : ErrorAnswer{500, "internal server error\n"};
+    answer_error(e.status, e.message);
+    co_return false;
+  }
+  const bool keep_alive = exchange.keep_alive();
+  parser_.reset();
+  co_return keep_alive;
 }
 
 void Connection::arm_read_deadline() {
@@ -169,32 +380,40 @@ void Connection::arm_read_deadline() {
   idle_ = !started;
   if (idle_) {
     // Until its first request, a connection keeps the constructor's deadline.
-    if (served_ > 0) deadline_ = now + limits.idle_timeout;
+    if (served_ > 0) read_deadline_ = now + limits.idle_timeout;
   } else if (!parser_->is_header_done()) {
     if (!header_deadline_armed_) {
       header_deadline_ = now + limits.header_timeout;
       header_deadline_armed_ = true;
     }
-    deadline_ = header_deadline_;
+    read_deadline_ = header_deadline_;
   } else {
-    deadline_ = now + limits.body_timeout;
+    read_deadline_ = now + limits.body_timeout;
   }
+}
+
+net::awaitable<bool> Connection::write(std::span<const net::const_buffer> buffers) {
+  write_deadline_ = clock::now() + worker_.limits().send_timeout;
+  auto [ec, n] = co_await net::async_write(socket_, buffers, use_tuple);
+  write_deadline_ = clock::time_point::max();
+  co_return !ec;
 }
 
 net::awaitable<bool> Connection::flush() {
   idle_ = false;
-  deadline_ = clock::now() + worker_.limits().send_timeout;
-  auto [ec, n] = co_await net::async_write(socket_, net::buffer(out_), use_tuple);
+  read_deadline_ = clock::time_point::max();  // nothing is read while the answers go out
+  const std::array buffers{net::const_buffer(out_.data(), out_.size())};
+  const bool ok = co_await write(buffers);
   out_.clear();
   if (out_.capacity() > kKeptOutputCapacity) std::string().swap(out_);
-  co_return !ec;
+  co_return ok;
 }
 
 net::awaitable<void> Connection::linger() {
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_send, ignored);
   idle_ = false;
-  deadline_ = clock::now() + kLingerTime;
+  read_deadline_ = clock::now() + kLingerTime;
   std::size_t drained = 0;
   while (drained < kLingerBytes) {
     in_.consume(in_.readable().size());

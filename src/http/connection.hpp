@@ -1,15 +1,16 @@
 #pragma once
 // One client connection: reads, parses every complete request it has,
-// answers them in order into one output buffer, writes that buffer once,
-// reads again. Deadlines are checked by the worker's ticker, not by a timer
-// per read.
+// answers buffered requests in order into one output buffer, writes that
+// buffer once, reads again. A request whose handler streams takes the
+// connection over (see exchange.hpp) until it ends. Deadlines are checked
+// by the worker's ticker, not by a timer per read.
 
 #include <chrono>
 #include <optional>
 #include <string>
 
 #include "corsd/http/handler.hpp"
-#include "input_buffer.hpp"
+#include "corsd/http/input_buffer.hpp"
 #include "net.hpp"
 #include "request_parser.hpp"
 
@@ -17,10 +18,8 @@ namespace corsd::http {
 
 class Worker;
 
-class Connection {
+class Connection final : public Watched {
  public:
-  using clock = std::chrono::steady_clock;
-
   Connection(tcp::socket socket, Worker& worker, Handler& handler);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -29,23 +28,23 @@ class Connection {
   net::awaitable<void> run();
 
   // Aborts the connection's I/O; run() then returns.
-  void expire() noexcept;
+  void expire() noexcept override;
+  clock::time_point deadline() const noexcept override { return std::min(read_deadline_, write_deadline_); }
   // Whether the connection waits for a next request with nothing buffered.
-  bool idle() const noexcept { return idle_; }
-  clock::time_point deadline() const noexcept { return deadline_; }
-
-  // The worker's list of its connections.
-  Connection* prev = nullptr;
-  Connection* next = nullptr;
+  bool idle() const noexcept override { return idle_; }
 
  private:
-  enum class Step { need_more, flush, close };
+  class Stream;
+  enum class Step { need_more, flush, stream, close };
 
   Step serve_buffered();
+  Step on_head();
   bool answer();
   void answer_error(unsigned status, std::string_view message);
   void arm_read_deadline();
+  net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   net::awaitable<bool> flush();
+  net::awaitable<bool> serve_stream();
   net::awaitable<void> linger();
 
   tcp::socket socket_;
@@ -54,10 +53,14 @@ class Connection {
   InputBuffer in_;
   std::string out_;
   RequestStorage storage_;
+  ResponseHead head_;
   std::optional<RequestParser> parser_;
-  clock::time_point deadline_;
+  std::string peer_;
+  clock::time_point read_deadline_;
+  clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point header_deadline_;
   bool header_deadline_armed_ = false;
+  bool head_planned_ = false;
   bool continue_sent_ = false;
   bool idle_ = true;
   std::size_t served_ = 0;

@@ -26,6 +26,8 @@ RequestStorage::RequestStorage(const Limits& limits) {
   fields.reserve(limits.header_fields);
 }
 
+void RequestStorage::normalize() { normalized = normalize_target(target, path_); }
+
 void RequestStorage::clear() noexcept {
   head_.clear();
   fields.clear();
@@ -36,9 +38,12 @@ void RequestStorage::clear() noexcept {
     body.clear();
   }
   method = target = {};
+  normalized = {};
   version = 11;
   expect_continue = false;
   transfer_encoding = false;
+  streaming = false;
+  slice.reset();
 }
 
 bool RequestStorage::store(std::string_view s, std::string_view& out) noexcept {
@@ -53,6 +58,8 @@ Request RequestStorage::view() const noexcept {
   Request r;
   r.method = method;
   r.target = target;
+  r.path = normalized.path;
+  r.query = normalized.query;
   r.version = version;
   r.fields = fields;
   r.body = body;
@@ -62,7 +69,9 @@ Request RequestStorage::view() const noexcept {
 RequestParser::RequestParser(RequestStorage& storage, const Limits& limits) : storage_(storage), limits_(limits) {
   header_limit(static_cast<std::uint32_t>(limits.header_bytes));
   body_limit(limits.body_bytes);
-  eager(true);
+  // The head is parsed alone, so that the handler chooses buffered or
+  // streamed before any body byte is taken; the connection then sets eager.
+  eager(false);
 }
 
 void RequestParser::on_request_impl(bhttp::verb, string_view method, string_view target, int version,
@@ -112,16 +121,23 @@ void RequestParser::on_header_impl(error_code& ec) {
   // body as the next request (smuggling); refuse it instead.
   if (storage_.transfer_encoding && (storage_.version == 10 || !chunked())) {
     ec = bhttp::error::bad_transfer_encoding;
+    return;
   }
+  storage_.normalize();
+  if (storage_.normalized.error != TargetError::none) ec = bhttp::error::bad_target;
 }
 
 void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const& content_length, error_code&) {
   // Beast has already refused a Content-Length over the body limit.
-  if (content_length) storage_.body.reserve(static_cast<std::size_t>(*content_length));
+  if (content_length && !storage_.streaming) storage_.body.reserve(static_cast<std::size_t>(*content_length));
 }
 
 std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
-  storage_.body.append(body.data(), body.size());
+  if (storage_.streaming) {
+    storage_.slice = std_view(body);
+  } else {
+    storage_.body.append(body.data(), body.size());
+  }
   return body.size();
 }
 

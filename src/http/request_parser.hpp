@@ -1,16 +1,19 @@
 #pragma once
 // The request parser: Beast's basic_parser with callbacks that copy the
 // request line and fields into per-connection storage (reused from request
-// to request, so parsing allocates nothing once it has warmed up) and stream
-// the body into a reused string.
+// to request, so parsing allocates nothing once it has warmed up). The body
+// either goes into a reused string (buffered requests) or, once the handler
+// streams, is handed out one slice at a time, straight from the input buffer.
 
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "corsd/http/limits.hpp"
 #include "corsd/http/request.hpp"
+#include "corsd/http/target.hpp"
 
 namespace corsd::http {
 
@@ -25,16 +28,24 @@ class RequestStorage {
   // Copies `s` into the head store; false when the header limit would be passed.
   bool store(std::string_view s, std::string_view& out) noexcept;
 
+  // Normalizes the target (see target.hpp) into `normalized`.
+  void normalize();
+
   std::string_view method;
   std::string_view target;
+  Target normalized;                  // path and query, or why the target is refused
   unsigned version = 11;
   std::vector<Field> fields;
   std::string body;
   bool expect_continue = false;
   bool transfer_encoding = false;     // a Transfer-Encoding field was sent
+  // Streaming: body bytes are not stored; each parser step leaves its slice here.
+  bool streaming = false;
+  std::optional<std::string_view> slice;
 
  private:
   std::string head_;  // reserved once; never grows, so the views stay valid
+  std::string path_;  // the normalized path, when it differs from the target's
 };
 
 class RequestParser final : public boost::beast::http::basic_parser<true> {

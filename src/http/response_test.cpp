@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "corsd/http/request.hpp"
+#include "corsd/http/target.hpp"
 
 namespace corsd::http {
 namespace {
@@ -14,7 +15,8 @@ constexpr std::string_view kDate = "Wed, 25 Nov 2026 13:00:00 GMT";
 
 std::string serialize(void (*build)(Response&), ResponseContext context = {kDate, false, true, 11}) {
   std::string out;
-  Response r(out, context);
+  ResponseHead head;
+  Response r(out, head, context);
   build(r);
   return out;
 }
@@ -34,15 +36,50 @@ TEST(ResponseTest, HeadGetsTheLengthButNoBody) {
   EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 13:00:00 GMT\r\nContent-Length: 5\r\n\r\n");
 }
 
-TEST(ResponseTest, ClosingConnectionIsAnnounced) {
+TEST(ResponseTest, ClosingConnectionIsAnnouncedAndA204HasNoLength) {
   const std::string out = serialize([](Response& r) {
     r.set_status(204);
     r.close_connection();
+    r.send("ignored");
+  });
+  // RFC 9110 §8.6: a 204 carries no Content-Length, and no body.
+  EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\nDate: Wed, 25 Nov 2026 13:00:00 GMT\r\nConnection: close\r\n\r\n");
+}
+
+TEST(ResponseTest, NotModifiedHasNoLengthNorBody) {
+  const std::string out = serialize([](Response& r) {
+    r.set_status(304);
+    r.send("ignored");
+  });
+  EXPECT_EQ(out, "HTTP/1.1 304 Not Modified\r\nDate: Wed, 25 Nov 2026 13:00:00 GMT\r\n\r\n");
+}
+
+TEST(ResponseTest, FieldsAreNeverDroppedPastAFixedCount) {
+  const std::string out = serialize([](Response& r) {
+    for (std::size_t i = 0; i < 60; ++i) r.add("X-Field-" + std::to_string(i), std::string(i, 'v'));
     r.send();
   });
-  EXPECT_EQ(out,
-            "HTTP/1.1 204 No Content\r\nDate: Wed, 25 Nov 2026 13:00:00 GMT\r\nContent-Length: 0\r\n"
-            "Connection: close\r\n\r\n");
+  EXPECT_NE(out.find("\r\nX-Field-0: \r\n"), std::string::npos);
+  EXPECT_NE(out.find("\r\nX-Field-59: " + std::string(59, 'v') + "\r\n"), std::string::npos);
+}
+
+TEST(ResponseTest, FramingFieldsAreTheSerializersOwn) {
+  const std::string out = serialize([](Response& r) {
+    r.add("Content-Length", "999");
+    r.add("Transfer-Encoding", "chunked");
+    r.add("Connection", "upgrade");
+    r.send("ab");
+  });
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nDate: Wed, 25 Nov 2026 13:00:00 GMT\r\nContent-Length: 2\r\n\r\nab");
+}
+
+TEST(ResponseTest, ADateOfTheHeadIsKept) {
+  const std::string out = serialize([](Response& r) {
+    r.add("Date", "Tue, 24 Nov 2026 10:00:00 GMT");
+    r.send();
+  });
+  EXPECT_NE(out.find("\r\nDate: Tue, 24 Nov 2026 10:00:00 GMT\r\n"), std::string::npos);
+  EXPECT_EQ(out.find(std::string(kDate)), std::string::npos);
 }
 
 TEST(ResponseTest, Http10KeepAliveIsAnnounced) {
@@ -52,7 +89,7 @@ TEST(ResponseTest, Http10KeepAliveIsAnnounced) {
 
 TEST(ResponseTest, VaryFromCorsAloneIsEmitted) {
   const std::string out = serialize([](Response& r) {
-    r.add_vary("Origin");
+    r.head().add_vary("Origin");
     r.send();
   });
   EXPECT_NE(out.find("\r\nVary: Origin\r\n"), std::string::npos);
@@ -60,30 +97,31 @@ TEST(ResponseTest, VaryFromCorsAloneIsEmitted) {
 
 TEST(ResponseTest, VaryIsMergedIntoOneFieldWithoutDuplicates) {
   const std::string out = serialize([](Response& r) {
-    r.add_vary("Origin, Access-Control-Request-Method");
+    r.head().add_vary("Origin, Access-Control-Request-Method");
     r.add("Vary", "Accept-Encoding, origin");
+    r.add("Vary", "Accept-Language");
     r.send();
   });
-  EXPECT_NE(out.find("\r\nVary: Accept-Encoding, origin, Access-Control-Request-Method\r\n"), std::string::npos);
+  EXPECT_NE(out.find("\r\nVary: Accept-Encoding, origin, Accept-Language, Access-Control-Request-Method\r\n"),
+            std::string::npos);
   EXPECT_EQ(out.find("Vary", out.find("Vary") + 1), std::string::npos);
 }
 
 TEST(ResponseTest, VaryStarStaysStar) {
   const std::string out = serialize([](Response& r) {
-    r.add_vary("Origin");
+    r.head().add_vary("Origin");
     r.add("Vary", "*");
     r.send();
   });
   EXPECT_NE(out.find("\r\nVary: *\r\n"), std::string::npos);
 }
 
-TEST(RequestTest, PathDropsQueryAndAbsoluteFormAuthority) {
+TEST(TargetTest, PathDropsQueryAndAbsoluteFormAuthority) {
   for (const auto& [target, path] : std::vector<std::pair<std::string_view, std::string_view>>{
            {"/a/b?x=1", "/a/b"}, {"/", "/"}, {"http://h:8080/a?x", "/a"}, {"http://h", "/"}, {"https://h?q", "/"},
            {"*", "*"}}) {
-    Request r;
-    r.target = target;
-    EXPECT_EQ(r.path(), path) << target;
+    std::string scratch;
+    EXPECT_EQ(normalize_target(target, scratch).path, path) << target;
   }
 }
 

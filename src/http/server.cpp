@@ -48,10 +48,13 @@ class Server::Impl {
  public:
   explicit Impl(ServerOptions options) : options_(std::move(options)) {
     const unsigned n = options_.threads == 0 ? 1 : options_.threads;
-    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(options_.limits));
+    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(options_.limits, i));
   }
 
-  Listening listen(std::string_view host, std::uint16_t port, Handler& handler);
+  Listening listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory);
+  void on_each_worker(const std::function<void(WorkerContext&)>& task) {
+    for (auto& worker : workers_) net::post(worker->io(), [task, w = worker.get()] { task(*w); });
+  }
   void run();
   void stop();
 
@@ -62,7 +65,7 @@ class Server::Impl {
   net::signal_set signals_{control_, SIGINT, SIGTERM};
 };
 
-Listening Server::Impl::listen(std::string_view host, std::uint16_t port, Handler& handler) {
+Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory) {
   Listening result;
   error_code ec;
   tcp::resolver resolver(control_);
@@ -81,7 +84,7 @@ Listening Server::Impl::listen(std::string_view host, std::uint16_t port, Handle
       ec = open_acceptor(acceptor, endpoint, reuse_port);
       if (ec) break;
       if (result.port == 0) endpoint.port(result.port = acceptor.local_endpoint().port());
-      worker->add_acceptor(std::move(acceptor), handler);
+      worker->add_acceptor(std::move(acceptor), factory);
     }
     // A resolved address the machine lacks (no IPv6 loopback) is skipped;
     // any other failure is the user's to fix.
@@ -117,9 +120,10 @@ void Server::Impl::stop() {
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Server::~Server() = default;
-Listening Server::listen(std::string_view host, std::uint16_t port, Handler& handler) {
-  return impl_->listen(host, port, handler);
+Listening Server::listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory) {
+  return impl_->listen(host, port, factory);
 }
+void Server::on_each_worker(std::function<void(WorkerContext&)> task) { impl_->on_each_worker(task); }
 void Server::run() { impl_->run(); }
 void Server::stop() { impl_->stop(); }
 

@@ -28,13 +28,19 @@ net::awaitable<void> serve(tcp::socket socket, Worker& worker, Handler& handler)
 
 }  // namespace
 
-Worker::Worker(const Limits& limits) : limits_(limits) { tick(); }
+Worker::Worker(const Limits& limits, unsigned index) : limits_(limits), index_(index) { tick(); }
 
-void Worker::add_acceptor(tcp::acceptor acceptor, Handler& handler) {
-  listeners_.push_back(std::make_unique<Listener>(Listener{std::move(acceptor), &handler}));
+// Handlers go before the io_context: what they own (upstream sockets) is
+// bound to it.
+Worker::~Worker() { listeners_.clear(); }
+
+void Worker::add_acceptor(tcp::acceptor acceptor, const HandlerFactory& factory) {
+  listeners_.push_back(std::make_unique<Listener>(Listener{std::move(acceptor), factory(*this)}));
+  if (running_) net::co_spawn(io_, accept_loop(*listeners_.back()), log_exception);
 }
 
 void Worker::run() {
+  running_ = true;
   for (auto& l : listeners_) net::co_spawn(io_, accept_loop(*l), log_exception);
   net::co_spawn(io_, tick_loop(), log_exception);
   io_.run();
@@ -73,8 +79,10 @@ void Worker::tick() {
   }
   const auto now = std::chrono::steady_clock::now();
   const bool forcing = draining_ && now >= force_close_at_;
-  for (Connection* c = connections_; c != nullptr; c = c->next) {
-    if (forcing || now >= c->deadline() || (draining_ && c->idle())) c->expire();
+  for (Watched* w = watched_; w != nullptr;) {
+    Watched* next = w->next;
+    if (forcing || now >= w->deadline() || (draining_ && w->idle())) w->expire();
+    w = next;
   }
 }
 
@@ -86,24 +94,33 @@ void Worker::begin_shutdown() {
     error_code ignored;
     l->acceptor.close(ignored);
   }
-  for (Connection* c = connections_; c != nullptr; c = c->next) {
-    if (c->idle()) c->expire();
+  for (Watched* w = watched_; w != nullptr; w = w->next) {
+    if (w->idle()) w->expire();
   }
   ticker_.cancel();  // re-check at once whether anything is left
 }
 
+void Worker::watch(Watched& w) noexcept {
+  w.prev = nullptr;
+  w.next = watched_;
+  if (watched_) watched_->prev = &w;
+  watched_ = &w;
+}
+
+void Worker::unwatch(Watched& w) noexcept {
+  if (w.prev) w.prev->next = w.next;
+  if (w.next) w.next->prev = w.prev;
+  if (watched_ == &w) watched_ = w.next;
+  w.prev = w.next = nullptr;
+}
+
 void Worker::attach(Connection& c) noexcept {
-  c.prev = nullptr;
-  c.next = connections_;
-  if (connections_) connections_->prev = &c;
-  connections_ = &c;
+  watch(c);
   ++connection_count_;
 }
 
 void Worker::detach(Connection& c) noexcept {
-  if (c.prev) c.prev->next = c.next;
-  if (c.next) c.next->prev = c.prev;
-  if (connections_ == &c) connections_ = c.next;
+  unwatch(c);
   --connection_count_;
 }
 

@@ -1,14 +1,15 @@
 #pragma once
 // One thread's share of the server: an io_context, its own listening
-// sockets, its connections, the Date it stamps, and a ticker that enforces
-// deadlines and drives graceful shutdown. Nothing here is shared with other
-// workers.
+// sockets and handlers, its connections, the Date it stamps, and a ticker
+// that enforces deadlines and drives graceful shutdown. Nothing here is
+// shared with other workers.
 
 #include <memory>
 #include <vector>
 
 #include "corsd/http/handler.hpp"
 #include "corsd/http/limits.hpp"
+#include "corsd/http/worker_context.hpp"
 #include "http_date.hpp"
 #include "net.hpp"
 
@@ -16,19 +17,24 @@ namespace corsd::http {
 
 class Connection;
 
-class Worker {
+class Worker final : public WorkerContext {
  public:
-  explicit Worker(const Limits& limits);
+  Worker(const Limits& limits, unsigned index);
+  ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  net::io_context& io() noexcept { return io_; }
+  unsigned index() const noexcept override { return index_; }
+  net::io_context& io() noexcept override { return io_; }
+  std::string_view date() const noexcept override { return view(date_); }
+  bool draining() const noexcept override { return draining_; }
+  void watch(Watched& w) noexcept override;
+  void unwatch(Watched& w) noexcept override;
   const Limits& limits() const noexcept { return limits_; }
-  std::string_view date() const noexcept { return view(date_); }
-  bool draining() const noexcept { return draining_; }
 
-  // Serves `acceptor` with `handler` once run() starts.
-  void add_acceptor(tcp::acceptor acceptor, Handler& handler);
+  // Serves `acceptor` with a handler made by `factory`; accepting starts at
+  // once if the worker is running.
+  void add_acceptor(tcp::acceptor acceptor, const HandlerFactory& factory);
   // Runs the io_context until shutdown has finished.
   void run();
   // Stops accepting, closes idle connections, and gives the others until
@@ -41,7 +47,7 @@ class Worker {
  private:
   struct Listener {
     tcp::acceptor acceptor;
-    Handler* handler;
+    std::unique_ptr<Handler> handler;
   };
 
   net::awaitable<void> accept_loop(Listener& listener);
@@ -49,6 +55,7 @@ class Worker {
   void tick();
 
   const Limits& limits_;
+  const unsigned index_;
   // One thread runs this context, so the reactor's per-operation locking is
   // switched off; the scheduler keeps its lock because stop() posts from
   // the control thread.
@@ -57,8 +64,9 @@ class Worker {
   net::steady_timer ticker_{io_};
   HttpDate date_{};
   std::time_t date_second_ = 0;
-  Connection* connections_ = nullptr;
+  Watched* watched_ = nullptr;  // connections and whatever handlers registered
   std::size_t connection_count_ = 0;
+  bool running_ = false;
   bool draining_ = false;
   std::chrono::steady_clock::time_point force_close_at_{};
 };

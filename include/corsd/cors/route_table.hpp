@@ -16,6 +16,7 @@ namespace corsd::cors {
 struct Route {
   std::string prefix;  // "/api", "/api/v2/", "/"
   Policy policy;
+  std::size_t id = 0;  // the caller's name for what serves the route (its index in a config)
 };
 
 struct RouteError {

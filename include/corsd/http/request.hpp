@@ -2,7 +2,7 @@
 // File: corsd/http/request.hpp
 //
 // A parsed HTTP/1.1 request as handlers see it: views into the connection's
-// buffers, valid until the handler returns.
+// buffers, valid until the exchange ends.
 
 #include <cstddef>
 #include <optional>
@@ -18,10 +18,12 @@ struct Field {
 
 struct Request {
   std::string_view method;  // as sent; methods are case-sensitive
-  std::string_view target;
+  std::string_view target;  // as sent
+  std::string_view path;    // normalized (see target.hpp): what routes match and the upstream gets
+  std::string_view query;   // "?a=1", or empty
   unsigned version = 11;    // 10 for HTTP/1.0, 11 for HTTP/1.1
   std::span<const Field> fields;
-  std::string_view body;    // the whole body, de-chunked
+  std::string_view body;    // the whole body, de-chunked; empty for a streamed exchange
 
   // find()
   //
@@ -32,13 +34,6 @@ struct Request {
   //
   // Returns how many fields are named `name` (case-insensitive).
   std::size_t count(std::string_view name) const noexcept;
-
-  // path()
-  //
-  // Returns the target's path: without its query, and without scheme and
-  // authority when the target is in absolute form ("http://host/x" -> "/x",
-  // RFC 9112 §3.2.2).
-  std::string_view path() const noexcept;
 };
 
 }  // namespace corsd::http

@@ -1,50 +1,47 @@
 #pragma once
 // File: corsd/http/response.hpp
 //
-// The response a handler builds. Fields are collected as views, then send()
-// serializes status line, fields, Date, Content-Length and body straight into
-// the connection's output buffer: no string concatenation per field, no
-// allocation once the buffer has grown to its working size.
+// The response a buffered handler builds: the head is edited in place
+// (owned fields, see response_head.hpp), then send() serializes it with the
+// body straight into the connection's output buffer. No allocation once the
+// buffers have grown to their working size.
 
-#include <array>
-#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 
-namespace corsd::http {
+#include "corsd/http/response_head.hpp"
 
-// Per-response facts the connection knows and the handler does not.
-struct ResponseContext {
-  std::string_view date;   // the Date field value, formatted once per second
-  bool head = false;       // the request was HEAD: send the fields only
-  bool keep_alive = true;  // the connection may stay open after this response
-  unsigned version = 11;   // the request's version
-};
+namespace corsd::cors {
+struct Decision;
+}
+
+namespace corsd::http {
 
 class Response {
  public:
-  static constexpr std::size_t kMaxFields = 24;
-
-  Response(std::string& out, const ResponseContext& context) noexcept : out_(out), context_(context) {}
+  // `head` must be empty; `out` receives the serialized response.
+  Response(std::string& out, ResponseHead& head, const ResponseContext& context) noexcept
+      : out_(out), head_(head), context_(context) {}
   Response(const Response&) = delete;
   Response& operator=(const Response&) = delete;
 
-  void set_status(unsigned status) noexcept { status_ = status; }
-  unsigned status() const noexcept { return status_; }
+  void set_status(unsigned status) noexcept { head_.status = status; }
+  unsigned status() const noexcept { return head_.status; }
 
   // add()
   //
-  // Adds a field. `name` and `value` must outlive send(). A "Vary" field is
-  // merged with the tokens given to add_vary(), so the response carries one.
-  // Fields past kMaxFields are dropped (the handlers here use fewer than 12).
-  void add(std::string_view name, std::string_view value) noexcept;
+  // Adds a field (copied). Vary lines are merged into one.
+  void add(std::string_view name, std::string_view value) { head_.add(name, value); }
 
-  // add_vary()
+  ResponseHead& head() noexcept { return head_; }
+
+  // use_cors()
   //
-  // Adds tokens ("Origin, Access-Control-Request-Method") to the response's
-  // Vary, skipping those the application already named.
-  void add_vary(std::string_view tokens) noexcept { vary_extra_ = tokens; }
+  // Makes send() apply `decision` to the head first (see cors_stage.hpp):
+  // whatever Access-Control-* fields the application set are replaced by
+  // the policy's. `decision` must outlive send().
+  void use_cors(const cors::Decision* decision) noexcept { cors_ = decision; }
 
   // Ends the connection after this response.
   void close_connection() noexcept { context_.keep_alive = false; }
@@ -52,7 +49,8 @@ class Response {
   // send()
   //
   // Serializes the response with `body` (joined from `parts`). A HEAD
-  // response gets the Content-Length of the body but not the body.
+  // response gets the Content-Length of the body but not the body; 204 and
+  // 304 get neither.
   void send(std::string_view body = {});
   void send(std::initializer_list<std::string_view> parts);
 
@@ -60,27 +58,11 @@ class Response {
   bool keep_alive() const noexcept { return context_.keep_alive; }
 
  private:
-  struct Entry {
-    std::string_view name;
-    std::string_view value;
-  };
-
-  void write_head(std::size_t content_length);
-  void write_vary();
-
   std::string& out_;
+  ResponseHead& head_;
   ResponseContext context_;
-  unsigned status_ = 200;
-  std::array<Entry, kMaxFields> fields_{};
-  std::size_t field_count_ = 0;
-  std::string_view vary_app_;
-  std::string_view vary_extra_;
+  const cors::Decision* cors_ = nullptr;
   bool sent_ = false;
 };
-
-// reason_phrase()
-//
-// Returns the reason phrase for `status` ("No Content"), or "" if unknown.
-std::string_view reason_phrase(unsigned status) noexcept;
 
 }  // namespace corsd::http

@@ -8,6 +8,7 @@
 // graceful shutdown on SIGINT/SIGTERM.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,8 +45,14 @@ class Server {
   //
   // Binds every address `host` resolves to ("localhost" gives 127.0.0.1 and
   // ::1) on `port` (0 picks a free one, the same for all addresses) and
-  // serves them with `handler`, which must outlive the server.
-  Listening listen(std::string_view host, std::uint16_t port, Handler& handler);
+  // serves them with one handler per worker, made by `factory`.
+  Listening listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory);
+
+  // on_each_worker()
+  //
+  // Runs `task` on every worker's own thread, with its context: how a new
+  // route snapshot reaches each worker's handlers. Safe from any thread.
+  void on_each_worker(std::function<void(WorkerContext&)> task);
 
   // run()
   //

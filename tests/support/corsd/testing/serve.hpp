@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "corsd/http/handler.hpp"
+#include "corsd/http/target.hpp"
 
 namespace corsd::testing {
 
@@ -21,15 +22,21 @@ struct TestRequest {
 
 // serve()
 //
-// Returns what `handler` wrote for `request`, with Date kTestDate.
+// Returns what `handler` wrote for `request` (its path normalized as the
+// connection does), with Date kTestDate.
 inline std::string serve(http::Handler& handler, const TestRequest& request) {
+  std::string scratch;
+  const http::Target target = http::normalize_target(request.target, scratch);
   http::Request r;
   r.method = request.method;
   r.target = request.target;
+  r.path = target.path;
+  r.query = target.query;
   r.fields = request.fields;
   r.body = request.body;
   std::string out;
-  http::Response response(out, http::ResponseContext{kTestDate, request.method == "HEAD", true, 11});
+  http::ResponseHead head;
+  http::Response response(out, head, http::ResponseContext{kTestDate, request.method == "HEAD", true, 11});
   handler.handle(r, response);
   return out;
 }

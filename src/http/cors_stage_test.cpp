@@ -1,4 +1,4 @@
-#include "corsd/http/cors_filter.hpp"
+#include "corsd/http/cors_stage.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,6 +19,26 @@ class RecordingHandler final : public Handler {
   int calls = 0;
 };
 
+// The CORS stage in front of an application, as the gateway puts it.
+class Staged final : public Handler {
+ public:
+  Staged(const cors::RouteTable& routes, Handler& next, RejectionSink sink)
+      : routes_(routes), next_(next), stage_(std::move(sink)) {}
+  void handle(const Request& request, Response& response) override {
+    const cors::Route* route = routes_.match(request.path);
+    if (route == nullptr) return next_.handle(request, response);
+    const cors::Decision decision = stage_.decide(*route, request);
+    if (CorsStage::answers_itself(*route, decision)) return CorsStage::answer_preflight(decision, response);
+    response.use_cors(&decision);
+    next_.handle(request, response);
+  }
+
+ private:
+  const cors::RouteTable& routes_;
+  Handler& next_;
+  CorsStage stage_;
+};
+
 struct Exchange {
   std::string wire;
   int app_calls = 0;
@@ -27,9 +47,9 @@ struct Exchange {
 Exchange exchange(std::string_view method, std::vector<Field> fields, const cors::RouteTable& routes,
                   std::string_view target = "/x", RejectionSink sink = {}) {
   RecordingHandler app;
-  CorsFilter filter(routes, app, std::move(sink));
+  Staged staged(routes, app, std::move(sink));
   Exchange e;
-  e.wire = testing::serve(filter, {.method = method, .target = target, .fields = std::move(fields)});
+  e.wire = testing::serve(staged, {.method = method, .target = target, .fields = std::move(fields)});
   e.app_calls = app.calls;
   return e;
 }
@@ -58,7 +78,7 @@ const cors::RouteTable& two_routes() {
   return table;
 }
 
-TEST(CorsFilterTest, PathWithoutRouteReachesTheApplicationUntouched) {
+TEST(CorsStageTest, PathWithoutRouteReachesTheApplicationUntouched) {
   const Exchange e = exchange("OPTIONS", {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "PUT"}},
                               two_routes(), "/other");
   EXPECT_EQ(e.app_calls, 1);
@@ -66,13 +86,13 @@ TEST(CorsFilterTest, PathWithoutRouteReachesTheApplicationUntouched) {
   EXPECT_EQ(e.wire.find("Vary"), std::string::npos);
 }
 
-TEST(CorsFilterTest, LongestRouteDecides) {
+TEST(CorsStageTest, LongestRouteDecides) {
   const Exchange e = exchange("GET", {{"Origin", "https://other.example"}}, two_routes(), "/public/x");
   EXPECT_NE(e.wire.find("Access-Control-Allow-Origin: *\r\n"), std::string::npos);
   EXPECT_EQ(e.wire.find("Vary"), std::string::npos);
 }
 
-TEST(CorsFilterTest, PassthroughLetsTheApplicationAnswerAnAcceptedPreflight) {
+TEST(CorsStageTest, PassthroughLetsTheApplicationAnswerAnAcceptedPreflight) {
   const Exchange e = exchange("OPTIONS", {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "PUT"}},
                               two_routes(), "/api/items");
   EXPECT_EQ(e.app_calls, 1);
@@ -81,7 +101,7 @@ TEST(CorsFilterTest, PassthroughLetsTheApplicationAnswerAnAcceptedPreflight) {
   EXPECT_NE(e.wire.find("Access-Control-Allow-Methods: PUT\r\n"), std::string::npos);
 }
 
-TEST(CorsFilterTest, RejectionIsReportedWithWhatThePolicyWouldNeed) {
+TEST(CorsStageTest, RejectionIsReportedWithWhatThePolicyWouldNeed) {
   std::string logged;
   const Exchange e = exchange("GET", {{"Origin", "https://evil.example\x1b[31m"}}, two_routes(), "/api",
                               [&](std::string_view line) { logged = line; });
@@ -96,7 +116,7 @@ TEST(CorsFilterTest, RejectionIsReportedWithWhatThePolicyWouldNeed) {
             "reason=method_not_allowed need: add \"DELETE\" to allow_methods");
 }
 
-TEST(CorsFilterTest, AcceptedPreflightIsAnsweredWithoutTheApplication) {
+TEST(CorsStageTest, AcceptedPreflightIsAnsweredWithoutTheApplication) {
   const Exchange e = exchange("OPTIONS", {{"Host", "a"},
                                           {"Origin", "http://localhost:8081"},
                                           {"Access-Control-Request-Method", "PUT"},
@@ -109,10 +129,10 @@ TEST(CorsFilterTest, AcceptedPreflightIsAnsweredWithoutTheApplication) {
             "Access-Control-Allow-Headers: content-type, accept\r\n"
             "Access-Control-Max-Age: 10\r\n"
             "Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers\r\n"
-            "Date: Wed, 25 Nov 2026 13:00:00 GMT\r\nContent-Length: 0\r\n\r\n");
+            "Date: Wed, 25 Nov 2026 13:00:00 GMT\r\n\r\n");
 }
 
-TEST(CorsFilterTest, RejectedPreflightIs403NamingTheReasonWithoutCorsHeaders) {
+TEST(CorsStageTest, RejectedPreflightIs403NamingTheReasonWithoutCorsHeaders) {
   const Exchange e = exchange("OPTIONS", {{"Origin", "http://localhost:8081"},
                                           {"Access-Control-Request-Method", "PUT"},
                                           {"Access-Control-Request-Headers", "content-type"},
@@ -123,27 +143,27 @@ TEST(CorsFilterTest, RejectedPreflightIs403NamingTheReasonWithoutCorsHeaders) {
   EXPECT_NE(e.wire.find("\r\n\r\nCORS preflight rejected: header_not_allowed: x-secret\n"), std::string::npos);
 }
 
-TEST(CorsFilterTest, OptionsWithoutRequestMethodReachesTheApplication) {
+TEST(CorsStageTest, OptionsWithoutRequestMethodReachesTheApplication) {
   const Exchange e = exchange("OPTIONS", {{"Origin", "http://localhost:8081"}});
   EXPECT_EQ(e.app_calls, 1);
   EXPECT_NE(e.wire.find("Access-Control-Allow-Origin: http://localhost:8081\r\n"), std::string::npos);
 }
 
-TEST(CorsFilterTest, ActualRequestGetsCorsHeadersAndVary) {
+TEST(CorsStageTest, ActualRequestGetsCorsHeadersAndVary) {
   const Exchange e = exchange("PUT", {{"origin", "http://localhost:8081"}});
   EXPECT_EQ(e.app_calls, 1);
   EXPECT_NE(e.wire.find("Access-Control-Allow-Origin: http://localhost:8081\r\n"), std::string::npos);
   EXPECT_NE(e.wire.find("Vary: Origin\r\n"), std::string::npos);
 }
 
-TEST(CorsFilterTest, RejectedActualRequestReachesTheApplicationWithoutCorsHeaders) {
+TEST(CorsStageTest, RejectedActualRequestReachesTheApplicationWithoutCorsHeaders) {
   const Exchange e = exchange("GET", {{"Origin", "null"}});
   EXPECT_EQ(e.app_calls, 1);
   EXPECT_EQ(e.wire.find("Access-Control-Allow"), std::string::npos);
   EXPECT_NE(e.wire.find("Vary: Origin\r\n"), std::string::npos);
 }
 
-TEST(CorsFilterTest, PrivateNetworkRequestCountsOnlyWhenExactlyTrue) {
+TEST(CorsStageTest, PrivateNetworkRequestCountsOnlyWhenExactlyTrue) {
   std::array<std::string_view, 4> lines;
   Request request;
   std::vector<Field> fields = {{"Access-Control-Request-Private-Network", "TRUE"}};
@@ -151,6 +171,53 @@ TEST(CorsFilterTest, PrivateNetworkRequestCountsOnlyWhenExactlyTrue) {
   EXPECT_FALSE(cors_request(request, lines).request_private_network.present());
   fields[0].value = "true";
   EXPECT_TRUE(cors_request(request, lines).request_private_network.present());
+}
+
+// An application (or upstream) setting its own CORS fields cannot widen or
+// contradict the policy: they are replaced by the decision's.
+class CorsSettingHandler final : public Handler {
+ public:
+  void handle(const Request&, Response& response) override {
+    response.add("Access-Control-Allow-Origin", "*");
+    response.add("access-control-allow-credentials", "true");
+    response.add("Access-Control-Expose-Headers", "x-secret");
+    response.add("Vary", "Accept-Encoding");
+    response.send("app");
+  }
+};
+
+TEST(CorsStageTest, TheApplicationsOwnCorsFieldsAreReplacedByThePolicys) {
+  CorsSettingHandler app;
+  Staged staged(two_routes(), app, {});
+  const std::string wire =
+      testing::serve(staged, {.method = "GET", .target = "/api/x", .fields = {{"Origin", "https://app.example"}}});
+  EXPECT_NE(wire.find("Access-Control-Allow-Origin: https://app.example\r\n"), std::string::npos);
+  EXPECT_EQ(wire.find("Access-Control-Allow-Origin: *"), std::string::npos);
+  EXPECT_EQ(wire.find("x-secret"), std::string::npos);
+  EXPECT_EQ(wire.find("access-control-allow-credentials"), std::string::npos);
+  EXPECT_NE(wire.find("Vary: Accept-Encoding, Origin\r\n"), std::string::npos);
+  const std::string rejected =
+      testing::serve(staged, {.method = "GET", .target = "/api/x", .fields = {{"Origin", "https://evil.example"}}});
+  EXPECT_EQ(rejected.find("Access-Control-"), std::string::npos);
+}
+
+TEST(CorsStageTest, RoutesMatchTheNormalizedPath) {
+  const Exchange e = exchange("GET", {{"Origin", "https://other.example"}}, two_routes(), "/api/%2e%2e/public/x");
+  EXPECT_NE(e.wire.find("Access-Control-Allow-Origin: *\r\n"), std::string::npos);
+}
+
+TEST(CorsStageTest, LooksLikePreflightNeedsOptionsOriginAndRequestMethod) {
+  std::vector<Field> fields = {{"Origin", "https://a.example"}, {"Access-Control-Request-Method", "PUT"}};
+  Request request;
+  request.method = "OPTIONS";
+  request.fields = fields;
+  EXPECT_TRUE(looks_like_preflight(request));
+  request.method = "GET";
+  EXPECT_FALSE(looks_like_preflight(request));
+  request.method = "OPTIONS";
+  fields.pop_back();
+  request.fields = fields;
+  EXPECT_FALSE(looks_like_preflight(request));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "corsd/http/cors_filter.hpp"
+#include "corsd/http/cors_stage.hpp"
 
 #include <array>
 #include <string>
@@ -30,14 +30,9 @@ void append_printable(std::string& out, std::string_view s) {
   for (char c : s) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
 }
 
-void reject_preflight(const cors::Decision& decision, Response& response) {
-  response.set_status(403);
-  response.add("Content-Type", "text/plain; charset=utf-8");
-  response.add("X-Content-Type-Options", "nosniff");
-  const bool named = decision.reason == cors::RejectReason::header_not_allowed ||
-                     decision.reason == cors::RejectReason::method_not_allowed;
-  response.send({"CORS preflight rejected: ", cors::reason_name(decision.reason), named ? ": " : "",
-                 named ? decision.detail : "", "\n"});
+bool is_access_control_field(std::string_view name) noexcept {
+  constexpr std::string_view prefix = "access-control-";
+  return name.size() > prefix.size() && cors::ascii_iequals(name.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace
@@ -62,29 +57,41 @@ cors::CorsRequest cors_request(const Request& request, std::span<std::string_vie
   return r;
 }
 
-void CorsFilter::handle(const Request& request, Response& response) {
-  const cors::Route* route = routes_.match(request.path());
-  if (route == nullptr) {
-    next_.handle(request, response);
-    return;
+bool looks_like_preflight(const Request& request) noexcept {
+  if (request.method != "OPTIONS") return false;
+  bool origin = false, method = false;
+  for (const auto& f : request.fields) {
+    origin = origin || cors::ascii_iequals(f.name, "origin");
+    method = method || cors::ascii_iequals(f.name, "access-control-request-method");
   }
-  std::array<std::string_view, kHeaderLineSlots> lines;
-  const cors::CorsRequest cors = cors_request(request, lines);
-  const cors::Decision decision = route->policy.decide(cors);
-  if (decision.reason != cors::RejectReason::none && on_rejection_) report(*route, cors, decision);
-  for (const auto& f : decision.headers) response.add(f.name, f.value);
-  response.add_vary(decision.vary);
-  if (!decision.is_preflight() || route->policy.spec().preflight_passthrough) {
-    next_.handle(request, response);
-  } else if (decision.kind == cors::DecisionKind::preflight_accepted) {
-    response.set_status(204);
-    response.send();
-  } else {
-    reject_preflight(decision, response);
-  }
+  return origin && method;
 }
 
-void CorsFilter::report(const cors::Route& route, const cors::CorsRequest& cors, const cors::Decision& decision) const {
+cors::Decision CorsStage::decide(const cors::Route& route, const Request& request) const {
+  std::array<std::string_view, kHeaderLineSlots> lines;
+  const cors::CorsRequest cors = cors_request(request, lines);
+  const cors::Decision decision = route.policy.decide(cors);
+  if (decision.reason != cors::RejectReason::none && on_rejection_) report(route, cors, decision);
+  return decision;
+}
+
+void CorsStage::answer_preflight(const cors::Decision& decision, Response& response) {
+  response.use_cors(&decision);
+  if (decision.kind == cors::DecisionKind::preflight_accepted) {
+    response.set_status(204);
+    response.send();
+    return;
+  }
+  response.set_status(403);
+  response.add("Content-Type", "text/plain; charset=utf-8");
+  response.add("X-Content-Type-Options", "nosniff");
+  const bool named = decision.reason == cors::RejectReason::header_not_allowed ||
+                     decision.reason == cors::RejectReason::method_not_allowed;
+  response.send({"CORS preflight rejected: ", cors::reason_name(decision.reason), named ? ": " : "",
+                 named ? decision.detail : "", "\n"});
+}
+
+void CorsStage::report(const cors::Route& route, const cors::CorsRequest& cors, const cors::Decision& decision) const {
   std::string line = "CORS rejected: route=" + route.prefix + " origin=";
   append_printable(line, cors.origin.value);
   line += " method=";
@@ -96,9 +103,14 @@ void CorsFilter::report(const cors::Route& route, const cors::CorsRequest& cors,
   line += " reason=";
   line += cors::reason_name(decision.reason);
   line += " need: ";
-  std::string need = cors::explain_rejection(decision, cors);
-  append_printable(line, need);
+  append_printable(line, cors::explain_rejection(decision, cors));
   on_rejection_(line);
+}
+
+void apply_cors(const cors::Decision& decision, ResponseHead& head) {
+  head.remove_if(is_access_control_field);
+  for (const auto& f : decision.headers) head.add(f.name, f.value);
+  head.add_vary(decision.vary);
 }
 
 }  // namespace corsd::http

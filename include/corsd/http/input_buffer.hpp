@@ -1,4 +1,6 @@
 #pragma once
+// File: corsd/http/input_buffer.hpp
+//
 // A connection's fixed-size read buffer. Its size bounds what one client can
 // make the server hold: a header block must fit, a body streams through.
 

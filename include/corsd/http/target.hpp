@@ -1,0 +1,38 @@
+#pragma once
+// File: corsd/http/target.hpp
+//
+// The request target as routes see it. Routing and forwarding use one
+// normalized path, so that a path cannot get one route's policy while the
+// application or upstream serves another: "/public/%2e%2e/private" is
+// "/private" to both.
+
+#include <string>
+#include <string_view>
+
+namespace corsd::http {
+
+enum class TargetError {
+  none,
+  climbs_above_root,   // "/../x": RFC 3986 §5.2.4 would drop the "..", the upstream might not
+  bad_percent_encoding,  // "%" not followed by two hex digits
+};
+
+// A target split into the normalized path and the query, "?" included.
+struct Target {
+  std::string_view path;
+  std::string_view query;
+  TargetError error = TargetError::none;
+};
+
+// normalize_target()
+//
+// Splits `target` (origin form "/a/b?q", absolute form "http://h/a?q",
+// asterisk form "*") and normalizes its path: percent-encoded unreserved
+// characters decoded and other percent-encodings uppercased (RFC 3986
+// §6.2.2), then dot segments removed (§5.2.4). `scratch` holds the
+// normalized path when it differs from the target's (the result's views
+// point into `target` or `scratch`). A path that climbs above "/" is an
+// error, not silently clamped.
+Target normalize_target(std::string_view target, std::string& scratch);
+
+}  // namespace corsd::http

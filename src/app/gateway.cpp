@@ -1,0 +1,60 @@
+#include "corsd/app/gateway.hpp"
+
+namespace corsd::app {
+namespace {
+
+constexpr std::string_view kSiteChanged =
+    "service unavailable: the configuration changed while this request arrived; send it again\n";
+
+}  // namespace
+
+Gateway::Gateway(http::WorkerContext& worker, std::shared_ptr<const Site> site, http::RejectionSink on_rejection)
+    : site_(std::move(site)), cors_(std::move(on_rejection)), proxy_(worker) {}
+
+bool Gateway::streams(const http::Request& head) {
+  const cors::Route* route = site_->routes.match(head.path);
+  if (route == nullptr || !site_->target(*route).upstream) return false;
+  // corsd answers preflights itself from memory; they never reach the upstream.
+  return route->policy.spec().preflight_passthrough || !http::looks_like_preflight(head);
+}
+
+void Gateway::handle(const http::Request& request, http::Response& response) {
+  const cors::Route* route = site_->routes.match(request.path);
+  if (route == nullptr) {
+    session_.handle(request, response);
+    return;
+  }
+  const cors::Decision decision = cors_.decide(*route, request);
+  if (http::CorsStage::answers_itself(*route, decision)) {
+    http::CorsStage::answer_preflight(decision, response);
+    return;
+  }
+  response.use_cors(&decision);
+  if (site_->target(*route).upstream) {
+    // Only when a new Site routed this path to an upstream after its head
+    // was read as a buffered request.
+    response.set_status(503);
+    response.add("Retry-After", "0");
+    response.add("Content-Type", "text/plain; charset=utf-8");
+    response.send(kSiteChanged);
+    return;
+  }
+  session_.handle(request, response);
+}
+
+boost::asio::awaitable<void> Gateway::stream(http::Exchange& exchange) {
+  const std::shared_ptr<const Site> site = site_;  // pinned for the whole exchange
+  const http::Request& request = exchange.request();
+  const cors::Route* route = site->routes.match(request.path);
+  if (route == nullptr || !site->target(*route).upstream) co_return;  // streams() said otherwise: 500
+  const cors::Decision decision = cors_.decide(*route, request);
+  co_await proxy_.forward(exchange, *site->target(*route).upstream, site->proxy, decision);
+}
+
+http::HandlerFactory gateway_factory(std::shared_ptr<const Site> site, http::RejectionSink on_rejection) {
+  return [site = std::move(site), on_rejection = std::move(on_rejection)](http::WorkerContext& worker) {
+    return std::make_unique<Gateway>(worker, site, on_rejection);
+  };
+}
+
+}  // namespace corsd::app

@@ -1,0 +1,178 @@
+#include "corsd/http/response_head.hpp"
+
+#include <charconv>
+
+#include "corsd/cors/token.hpp"
+
+namespace corsd::http {
+namespace {
+
+void append_number(std::string& out, std::uint64_t n) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, static_cast<std::size_t>(result.ptr - digits));
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+// Whether `list` (comma-separated) names `token` (case-insensitive).
+bool list_contains(std::string_view list, std::string_view token) noexcept {
+  cors::ListCursor cursor(std::span<const std::string_view>(&list, 1));
+  std::string_view element;
+  while (cursor.next(element)) {
+    if (cors::ascii_iequals(element, token)) return true;
+  }
+  return false;
+}
+
+bool is_vary(std::string_view name) noexcept { return cors::ascii_iequals(name, "vary"); }
+
+// Whether any of the head's Vary lines names `token`.
+bool head_varies_on(const ResponseHead& head, std::string_view token) noexcept {
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    if (is_vary(head[i].name) && list_contains(head[i].value, token)) return true;
+  }
+  return false;
+}
+
+// Fields the serializer writes itself from the Framing and the context.
+bool is_framing_field(std::string_view name) noexcept {
+  return cors::ascii_iequals(name, "content-length") || cors::ascii_iequals(name, "transfer-encoding") ||
+         cors::ascii_iequals(name, "connection");
+}
+
+// One Vary field: the head's own Vary lines joined, then the extra tokens
+// they lack. Vary: * stays alone.
+void write_vary(const ResponseHead& head, std::string& out) {
+  const std::size_t before = out.size();
+  out.append("Vary: ");
+  bool first = true;
+  const auto append_token = [&](std::string_view token) {
+    if (!first) out.append(", ");
+    out.append(token);
+    first = false;
+  };
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    if (!is_vary(head[i].name)) continue;
+    const std::string_view line = head[i].value;
+    cors::ListCursor cursor(std::span<const std::string_view>(&line, 1));
+    std::string_view token;
+    while (cursor.next(token)) append_token(token);
+  }
+  if (!head_varies_on(head, "*")) {
+    const std::string_view extra = head.vary_extra();
+    cors::ListCursor cursor(std::span<const std::string_view>(&extra, 1));
+    std::string_view token;
+    while (cursor.next(token)) {
+      if (!head_varies_on(head, token)) append_token(token);
+    }
+  }
+  if (first) {
+    out.resize(before);  // nothing to vary on
+    return;
+  }
+  out.append("\r\n");
+}
+
+}  // namespace
+
+void ResponseHead::add(std::string_view name, std::string_view value) {
+  const auto at = static_cast<std::uint32_t>(text_.size());
+  text_.append(name);
+  text_.append(value);
+  entries_.push_back({at, static_cast<std::uint32_t>(name.size()), static_cast<std::uint32_t>(at + name.size()),
+                      static_cast<std::uint32_t>(value.size())});
+}
+
+std::optional<std::string_view> ResponseHead::find(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < size(); ++i) {
+    if (cors::ascii_iequals((*this)[i].name, name)) return (*this)[i].value;
+  }
+  return std::nullopt;
+}
+
+void ResponseHead::clear() noexcept {
+  status = 200;
+  text_.clear();
+  entries_.clear();
+  vary_extra_ = {};
+}
+
+void serialize_head(const ResponseHead& head, const ResponseContext& context, Framing framing, std::string& out) {
+  out.append("HTTP/1.1 ");
+  append_number(out, head.status);
+  out.push_back(' ');
+  out.append(reason_phrase(head.status));
+  out.append("\r\n");
+  bool has_date = false;
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    const auto [name, value] = head[i];
+    if (is_framing_field(name) || is_vary(name)) continue;
+    has_date = has_date || cors::ascii_iequals(name, "date");
+    append_field(out, name, value);
+  }
+  write_vary(head, out);
+  if (!has_date) append_field(out, "Date", context.date);
+  if (status_has_no_body(head.status)) framing.kind = Framing::Kind::none;
+  if (framing.kind == Framing::Kind::length) {
+    out.append("Content-Length: ");
+    append_number(out, framing.length);
+    out.append("\r\n");
+  } else if (framing.kind == Framing::Kind::chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  }
+  if (head.status >= 200) {
+    if (!context.keep_alive || framing.kind == Framing::Kind::close) {
+      out.append("Connection: close\r\n");
+    } else if (context.version == 10) {
+      out.append("Connection: keep-alive\r\n");
+    }
+  }
+  out.append("\r\n");
+}
+
+std::string_view reason_phrase(unsigned status) noexcept {
+  switch (status) {
+    case 100: return "Continue";
+    case 103: return "Early Hints";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+  }
+}
+
+}  // namespace corsd::http

@@ -1,0 +1,115 @@
+#include "corsd/http/target.hpp"
+
+namespace corsd::http {
+namespace {
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool unreserved(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
+}
+
+// Whether `path` can change under normalization: it holds a percent sign
+// or a segment starting with ".". Most paths have neither and are used as
+// they are.
+bool needs_normalizing(std::string_view path) noexcept {
+  if (path.find('%') != std::string_view::npos) return true;
+  for (std::size_t at = path.find("/."); at != std::string_view::npos; at = path.find("/.", at + 1)) {
+    const std::string_view rest = path.substr(at + 2);
+    if (rest.empty() || rest[0] == '/' || (rest[0] == '.' && (rest.size() == 1 || rest[1] == '/'))) return true;
+  }
+  return false;
+}
+
+TargetError decode_unreserved(std::string_view path, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '%') {
+      out.push_back(path[i]);
+      continue;
+    }
+    if (i + 2 >= path.size()) return TargetError::bad_percent_encoding;
+    const int high = hex_value(path[i + 1]), low = hex_value(path[i + 2]);
+    if (high < 0 || low < 0) return TargetError::bad_percent_encoding;
+    const char decoded = static_cast<char>(high * 16 + low);
+    if (unreserved(decoded)) {
+      out.push_back(decoded);
+    } else {
+      out.push_back('%');
+      out.push_back("0123456789ABCDEF"[high]);
+      out.push_back("0123456789ABCDEF"[low]);
+    }
+    i += 2;
+  }
+  return TargetError::none;
+}
+
+// RFC 3986 §5.2.4 on an absolute path, in place. Returns false when a ".."
+// would climb above the root.
+bool remove_dot_segments(std::string& path) {
+  std::string out;
+  out.reserve(path.size());
+  std::size_t i = 0;
+  while (i < path.size()) {
+    // `path` starts with "/" here and at every step: take one segment.
+    std::size_t end = path.find('/', i + 1);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view segment = std::string_view(path).substr(i + 1, end - i - 1);
+    const bool last = end == path.size();
+    if (segment == ".") {
+      if (last) out.push_back('/');
+    } else if (segment == "..") {
+      if (out.empty()) return false;
+      out.resize(out.rfind('/'));
+      if (last) out.push_back('/');
+    } else {
+      out.push_back('/');
+      out.append(segment);
+    }
+    i = end;
+  }
+  if (out.empty()) out = "/";
+  path.swap(out);
+  return true;
+}
+
+}  // namespace
+
+Target normalize_target(std::string_view target, std::string& scratch) {
+  Target result;
+  std::string_view t = target;
+  if (!t.empty() && t.front() != '/' && t != "*") {
+    // Absolute form (RFC 9112 §3.2.2): drop scheme and authority.
+    const std::size_t scheme_end = t.find("://");
+    if (scheme_end != std::string_view::npos) {
+      t.remove_prefix(scheme_end + 3);
+      const std::size_t path_start = t.find_first_of("/?");
+      t = path_start == std::string_view::npos ? std::string_view("/") : t.substr(path_start);
+      if (t.front() == '?') {
+        result.path = "/";
+        result.query = t;
+        return result;
+      }
+    }
+  }
+  const std::size_t query = t.find('?');
+  result.path = t.substr(0, query);
+  if (query != std::string_view::npos) result.query = t.substr(query);
+  if (result.path.empty() || result.path.front() != '/' || !needs_normalizing(result.path)) return result;
+  result.error = decode_unreserved(result.path, scratch);
+  if (result.error != TargetError::none) return result;
+  if (!remove_dot_segments(scratch)) {
+    result.error = TargetError::climbs_above_root;
+    return result;
+  }
+  result.path = scratch;
+  return result;
+}
+
+}  // namespace corsd::http

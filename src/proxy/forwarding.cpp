@@ -1,0 +1,140 @@
+#include "forwarding.hpp"
+
+#include <charconv>
+#include <span>
+
+#include "corsd/cors/token.hpp"
+
+namespace corsd::proxy {
+namespace {
+
+constexpr std::string_view kVia = "1.1 corsd";
+
+using cors::ascii_iequals;
+
+bool list_names(std::string_view list, std::string_view token) noexcept {
+  cors::ListCursor cursor(std::span<const std::string_view>(&list, 1));
+  std::string_view element;
+  while (cursor.next(element)) {
+    if (ascii_iequals(element, token)) return true;
+  }
+  return false;
+}
+
+// Whether a Connection field of `request` names `name`.
+bool named_by_connection(const http::Request& request, std::string_view name) noexcept {
+  for (const auto& f : request.fields) {
+    if (ascii_iequals(f.name, "connection") && list_names(f.value, name)) return true;
+  }
+  return false;
+}
+
+bool is_forwarding_claim(std::string_view name) noexcept {
+  return ascii_iequals(name, "x-forwarded-for") || ascii_iequals(name, "x-forwarded-proto") ||
+         ascii_iequals(name, "x-forwarded-host") || ascii_iequals(name, "forwarded");
+}
+
+// Fields corsd writes itself after the client's.
+bool written_by_corsd(std::string_view name) noexcept {
+  return ascii_iequals(name, "host") || ascii_iequals(name, "content-length") || ascii_iequals(name, "expect") ||
+         ascii_iequals(name, "via") || ascii_iequals(name, "x-forwarded-for") ||
+         ascii_iequals(name, "x-forwarded-proto") || ascii_iequals(name, "x-forwarded-host");
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+// Every value of the fields named `name`, joined as one list.
+void append_joined(std::string& out, const http::Request& request, std::string_view name) {
+  bool first = true;
+  for (const auto& f : request.fields) {
+    if (!ascii_iequals(f.name, name)) continue;
+    if (!first) out.append(", ");
+    out.append(f.value);
+    first = false;
+  }
+}
+
+void append_forwarding(const http::Request& request, const ForwardContext& context, std::string& out) {
+  const std::string_view host = request.find("host").value_or("");
+  out.append("Via: ");
+  if (request.count("via") > 0) {
+    append_joined(out, request, "via");
+    out.append(", ");
+  }
+  out.append(kVia);
+  out.append("\r\n");
+  out.append("X-Forwarded-For: ");
+  if (context.peer_trusted && request.count("x-forwarded-for") > 0) {
+    append_joined(out, request, "x-forwarded-for");
+    out.append(", ");
+  }
+  out.append(context.peer);
+  out.append("\r\n");
+  const auto proto = context.peer_trusted ? request.find("x-forwarded-proto") : std::nullopt;
+  append_field(out, "X-Forwarded-Proto", proto.value_or("http"));
+  const auto forwarded_host = context.peer_trusted ? request.find("x-forwarded-host") : std::nullopt;
+  if (forwarded_host || !host.empty()) append_field(out, "X-Forwarded-Host", forwarded_host.value_or(host));
+}
+
+void append_framing(const http::Request& request, const ForwardContext& context, std::string& out) {
+  if (context.chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+    return;
+  }
+  // A POST, PUT or PATCH without a body still says so: some servers wait
+  // for a length otherwise (RFC 9110 §8.6).
+  const bool expects_body = request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  if (!context.content_length && !expects_body) return;
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, context.content_length.value_or(0)).ptr;
+  append_field(out, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
+}
+
+}  // namespace
+
+bool is_hop_by_hop(std::string_view name) noexcept {
+  return ascii_iequals(name, "connection") || ascii_iequals(name, "keep-alive") ||
+         ascii_iequals(name, "proxy-connection") || ascii_iequals(name, "te") || ascii_iequals(name, "trailer") ||
+         ascii_iequals(name, "transfer-encoding") || ascii_iequals(name, "upgrade") ||
+         ascii_iequals(name, "proxy-authorization") || ascii_iequals(name, "proxy-authenticate");
+}
+
+void build_upstream_request(const http::Request& request, const ForwardContext& context, std::string& out) {
+  out.append(request.method);
+  out.push_back(' ');
+  out.append(request.path);
+  out.append(request.query);
+  out.append(" HTTP/1.1\r\n");
+  const std::string_view host = request.find("host").value_or(context.upstream_authority);
+  append_field(out, "Host", context.forward_client_host ? host : context.upstream_authority);
+  for (const auto& f : request.fields) {
+    if (is_hop_by_hop(f.name) || written_by_corsd(f.name) || named_by_connection(request, f.name)) continue;
+    if (!context.peer_trusted && is_forwarding_claim(f.name)) continue;
+    append_field(out, f.name, f.value);
+  }
+  append_forwarding(request, context, out);
+  append_framing(request, context, out);
+  if (!context.keep_alive) out.append("Connection: close\r\n");
+  out.append("\r\n");
+}
+
+void prepare_client_head(http::ResponseHead& head) {
+  // The tokens the upstream's Connection names, kept before the field goes.
+  std::string named;
+  for (std::size_t i = 0; i < head.size(); ++i) {
+    if (!ascii_iequals(head[i].name, "connection")) continue;
+    if (!named.empty()) named.push_back(',');
+    named.append(head[i].value);
+  }
+  head.remove_if([&named](std::string_view name) {
+    return is_hop_by_hop(name) || ascii_iequals(name, "content-length") || (!named.empty() && list_names(named, name));
+  });
+  head.add("Via", kVia);
+}
+
+}  // namespace corsd::proxy

@@ -1,0 +1,382 @@
+#include "corsd/proxy/proxy.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <charconv>
+#include <cstdio>
+
+#include "corsd/http/cors_stage.hpp"
+#include "forwarding.hpp"
+#include "upstream_connection.hpp"
+#include "upstream_parser.hpp"
+
+namespace corsd::proxy {
+namespace {
+
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using clock = http::Watched::clock;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g s", static_cast<double>(ms.count()) / 1000.0);
+  return text;
+}
+
+bool is_idempotent(std::string_view method) noexcept {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE";
+}
+
+// An answer of corsd's own: a failure text with the route's CORS headers.
+struct Failure {
+  unsigned status = 0;
+  std::string message;
+};
+
+// How one attempt at an exchange ended.
+enum class Outcome {
+  reusable,  // answered; the upstream connection may serve another exchange
+  done,      // answered (or the client is gone); the connection is spent
+  stale,     // a reused connection closed before any answer byte: maybe retry
+};
+
+// The request body's way to the upstream, run beside the answer's way back
+// so that an upstream which answers while it reads (or before) never
+// deadlocks against corsd.
+struct Upload {
+  explicit Upload(const net::any_io_executor& executor) : wake(executor, clock::time_point::max()) {}
+  net::steady_timer wake;  // cancelled when the upload ends
+  bool done = false;
+  bool complete = false;       // the whole body reached the upstream
+  bool client_failed = false;  // the client broke off or sent a bad body
+  bool answered = false;       // the answer was complete first
+  bool reading_client = false; // waiting in read_body()
+};
+
+class Attempt {
+ public:
+  Attempt(http::Exchange& exchange, UpstreamConnection& connection, const Upstream& upstream,
+          const ProxySettings& settings, const cors::Decision& cors)
+      : ex_(exchange), c_(connection), upstream_(upstream), settings_(settings), cors_(cors) {}
+
+  net::awaitable<Outcome> run(bool peer_trusted);
+
+ private:
+  net::awaitable<void> upload(Upload& state);
+  net::awaitable<Outcome> download(Upload* upload);
+  net::awaitable<bool> read_head(std::optional<UpstreamParser>& parser, Upload* upload, Outcome& outcome);
+  net::awaitable<bool> relay_body(UpstreamParser& parser);
+  net::awaitable<bool> write_upstream(std::span<const net::const_buffer> buffers);
+  net::awaitable<Outcome> fail(Failure failure);
+
+  http::Exchange& ex_;
+  UpstreamConnection& c_;
+  const Upstream& upstream_;
+  const ProxySettings& settings_;
+  const cors::Decision& cors_;
+};
+
+net::awaitable<void> answer(http::Exchange& ex, const cors::Decision& cors, const Failure& failure) {
+  if (ex.head_sent()) {
+    ex.abort();  // the answer has begun: the client must not take it for whole
+    co_return;
+  }
+  http::ResponseHead head;
+  head.status = failure.status;
+  head.add("Content-Type", "text/plain; charset=utf-8");
+  head.add("Cache-Control", "no-store");
+  http::apply_cors(cors, head);
+  if (co_await ex.send_head(head, {http::Framing::Kind::length, failure.message.size()}) &&
+      co_await ex.send_body(failure.message)) {
+    co_await ex.finish();
+  }
+}
+
+Failure failure(const Upstream& upstream, unsigned status, std::string_view what) {
+  return {status, std::string(status == 504 ? "gateway timeout" : status == 501 ? "not implemented" : "bad gateway") +
+                      ": the upstream " + upstream.url + " " + std::string(what) + "\n"};
+}
+
+net::awaitable<Outcome> Attempt::fail(Failure f) {
+  co_await answer(ex_, cors_, f);
+  co_return Outcome::done;
+}
+
+net::awaitable<bool> Attempt::write_upstream(std::span<const net::const_buffer> buffers) {
+  c_.arm(settings_.response_timeout);
+  auto [ec, n] = co_await net::async_write(c_.socket, buffers, use_tuple);
+  co_return !ec;
+}
+
+net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
+  const http::Request& request = ex_.request();
+  ForwardContext context;
+  context.peer = ex_.peer_address();
+  context.peer_trusted = peer_trusted;
+  context.upstream_authority = upstream_.authority;
+  context.forward_client_host = upstream_.forward_client_host;
+  context.content_length = ex_.body_length();
+  context.chunked = ex_.body_chunked();
+  context.keep_alive = settings_.idle_connections > 0;
+  c_.out.clear();
+  build_upstream_request(request, context, c_.out);
+  const std::array head{net::const_buffer(c_.out.data(), c_.out.size())};
+  if (!co_await write_upstream(head)) {
+    if (c_.timed_out()) co_return co_await fail(failure(upstream_, 504, "did not take the request within " + seconds_text(settings_.response_timeout)));
+    if (c_.reused) co_return Outcome::stale;
+    co_return co_await fail(failure(upstream_, 502, "closed the connection before answering"));
+  }
+  const bool has_body = context.chunked || context.content_length.value_or(0) > 0;
+  if (!has_body) co_return co_await download(nullptr);
+
+  Upload state(co_await net::this_coro::executor);
+  net::co_spawn(state.wake.get_executor(), upload(state), net::detached);
+  const Outcome outcome = co_await download(&state);
+  if (!state.done) {
+    // The answer came before the whole body: stop reading it (the client
+    // connection closes after the answer) and stop sending it.
+    state.answered = true;
+    if (state.reading_client) ex_.stop_body();
+    error_code ignored;
+    c_.socket.cancel(ignored);
+    while (!state.done) co_await state.wake.async_wait(use_tuple);
+  }
+  co_return outcome == Outcome::stale || state.complete ? outcome : Outcome::done;
+}
+
+net::awaitable<void> Attempt::upload(Upload& state) {
+  const bool chunked = ex_.body_chunked();
+  for (;;) {
+    state.reading_client = true;
+    const http::BodySlice slice = co_await ex_.read_body();
+    state.reading_client = false;
+    if (!slice.ok) {
+      state.client_failed = !state.answered;
+      error_code ignored;
+      c_.socket.cancel(ignored);  // the upstream must not take a truncated body for whole
+      break;
+    }
+    if (slice.data.empty()) {
+      static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+      const std::array last{net::buffer(kLastChunk)};
+      state.complete = !chunked || co_await write_upstream(last);
+      break;
+    }
+    std::array<char, 20> size_line{};
+    std::size_t size_length = 0;
+    if (chunked) {
+      char* end = std::to_chars(size_line.data(), size_line.data() + 16, slice.data.size(), 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+      size_length = static_cast<std::size_t>(end - size_line.data());
+    }
+    const std::array buffers{net::const_buffer(size_line.data(), size_length),
+                             net::const_buffer(slice.data.data(), slice.data.size()),
+                             net::const_buffer("\r\n", chunked ? 2 : 0)};
+    if (!co_await write_upstream(buffers)) break;  // the upstream stopped reading; its answer may still come
+  }
+  state.done = true;
+  state.wake.cancel();
+}
+
+// Reads the answer head, passing 1xx answers on. False when the exchange
+// ended here, with `outcome` set.
+net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, Upload* upload, Outcome& outcome) {
+  const bool head_request = ex_.request().method == "HEAD";
+  bool any_byte = false;
+  for (;;) {
+    c_.head.clear();
+    parser.emplace(c_.head);
+    if (head_request) parser->skip(true);
+    while (!parser->is_header_done()) {
+      if (!c_.in.empty()) {
+        error_code ec;
+        const std::string_view data = c_.in.readable();
+        const std::size_t used = parser->put(net::const_buffer(data.data(), data.size()), ec);
+        c_.in.consume(used);
+        if (ec && ec != bhttp::error::need_more) {
+          outcome = co_await fail(failure(upstream_, 502, "sent a malformed answer (" + ec.message() + ")"));
+          co_return false;
+        }
+        if (parser->is_header_done()) break;
+      }
+      const auto space = c_.in.writable();
+      if (space.empty()) {
+        outcome = co_await fail(failure(upstream_, 502, "sent a malformed answer (its head is over 64 KiB)"));
+        co_return false;
+      }
+      c_.arm(settings_.response_timeout);
+      auto [ec, n] = co_await c_.socket.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+      if (upload != nullptr && upload->client_failed) {
+        outcome = Outcome::done;  // the client's body broke off: the connection answers for it
+        co_return false;
+      }
+      if (ec && c_.timed_out()) {
+        outcome = co_await fail(failure(upstream_, 504, "did not answer within " + seconds_text(settings_.response_timeout)));
+        co_return false;
+      }
+      if (ec) {
+        if (!any_byte && c_.reused && (upload == nullptr || !upload->done)) {
+          outcome = Outcome::stale;
+        } else {
+          outcome = co_await fail(failure(upstream_, 502, any_byte ? "sent a malformed answer (it closed the connection inside the head)"
+                                                                   : "closed the connection before answering"));
+        }
+        co_return false;
+      }
+      any_byte = true;
+      c_.in.commit(n);
+    }
+    const unsigned status = c_.head.status;
+    if (status >= 200) co_return true;
+    if (status == 101) {
+      outcome = co_await fail(failure(upstream_, 502, "switched protocols, which corsd did not ask for"));
+      co_return false;
+    }
+    prepare_client_head(c_.head);
+    if (!co_await ex_.send_interim(c_.head)) {
+      outcome = Outcome::done;
+      co_return false;
+    }
+  }
+}
+
+// Streams the answer body to the client. False when either side broke off
+// (the client connection is then closed, never left with a body that
+// looks whole).
+net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
+  while (!parser.is_done()) {
+    if (!c_.in.empty()) {
+      parser.slice.reset();
+      error_code ec;
+      const std::string_view data = c_.in.readable();
+      const std::size_t used = parser.put(net::const_buffer(data.data(), data.size()), ec);
+      c_.in.consume(used);
+      if (ec && ec != bhttp::error::need_more) co_return false;
+      // The slice points into the connection's buffer, which is not read
+      // into again until the client has taken it: that is the back-pressure.
+      if (parser.slice && !co_await ex_.send_body(*parser.slice)) co_return false;
+      if (parser.is_done()) break;
+      if (parser.slice || (!ec && used > 0)) continue;
+    }
+    const auto space = c_.in.writable();
+    c_.arm(settings_.response_timeout);
+    auto [ec, n] = co_await c_.socket.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+    if (ec == net::error::eof && parser.need_eof()) {
+      error_code ignored;
+      parser.put_eof(ignored);
+      break;
+    }
+    if (ec) co_return false;
+    c_.in.commit(n);
+  }
+  co_return true;
+}
+
+http::Framing client_framing(const UpstreamParser& parser, unsigned status, bool head_request) {
+  if (http::status_has_no_body(status)) return {http::Framing::Kind::none, 0};
+  if (const auto length = parser.content_length()) return {http::Framing::Kind::length, *length};
+  if (head_request) return {http::Framing::Kind::none, 0};
+  return {http::Framing::Kind::chunked, 0};  // chunked or until close upstream; close for HTTP/1.0 clients
+}
+
+net::awaitable<Outcome> Attempt::download(Upload* upload) {
+  std::optional<UpstreamParser> parser;
+  Outcome outcome = Outcome::done;
+  if (!co_await read_head(parser, upload, outcome)) co_return outcome;
+  const unsigned status = c_.head.status;
+  prepare_client_head(c_.head);
+  http::apply_cors(cors_, c_.head);
+  const bool head_request = ex_.request().method == "HEAD";
+  if (!co_await ex_.send_head(c_.head, client_framing(*parser, status, head_request)) ||
+      !co_await relay_body(*parser) || !co_await ex_.finish()) {
+    ex_.abort();
+    co_return Outcome::done;
+  }
+  c_.disarm();
+  co_return parser->keep_alive() && c_.in.empty() ? Outcome::reusable : Outcome::done;
+}
+
+// Connects `c` to one of the upstream's addresses within the connect
+// timeout, or says why not.
+net::awaitable<std::optional<Failure>> connect(UpstreamConnection& c, const Upstream& upstream,
+                                               const ProxySettings& settings) {
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& address : upstream.addresses) {
+    error_code ec;
+    const auto ip = net::ip::make_address(address, ec);
+    if (!ec) endpoints.emplace_back(ip, upstream.port);
+  }
+  c.arm(settings.connect_timeout);
+  auto [ec, endpoint] = co_await net::async_connect(c.socket, endpoints, use_tuple);
+  const bool timed_out = c.timed_out();
+  c.disarm();
+  if (!ec) {
+    error_code ignored;
+    c.socket.set_option(tcp::no_delay(true), ignored);
+    co_return std::nullopt;
+  }
+  if (timed_out) {
+    co_return failure(upstream, 504, "did not accept the connection within " + seconds_text(settings.connect_timeout));
+  }
+  if (ec == net::error::connection_refused) co_return failure(upstream, 502, "refused the connection");
+  co_return failure(upstream, 502, "could not be reached (" + ec.message() + ")");
+}
+
+bool trusted(const ProxySettings& settings, std::string_view peer) {
+  return std::find(settings.trusted_proxies.begin(), settings.trusted_proxies.end(), peer) !=
+         settings.trusted_proxies.end();
+}
+
+}  // namespace
+
+class Proxy::Pools : public UpstreamPool {};
+
+Proxy::Proxy(http::WorkerContext& worker) : worker_(worker), pools_(std::make_unique<Pools>()) {}
+Proxy::~Proxy() = default;
+
+net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& upstream, const ProxySettings& settings,
+                                    const cors::Decision& cors) {
+  const http::Request& request = exchange.request();
+  if (request.find("upgrade")) {
+    co_await answer(exchange, cors, failure(upstream, 501, "is not reached for protocol upgrades (WebSocket): corsd does not forward them yet"));
+    co_return;
+  }
+  const bool peer_trusted = !settings.trusted_proxies.empty() && trusted(settings, exchange.peer_address());
+  const bool has_body = exchange.body_chunked() || exchange.body_length().value_or(0) > 0;
+  // A reused connection the upstream closed meanwhile gets the request once
+  // more on a new one, when repeating it is harmless and possible.
+  const bool retryable = is_idempotent(request.method) && !has_body;
+  for (int attempt = 0;; ++attempt) {
+    auto connection = pools_->take(upstream.authority, settings.idle_timeout);
+    if (!connection) {
+      connection = std::make_unique<UpstreamConnection>(worker_);
+      if (auto f = co_await connect(*connection, upstream, settings)) {
+        co_await answer(exchange, cors, *f);
+        co_return;
+      }
+    }
+    const Outcome outcome = co_await Attempt(exchange, *connection, upstream, settings, cors).run(peer_trusted);
+    if (outcome == Outcome::reusable && settings.idle_connections > 0) {
+      pools_->give_back(upstream.authority, std::move(connection), settings.idle_connections);
+    }
+    if (outcome != Outcome::stale) co_return;
+    if (attempt > 0 || !retryable) {
+      co_await answer(exchange, cors, failure(upstream, 502, "closed the connection before answering"));
+      co_return;
+    }
+  }
+}
+
+}  // namespace corsd::proxy

@@ -1,0 +1,67 @@
+#pragma once
+// One connection to an upstream and the per-worker pool that keeps idle
+// ones for reuse. A connection is watched by its worker: its deadline (the
+// connect or response timeout in force) is checked by the worker's ticker.
+
+#include <boost/asio/ip/tcp.hpp>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "corsd/http/input_buffer.hpp"
+#include "corsd/http/response_head.hpp"
+#include "corsd/http/worker_context.hpp"
+
+namespace corsd::proxy {
+
+class UpstreamConnection final : public http::Watched {
+ public:
+  // Room for the longest answer head and big body reads.
+  static constexpr std::size_t kBufferSize = 80 * 1024;
+
+  explicit UpstreamConnection(http::WorkerContext& worker);
+  ~UpstreamConnection();
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
+
+  clock::time_point deadline() const noexcept override { return deadline_; }
+  void expire() noexcept override;
+
+  // Arms the deadline `timeout` from now; disarm() lifts it.
+  void arm(std::chrono::milliseconds timeout) noexcept { deadline_ = clock::now() + timeout; }
+  void disarm() noexcept { deadline_ = clock::time_point::max(); }
+  bool timed_out() const noexcept { return clock::now() >= deadline_; }
+
+  boost::asio::ip::tcp::socket socket;
+  http::InputBuffer in{kBufferSize};
+  std::string out;             // the request head on its way
+  http::ResponseHead head;     // the answer head being parsed
+  bool reused = false;         // it has served an exchange before
+  clock::time_point idle_since{};
+
+ private:
+  http::WorkerContext& worker_;
+  clock::time_point deadline_ = clock::time_point::max();
+};
+
+// Idle connections per upstream authority, newest last.
+class UpstreamPool {
+ public:
+  // take()
+  //
+  // An idle connection to `authority` that has waited less than
+  // `idle_timeout`, or nullptr. Older ones are closed.
+  std::unique_ptr<UpstreamConnection> take(const std::string& authority, std::chrono::milliseconds idle_timeout);
+
+  // give_back()
+  //
+  // Keeps `c` for reuse, unless `limit` connections to `authority` are idle
+  // already.
+  void give_back(const std::string& authority, std::unique_ptr<UpstreamConnection> c, std::size_t limit);
+
+ private:
+  std::map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>, std::less<>> idle_;
+};
+
+}  // namespace corsd::proxy

@@ -1,0 +1,310 @@
+// End-to-end browser tests of corsd as a CORS reverse proxy (--upstream).
+//
+// Each test starts its own upstream with node:http on 127.0.0.1 (port 0) that
+// knows nothing about CORS (no Access-Control-* header ever, OPTIONS answered 405,
+// like a typical API), starts the corsd binary named by $CORSD_BIN in front of it,
+// and drives headless Chromium (Debian's /usr/bin/chromium, or $CHROMIUM_BIN):
+//   - the demo page through corsd: its jQuery PUT and DELETE succeed with one
+//     preflight, which corsd answers itself (the upstream never sees an OPTIONS);
+//   - the same page calling the upstream directly (--demo-api-origin): both
+//     requests fail with a CORS error, so the upstream really has no CORS;
+//   - credentials through corsd: a cookie the upstream sets through POST /session
+//     comes back to it with a credentialed GET /whoami, and the exposed
+//     X-Request-Id is readable by the script.
+//
+//   CORSD_BIN=build/corsd node --test tests/browser/proxy.test.mjs
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import {
+  startCorsd, killCorsd, stopCorsd, launchChromium, recordConsole, recordNetwork, isPreflight, describeRequests,
+} from './support.mjs';
+
+const RESPONSES_TIMEOUT_MS = 15_000;
+const FETCH_TIMEOUT_MS = 5_000;
+const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+const RESOURCE_PATH = '/some/url/resource/path';
+const BODY = JSON.stringify({ name: 'Tricia', age: 37 });
+const expectedText = (method) =>
+  `Thank You For The Cross-Domain AJAX Request:\n\nMethod: ${method}\n\n${BODY}`;
+
+// Everything a test started, ended in after() even when the test failed.
+const cleanups = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+});
+
+/**
+ * Starts an HTTP server on 127.0.0.1, port 0, whose handler(req, res, body)
+ * gets each request with its whole body (a Buffer). Resolves to
+ * { url, origin, seen, describe() }: seen lists every request it received as
+ * { method, url, headers, body } (body as a string); describe() one line each.
+ */
+async function startUpstream(handler) {
+  const seen = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8') });
+      handler(req, res, body);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  cleanups.push(() => new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const describe = () =>
+    `requests the upstream ${url} received:\n` +
+    (seen.map((r) => `  ${r.method} ${r.url} ${JSON.stringify(r.headers)} body ${JSON.stringify(r.body)}`)
+      .join('\n') || '  (none)');
+  return { url, origin: url, seen, describe };
+}
+
+/** Sends a response with an exact Content-Length and no Access-Control-* header at all. */
+function send(res, status, headers, body = '') {
+  const bytes = Buffer.from(body, 'utf8');
+  res.writeHead(status, { ...headers, 'Content-Length': bytes.length });
+  res.end(bytes);
+}
+
+/**
+ * The seed's echo API minus every CORS header: echoes method and body as
+ * text/plain, and answers OPTIONS with 405 like an API that never heard of CORS.
+ */
+const startEchoUpstream = () =>
+  startUpstream((req, res, body) => {
+    if (req.method === 'OPTIONS') {
+      send(res, 405, { Allow: 'GET, HEAD, POST, PUT, DELETE', 'Content-Type': 'text/plain; charset=utf-8' },
+        'Method Not Allowed\n');
+      return;
+    }
+    send(res, 200, { 'Content-Type': 'text/plain; charset=utf-8' },
+      `Thank You For The Cross-Domain AJAX Request:\n\nMethod: ${req.method}\n\n${body.toString('utf8')}`);
+  });
+
+/** startCorsd (support.mjs), killed after the tests if still running. */
+async function startCorsdHere(args) {
+  const corsd = await startCorsd(args);
+  cleanups.push(() => killCorsd(corsd));
+  return corsd;
+}
+
+/** Headless Chromium, closed after the tests if still open. */
+async function startBrowser() {
+  const browser = await launchChromium();
+  cleanups.push(() => browser.close());
+  return browser;
+}
+
+/**
+ * Opens corsd's demo page in a new page of browser and waits until both of its
+ * <pre>s have a data-state. Returns { page, network, consoleLog, read(id), pres() }.
+ */
+async function openDemo(browser, corsd, diagnosticsOf) {
+  const page = await (await browser.newContext()).newPage();
+  const consoleLog = recordConsole(page);
+  const network = await recordNetwork(page);
+  const pres = () =>
+    page.$$eval('pre', (els) => els.map((el) => ({ id: el.id, state: el.dataset.state ?? null, text: el.textContent })));
+  const read = (id) => page.$eval(`#${id}`, (el) => ({ state: el.dataset.state ?? null, text: el.textContent }));
+  const demo = { page, network, consoleLog, read, pres };
+
+  const response = await page.goto(corsd.demoUrl);
+  assert.equal(response?.status(), 200, `could not load ${corsd.demoUrl}\n${await diagnosticsOf(demo)}`);
+  try {
+    await page.waitForFunction(
+      () => ['putResponse', 'deleteResponse'].every((id) => document.getElementById(id)?.hasAttribute('data-state')),
+      null,
+      { timeout: RESPONSES_TIMEOUT_MS },
+    );
+  } catch (err) {
+    throw new Error(`the demo page did not finish both requests within ${RESPONSES_TIMEOUT_MS / 1000} s ` +
+      `(${err.message.split('\n')[0]})\n${await diagnosticsOf(demo)}`);
+  }
+  // The CDP events trail the page's view of a request: wait until none came for 300 ms.
+  await network.settle(300, 20);
+  return demo;
+}
+
+test('demo page through corsd: the PUT and DELETE reach a CORS-less upstream, one preflight answered by corsd',
+  { timeout: 60_000 }, async () => {
+    const upstream = await startEchoUpstream();
+    const corsd = await startCorsdHere([
+      '--listen', '127.0.0.1:0', '--demo-listen', '127.0.0.1:0',
+      '--upstream', upstream.url,
+      '--allow-origin', 'http://127.0.0.1:*',
+      '--allow-methods', 'PUT,DELETE', '--allow-headers', 'content-type', '--max-age', '10',
+    ]);
+    const apiOrigin = new URL(corsd.apiUrl).origin;
+    const demoOrigin = new URL(corsd.demoUrl).origin;
+    const browser = await startBrowser();
+
+    const diagnosticsOf = async (d) =>
+      `requests to the API origin ${apiOrigin}:\n${describeRequests(d.network.toOrigin(apiOrigin))}\n` +
+      `page <pre>s: ${JSON.stringify(await d.pres().catch((e) => e.message))}\n` +
+      `page console:\n${d.consoleLog.describe()}\n${upstream.describe()}\n${corsd.output()}`;
+    const demo = await openDemo(browser, corsd, diagnosticsOf);
+    const info = await diagnosticsOf(demo);
+
+    assert.equal((await demo.page.textContent('#pageOrigin')).trim(), demoOrigin, `#pageOrigin\n${info}`);
+    assert.equal((await demo.page.textContent('#apiOrigin')).trim(), apiOrigin,
+      `the page must call corsd's API origin by default\n${info}`);
+    assert.deepEqual(await demo.read('putResponse'), { state: 'done', text: expectedText('PUT') },
+      `PUT response shown on the page is wrong\n${info}`);
+    assert.deepEqual(await demo.read('deleteResponse'), { state: 'done', text: expectedText('DELETE') },
+      `DELETE response shown on the page is wrong\n${info}`);
+
+    // The browser: one preflight (cached for the DELETE), one PUT, one DELETE.
+    const apiRequests = demo.network.toOrigin(apiOrigin);
+    const preflights = apiRequests.filter(isPreflight);
+    const count = (method) => apiRequests.filter((r) => !isPreflight(r) && r.method === method).length;
+    assert.equal(preflights.length, 1,
+      `expected exactly one CORS preflight to corsd, reused for the DELETE (Access-Control-Max-Age)\n${info}`);
+    assert.equal(preflights[0].method, 'OPTIONS', `the preflight must be an OPTIONS request\n${info}`);
+    assert.equal(new URL(preflights[0].url).pathname, RESOURCE_PATH, `preflight went to the wrong path\n${info}`);
+    assert.equal(preflights[0].status, 204, `corsd must answer the allowed preflight with 204\n${info}`);
+    assert.equal(count('PUT'), 1, `expected exactly one PUT to corsd\n${info}`);
+    assert.equal(count('DELETE'), 1, `expected exactly one DELETE to corsd\n${info}`);
+    assert.equal(apiRequests.length, 3, `expected no other requests to corsd\n${info}`);
+
+    // The upstream: the PUT and the DELETE with their bodies, never the preflight.
+    assert.deepEqual(upstream.seen.map((r) => [r.method, r.url, r.body]),
+      [['PUT', RESOURCE_PATH, BODY], ['DELETE', RESOURCE_PATH, BODY]],
+      `the upstream must receive the PUT and the DELETE, and no OPTIONS (corsd answers preflights)\n${info}`);
+
+    await browser.close();
+    assert.deepEqual(await stopCorsd(corsd, SHUTDOWN_TIMEOUT_MS), { code: 0, signal: null },
+      `corsd must exit with code 0 on SIGTERM\n${corsd.output()}`);
+  });
+
+test('same page calling the upstream directly fails: the upstream has no CORS', { timeout: 60_000 }, async () => {
+  const upstream = await startEchoUpstream();
+  const corsd = await startCorsdHere([
+    '--listen', '127.0.0.1:0', '--demo-listen', '127.0.0.1:0', '--demo-api-origin', upstream.url,
+  ]);
+  const browser = await startBrowser();
+
+  const diagnosticsOf = async (d) =>
+    `requests to the upstream ${upstream.origin}:\n${describeRequests(d.network.toOrigin(upstream.origin))}\n` +
+    `page <pre>s: ${JSON.stringify(await d.pres().catch((e) => e.message))}\n` +
+    `page console:\n${d.consoleLog.describe()}\n${upstream.describe()}\n${corsd.output()}`;
+  const demo = await openDemo(browser, corsd, diagnosticsOf);
+  const info = await diagnosticsOf(demo);
+
+  assert.equal((await demo.page.textContent('#apiOrigin')).trim(), upstream.origin,
+    `with --demo-api-origin the page must call the upstream itself\n${info}`);
+  for (const id of ['putResponse', 'deleteResponse']) {
+    const shown = await demo.read(id);
+    assert.equal(shown.state, 'error', `#${id} must show the error state\n${info}`);
+    assert.match(shown.text, /^ERROR: 0 /, `#${id} must show a blocked request (status 0)\n${info}`);
+  }
+  assert.ok(demo.consoleLog.lines.some((l) => /CORS policy/.test(l)),
+    `the console must carry Chromium's CORS error\n${info}`);
+  const toUpstream = demo.network.toOrigin(upstream.origin);
+  assert.ok(toUpstream.some((r) => r.corsError), `Chromium must report a CORS error for the upstream\n${info}`);
+
+  // The browser refused at the preflight: the upstream answered OPTIONS 405 and never got the PUT or DELETE.
+  assert.ok(upstream.seen.length > 0 && upstream.seen.every((r) => r.method === 'OPTIONS'),
+    `the upstream must have received only (rejected) preflights\n${info}`);
+
+  await browser.close();
+  assert.deepEqual(await stopCorsd(corsd, SHUTDOWN_TIMEOUT_MS), { code: 0, signal: null },
+    `corsd must exit with code 0 on SIGTERM\n${corsd.output()}`);
+});
+
+test('credentials through corsd: the upstream\'s cookie is set and sent back; X-Request-Id is readable',
+  { timeout: 60_000 }, async () => {
+    const sid = randomBytes(8).toString('hex');
+    const requestId = () => randomBytes(8).toString('hex');
+    const upstream = await startUpstream((req, res) => {
+      const path = new URL(req.url, 'http://upstream').pathname;
+      const common = { 'Content-Type': 'text/plain; charset=utf-8', 'X-Request-Id': requestId(), 'X-Internal': 'secret' };
+      if (req.method === 'POST' && path === '/session') {
+        send(res, 200, { ...common, 'Set-Cookie': `sid=${sid}; Path=/; HttpOnly; SameSite=Lax` },
+          `session started: ${sid}\n`);
+      } else if (req.method === 'GET' && path === '/whoami') {
+        send(res, 200, common, `cookie: ${req.headers.cookie ?? '(none)'}\n`);
+      } else if (req.method === 'OPTIONS') {
+        send(res, 405, { ...common, Allow: 'GET, POST' }, 'Method Not Allowed\n');
+      } else {
+        send(res, 404, common, 'not found\n');
+      }
+    });
+    const corsd = await startCorsdHere([
+      '--listen', '127.0.0.1:0', '--demo-listen', '127.0.0.1:0', '--threads', '1',
+      '--upstream', upstream.url,
+      '--allow-origin', 'http://127.0.0.1:*', '--allow-credentials', '--expose-headers', 'x-request-id',
+    ]);
+    const apiUrl = new URL(corsd.apiUrl).origin;
+    const browser = await startBrowser();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const consoleLog = recordConsole(page);
+    const network = await recordNetwork(page);
+    const diagnostics = () =>
+      `page ${page.url()}; requests to the API origin ${apiUrl}:\n${describeRequests(network.toOrigin(apiUrl))}\n` +
+      `page console:\n${consoleLog.describe()}\n${upstream.describe()}\n${corsd.output()}`;
+
+    // fetch() in the page; never throws, returns what the script could see.
+    const fetchInPage = (path, init) =>
+      page.evaluate(async ({ url, init, timeoutMs }) => {
+        try {
+          const r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+          return {
+            ok: true,
+            status: r.status,
+            requestId: r.headers.get('X-Request-Id'),
+            internal: r.headers.get('X-Internal'),
+            readableHeaders: [...r.headers.keys()],
+            body: await r.text(),
+          };
+        } catch (e) {
+          return { ok: false, error: e.name, message: e.message };
+        }
+      }, { url: apiUrl + path, init, timeoutMs: FETCH_TIMEOUT_MS });
+
+    const response = await page.goto(corsd.demoUrl);
+    assert.equal(response?.status(), 200, `could not load ${corsd.demoUrl}\n${diagnostics()}`);
+    const pageOrigin = await page.evaluate(() => location.origin);
+    assert.notEqual(pageOrigin, apiUrl, 'the page and corsd\'s API must be on different origins');
+
+    // POST /session: the upstream's Set-Cookie reaches the browser's cookie jar.
+    const session = await fetchInPage('/session', { method: 'POST', credentials: 'include' });
+    await network.settle(150, 15);
+    let info = `POST /session: ${JSON.stringify(session)}\n${diagnostics()}`;
+    assert.equal(session.ok, true, `credentialed POST /session from ${pageOrigin} through corsd must succeed\n${info}`);
+    assert.equal(session.status, 200, `POST /session status\n${info}`);
+    assert.equal(session.body, `session started: ${sid}\n`, `POST /session body\n${info}`);
+    assert.match(session.requestId ?? '', /^[0-9a-f]{16}$/,
+      `X-Request-Id must be readable by the script (--expose-headers)\n${info}`);
+    assert.equal(session.internal, null, `X-Internal is not exposed, so the script must not read it\n${info}`);
+    const cookies = await context.cookies(apiUrl);
+    assert.ok(cookies.some((c) => c.name === 'sid' && c.value === sid && c.httpOnly),
+      `the browser must have stored the upstream's cookie: ${JSON.stringify(cookies)}\n${info}`);
+
+    // GET /whoami: the cookie goes back through corsd to the upstream.
+    const whoami = await fetchInPage('/whoami', { credentials: 'include' });
+    await network.settle(150, 15);
+    info = `GET /whoami: ${JSON.stringify(whoami)}\n${diagnostics()}`;
+    assert.equal(whoami.ok, true, `credentialed GET /whoami from ${pageOrigin} through corsd must succeed\n${info}`);
+    assert.equal(whoami.body, `cookie: sid=${sid}\n`, `the upstream must report the session cookie\n${info}`);
+    assert.match(whoami.requestId ?? '', /^[0-9a-f]{16}$/, `X-Request-Id must be readable\n${info}`);
+    const seenWhoami = upstream.seen.filter((r) => r.url === '/whoami');
+    assert.equal(seenWhoami.length, 1, `the upstream must have received one GET /whoami\n${info}`);
+    assert.equal(seenWhoami[0].headers.cookie, `sid=${sid}`, `the upstream must have received the cookie\n${info}`);
+    assert.ok(upstream.seen.every((r) => r.method !== 'OPTIONS'), `no preflight may reach the upstream\n${info}`);
+
+    await browser.close();
+    assert.deepEqual(await stopCorsd(corsd, SHUTDOWN_TIMEOUT_MS), { code: 0, signal: null },
+      `corsd must exit with code 0 on SIGTERM\n${corsd.output()}`);
+  });

@@ -62,11 +62,11 @@ int main(int argc, char** argv) {
   auto site = std::make_shared<const corsd::app::Site>(std::get<corsd::app::Site>(std::move(built)));
   if (options.check_only) return check_config(*site);
 
-  corsd::http::Server server({options.limits, options.threads});
   corsd::http::RejectionSink on_rejection;
   if (options.log_level == corsd::cli::LogLevel::debug) on_rejection = log_debug;
-  const corsd::http::Listening api_listening =
-      server.listen(options.api.host, options.api.port, corsd::app::gateway_factory(site, on_rejection));
+  corsd::app::Gateways gateways(site, on_rejection);
+  corsd::http::Server server({options.limits, options.threads});
+  const corsd::http::Listening api_listening = server.listen(options.api.host, options.api.port, gateways.factory());
   if (!api_listening.ok()) return fail(api_listening.error + " (choose another with --listen HOST:PORT)");
 
   std::optional<corsd::app::StaticSite> demo;

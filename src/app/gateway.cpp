@@ -51,10 +51,21 @@ boost::asio::awaitable<void> Gateway::stream(http::Exchange& exchange) {
   co_await proxy_.forward(exchange, *site->target(*route).upstream, site->proxy, decision);
 }
 
-http::HandlerFactory gateway_factory(std::shared_ptr<const Site> site, http::RejectionSink on_rejection) {
-  return [site = std::move(site), on_rejection = std::move(on_rejection)](http::WorkerContext& worker) {
-    return std::make_unique<Gateway>(worker, site, on_rejection);
+http::HandlerFactory Gateways::factory() {
+  return [this](http::WorkerContext& worker) {
+    auto gateway = std::make_unique<Gateway>(worker, site_, on_rejection_);
+    if (by_worker_.size() <= worker.index()) by_worker_.resize(worker.index() + 1);
+    by_worker_[worker.index()].push_back(gateway.get());
+    return gateway;
   };
+}
+
+void Gateways::publish(http::Server& server, std::shared_ptr<const Site> site) {
+  site_ = site;
+  server.on_each_worker([this, site = std::move(site)](http::WorkerContext& worker) {
+    if (worker.index() >= by_worker_.size()) return;
+    for (Gateway* gateway : by_worker_[worker.index()]) gateway->replace(site);
+  });
 }
 
 }  // namespace corsd::app

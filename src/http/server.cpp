@@ -76,15 +76,17 @@ Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const 
     return result;
   }
   const bool reuse_port = workers_.size() > 1;
+  std::vector<Handler*> handlers;
+  for (auto& worker : workers_) handlers.push_back(&worker->add_handler(factory));
   for (const auto& entry : endpoints) {
     tcp::endpoint endpoint = entry.endpoint();
     if (result.port != 0) endpoint.port(result.port);  // every address on the first one's port
-    for (auto& worker : workers_) {
-      tcp::acceptor acceptor(worker->io());
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      tcp::acceptor acceptor(workers_[i]->io());
       ec = open_acceptor(acceptor, endpoint, reuse_port);
       if (ec) break;
       if (result.port == 0) endpoint.port(result.port = acceptor.local_endpoint().port());
-      worker->add_acceptor(std::move(acceptor), factory);
+      workers_[i]->add_acceptor(std::move(acceptor), *handlers[i]);
     }
     // A resolved address the machine lacks (no IPv6 loopback) is skipped;
     // any other failure is the user's to fix.

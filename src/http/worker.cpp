@@ -32,10 +32,18 @@ Worker::Worker(const Limits& limits, unsigned index) : limits_(limits), index_(i
 
 // Handlers go before the io_context: what they own (upstream sockets) is
 // bound to it.
-Worker::~Worker() { listeners_.clear(); }
+Worker::~Worker() {
+  listeners_.clear();
+  handlers_.clear();
+}
 
-void Worker::add_acceptor(tcp::acceptor acceptor, const HandlerFactory& factory) {
-  listeners_.push_back(std::make_unique<Listener>(Listener{std::move(acceptor), factory(*this)}));
+Handler& Worker::add_handler(const HandlerFactory& factory) {
+  handlers_.push_back(factory(*this));
+  return *handlers_.back();
+}
+
+void Worker::add_acceptor(tcp::acceptor acceptor, Handler& handler) {
+  listeners_.push_back(std::make_unique<Listener>(Listener{std::move(acceptor), &handler}));
   if (running_) net::co_spawn(io_, accept_loop(*listeners_.back()), log_exception);
 }
 

@@ -32,9 +32,12 @@ class Worker final : public WorkerContext {
   void unwatch(Watched& w) noexcept override;
   const Limits& limits() const noexcept { return limits_; }
 
-  // Serves `acceptor` with a handler made by `factory`; accepting starts at
-  // once if the worker is running.
-  void add_acceptor(tcp::acceptor acceptor, const HandlerFactory& factory);
+  // Makes this worker's handler for one listen() call, kept as long as the
+  // worker: every address of that call shares it (and its upstream pools).
+  Handler& add_handler(const HandlerFactory& factory);
+  // Serves `acceptor` with `handler`; accepting starts at once if the worker
+  // is running.
+  void add_acceptor(tcp::acceptor acceptor, Handler& handler);
   // Runs the io_context until shutdown has finished.
   void run();
   // Stops accepting, closes idle connections, and gives the others until
@@ -47,7 +50,7 @@ class Worker final : public WorkerContext {
  private:
   struct Listener {
     tcp::acceptor acceptor;
-    std::unique_ptr<Handler> handler;
+    Handler* handler;
   };
 
   net::awaitable<void> accept_loop(Listener& listener);
@@ -60,6 +63,7 @@ class Worker final : public WorkerContext {
   // switched off; the scheduler keeps its lock because stop() posts from
   // the control thread.
   net::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  std::vector<std::unique_ptr<Handler>> handlers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   net::steady_timer ticker_{io_};
   HttpDate date_{};

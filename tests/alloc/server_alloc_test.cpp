@@ -14,22 +14,11 @@
 
 #include "corsd/app/gateway.hpp"
 #include "corsd/http/server.hpp"
+#include "corsd/testing/loopback.hpp"
 #include "counting_new.hpp"
 
 namespace corsd::test {
 namespace {
-
-int connect_loopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return -1;
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
 
 // Sends `request` and reads `response_size` bytes, `times` times, without
 // allocating. Returns the bytes read.
@@ -72,13 +61,13 @@ std::size_t response_size(int fd, std::string_view request) {
 class ServerAllocationTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ServerAllocationTest, KeepAliveBurstAllocatesNothing) {
+  app::Gateways gateways(std::make_shared<const app::Site>());
   http::Server server({http::Limits{}, 1});
-  const http::Listening listening =
-      server.listen("127.0.0.1", 0, app::gateway_factory(std::make_shared<const app::Site>()));
+  const http::Listening listening = server.listen("127.0.0.1", 0, gateways.factory());
   ASSERT_TRUE(listening.ok()) << listening.error;
   std::thread runner([&] { server.run(); });
 
-  const int fd = connect_loopback(listening.port);
+  const int fd = testing::connect_loopback(listening.port);
   ASSERT_GE(fd, 0);
   const std::string_view request = GetParam();
   const std::size_t size = response_size(fd, request);

@@ -8,12 +8,14 @@
 // no route covers reaches the built-in applications without CORS handling.
 
 #include <memory>
+#include <vector>
 
 #include "corsd/app/echo_api.hpp"
 #include "corsd/app/session_api.hpp"
 #include "corsd/app/site.hpp"
 #include "corsd/http/cors_stage.hpp"
 #include "corsd/http/handler.hpp"
+#include "corsd/http/server.hpp"
 #include "corsd/proxy/proxy.hpp"
 
 namespace corsd::app {
@@ -40,9 +42,34 @@ class Gateway final : public http::Handler {
   proxy::Proxy proxy_;
 };
 
-// gateway_factory()
+// Gateways
 //
-// Makes one Gateway per worker, all starting from `site`.
-http::HandlerFactory gateway_factory(std::shared_ptr<const Site> site, http::RejectionSink on_rejection = {});
+// Every worker's Gateway and the Site they serve: makes them (as the
+// server's handler factory) and publishes a new Site to all of them, each on
+// its own worker's thread. Must outlive the server.
+class Gateways {
+ public:
+  explicit Gateways(std::shared_ptr<const Site> site, http::RejectionSink on_rejection = {})
+      : site_(std::move(site)), on_rejection_(std::move(on_rejection)) {}
+  Gateways(const Gateways&) = delete;
+  Gateways& operator=(const Gateways&) = delete;
+
+  // factory()
+  //
+  // Makes each worker's Gateway, serving the current Site, and keeps track
+  // of it. Use before the server runs.
+  http::HandlerFactory factory();
+
+  // publish()
+  //
+  // Requests that start after `site` reaches a worker are served from it;
+  // exchanges in flight finish with the Site they started with.
+  void publish(http::Server& server, std::shared_ptr<const Site> site);
+
+ private:
+  std::shared_ptr<const Site> site_;
+  http::RejectionSink on_rejection_;
+  std::vector<std::vector<Gateway*>> by_worker_;  // filled before the server runs, read on each worker
+};
 
 }  // namespace corsd::app

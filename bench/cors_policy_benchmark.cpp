@@ -17,7 +17,8 @@ namespace {
 
 Policy listed_policy(std::size_t extra_origins) {
   PolicySpec s;
-  for (std::size_t i = 0; i < extra_origins; ++i) s.allow_origins.push_back("https://site" + std::to_string(i) + ".example");
+  for (std::size_t i = 0; i < extra_origins; ++i)
+    s.allow_origins.push_back("https://site" + std::to_string(i) + ".example");
   s.allow_origins.push_back("https://app.example.com");
   s.allow_credentials = true;
   s.allow_methods = {"GET", "PUT", "DELETE"};

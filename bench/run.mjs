@@ -11,22 +11,17 @@
 //   bench/run --threads 2          # corsd --threads 2 against nginx with 2 workers
 //   bench/run --rounds 5 --duration 20
 //   bench/run --quick              # 1 round of 2 s runs: checks the set-up, measures nothing
+//   bench/run --proxy              # corsd, nginx and HAProxy as CORS reverse proxies (bench/proxy.mjs)
 
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import {
+  BODY, ECHO_PREFIX, NGINX_ECHO, ORIGIN, REQUESTS, ROOT, chart, curlRequest, fmt, freePort, measure, median,
+  nginxPreamble, start, stopServer,
+} from './common.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SEED = resolve(ROOT, '../shared/seed/000_39087d2efae59048.txt');
-const CLK_TCK = 100;
-const ORIGIN = 'http://localhost:8081';
-const ECHO_PREFIX = 'Thank You For The Cross-Domain AJAX Request:\n\nMethod: ';
-// A 1 KiB JSON body, as the workload asks.
-const BODY = JSON.stringify({ name: 'Tricia', age: 37, notes: 'x'.repeat(1024 - 45) });
 
 // ---------------------------------------------------------------------------
 // Options
@@ -42,8 +37,9 @@ function parseArgs(argv) {
     else if (a === '--threads') o.threads = Number(next());
     else if (a === '--corsd') o.corsd = next();
     else if (a === '--quick') Object.assign(o, { quick: true, rounds: 1, duration: 2, warmup: 1 });
+    else if (a === '--proxy') o.proxy = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: bench/run [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--threads 1|2] [--quick]');
+      console.log('usage: bench/run [--proxy] [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--threads 1|2] [--quick]');
       process.exit(0);
     } else {
       console.error(`bench/run: unknown argument ${a} (try --help)`);
@@ -51,95 +47,12 @@ function parseArgs(argv) {
     }
   }
   if (![1, 2].includes(o.threads)) throw new Error('--threads must be 1 or 2');
+  if (o.proxy && o.threads !== 1) throw new Error('--proxy measures one thread / worker only');
   return o;
 }
 
 // ---------------------------------------------------------------------------
-// /proc readings
-
-function procStat(pid) {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
-}
-
-// The pid and all its descendants.
-function processTree(root) {
-  const children = new Map();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const { ppid } = procStat(name);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(name));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const tree = [];
-  const walk = (pid) => {
-    tree.push(pid);
-    for (const c of children.get(pid) ?? []) walk(c);
-  };
-  walk(root);
-  return tree;
-}
-
-function treeCpuSeconds(root) {
-  let ticks = 0;
-  for (const pid of processTree(root)) {
-    try {
-      ticks += procStat(pid).ticks;
-    } catch {}
-  }
-  return ticks / CLK_TCK;
-}
-
-function treePeakRssKiB(root) {
-  let kib = 0;
-  for (const pid of processTree(root)) {
-    try {
-      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
-      if (m) kib += Number(m[1]);
-    } catch {}
-  }
-  return kib;
-}
-
-// Busy and total jiffies of the whole machine. Busy counts user, nice,
-// system and steal time, the time processes are charged with; interrupt
-// and softirq time (the network stack working for the server and wrk) is
-// left out, as no process is charged with it.
-function machineJiffies() {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = cpu;
-  return { busy: user + nice + system + steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
-}
-
-async function waitForIdle(maxSeconds = 60) {
-  for (let waited = 0; waited < maxSeconds; ++waited) {
-    const a = machineJiffies();
-    await sleep(1000);
-    const b = machineJiffies();
-    const busyShare = (b.busy - a.busy) / Math.max(1, b.total - a.total);
-    if (busyShare < 0.1) return;
-  }
-  console.warn('bench: CPUs did not go idle within 60 s; measuring anyway');
-}
-
-// ---------------------------------------------------------------------------
 // Servers
-
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
-  });
-}
 
 function seedServerSource(port) {
   const text = readFileSync(SEED, 'utf8');
@@ -153,22 +66,7 @@ function seedServerSource(port) {
 }
 
 function nginxConfig(dir, port, workers) {
-  return `
-worker_processes ${workers};
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  keepalive_requests 1000000;
-  client_body_buffer_size 64k;
+  return `${nginxPreamble(dir, workers, { echo: true })}
   map $http_origin $cors_origin { "" "*"; default $http_origin; }
   server {
     listen 127.0.0.1:${port} reuseport;
@@ -181,12 +79,9 @@ http {
         add_header Vary Origin always;
         return 204;
       }
-      default_type "text/plain; charset=utf-8";
       add_header Access-Control-Allow-Origin $cors_origin always;
       add_header Vary Origin always;
-      echo_read_request_body;
-      echo -n "Thank You For The Cross-Domain AJAX Request:\\n\\nMethod: $request_method\\n\\n";
-      echo_request_body;
+      ${NGINX_ECHO}
     }
   }
 }
@@ -212,24 +107,7 @@ async function startServer(name, options, workdir) {
   // One core for a single-threaded server, wrk on the other; two-thread
   // servers share both cores with wrk.
   const cpus = threads === 1 || name === 'node' ? '0' : '0,1';
-  const proc = spawn('taskset', ['-c', cpus, ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  proc.stdout.on('data', (d) => (output += d));
-  proc.stderr.on('data', (d) => (output += d));
-  for (let i = 0; i < 100; ++i) {
-    if (proc.exitCode !== null) throw new Error(`${name} exited at start: ${output}`);
-    const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/`]);
-    if (String(r.stdout) !== '000') return { name, port, proc, output: () => output };
-    await sleep(100);
-  }
-  proc.kill('SIGKILL');
-  throw new Error(`${name} did not start listening: ${output}`);
-}
-
-async function stopServer(server) {
-  server.proc.kill('SIGTERM');
-  for (let i = 0; i < 50 && server.proc.exitCode === null && server.proc.signalCode === null; ++i) await sleep(100);
-  if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
+  return start(name, command, cpus, port);
 }
 
 // ---------------------------------------------------------------------------
@@ -237,13 +115,7 @@ async function stopServer(server) {
 
 const WORKLOADS = {
   preflight: {
-    lua: `wrk.method = "OPTIONS"
-wrk.headers["Origin"] = "${ORIGIN}"
-wrk.headers["Access-Control-Request-Method"] = "PUT"
-wrk.headers["Access-Control-Request-Headers"] = "content-type"
-`,
-    curl: ['-X', 'OPTIONS', '-H', `Origin: ${ORIGIN}`, '-H', 'Access-Control-Request-Method: PUT', '-H',
-      'Access-Control-Request-Headers: content-type'],
+    ...REQUESTS.preflight,
     check(status, headers, body) {
       const problems = [];
       if (status !== 204) problems.push(`status ${status}, not 204`);
@@ -256,12 +128,7 @@ wrk.headers["Access-Control-Request-Headers"] = "content-type"
     },
   },
   put_echo_1k: {
-    lua: `wrk.method = "PUT"
-wrk.headers["Origin"] = "${ORIGIN}"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '${BODY}'
-`,
-    curl: ['-X', 'PUT', '-H', `Origin: ${ORIGIN}`, '-H', 'Content-Type: application/json', '--data-binary', BODY],
+    ...REQUESTS.put_echo_1k,
     check(status, headers, body) {
       const problems = [];
       if (status !== 200) problems.push(`status ${status}, not 200`);
@@ -274,95 +141,13 @@ wrk.body = '${BODY}'
 
 // What a server answers to one request of `workload`, judged.
 function verify(server, workload) {
-  const r = spawnSync('curl', ['-s', '-i', '--max-time', '5', ...WORKLOADS[workload].curl,
-    `http://127.0.0.1:${server.port}/some/url/resource/path`]);
-  const raw = String(r.stdout);
-  const split = raw.indexOf('\r\n\r\n');
-  if (split < 0) return [`no answer (curl exit ${r.status})`];
-  const lines = raw.slice(0, split).split('\r\n');
-  const status = Number(lines[0].split(' ')[1]);
-  const headers = {};
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  return WORKLOADS[workload].check(status, headers, raw.slice(split + 4));
-}
-
-// ---------------------------------------------------------------------------
-// Measuring
-
-function parseWrk(text) {
-  const num = (re) => {
-    const m = text.match(re);
-    return m ? Number(m[1]) : 0;
-  };
-  const latencyUs = (pct) => {
-    const m = text.match(new RegExp(`^\\s+${pct}%\\s+([\\d.]+)(us|ms|s)`, 'm'));
-    if (!m) return NaN;
-    return Number(m[1]) * { us: 1, ms: 1000, s: 1e6 }[m[2]];
-  };
-  const socket = text.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
-  return {
-    requests: num(/(\d+) requests in/),
-    rps: num(/Requests\/sec:\s+([\d.]+)/),
-    p50_us: latencyUs(50),
-    p99_us: latencyUs(99),
-    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
-    socket_errors: socket ? socket.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0,
-  };
-}
-
-// Runs wrk on CPU 1; returns its report and the CPU seconds it used itself
-// (bash's `time`), so that the rest of the machine's CPU use can be told apart.
-function runWrk(port, connections, seconds, scriptPath) {
-  const wrk = `taskset -c 1 wrk -t1 -c${connections} -d${seconds}s --latency -s '${scriptPath}' ` +
-    `http://127.0.0.1:${port}/some/url/resource/path`;
-  const r = spawnSync('bash', ['-c', `TIMEFORMAT='%3U %3S'; time ${wrk}`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
-  const [user, system] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
-  return { text: r.stdout, cpu: user + system };
-}
-
-async function measure(server, workload, connections, options, scripts) {
-  for (let attempt = 1; ; ++attempt) {
-    await waitForIdle();
-    runWrk(server.port, connections, options.warmup, scripts[workload]);
-    const cpu0 = treeCpuSeconds(server.proc.pid);
-    const machine0 = machineJiffies();
-    const self0 = process.cpuUsage();
-    const wrk = runWrk(server.port, connections, options.duration, scripts[workload]);
-    const machine1 = machineJiffies();
-    const cpu = treeCpuSeconds(server.proc.pid) - cpu0;
-    const result = parseWrk(wrk.text);
-    // What the machine did besides the server, wrk and this script.
-    const self = process.cpuUsage(self0);
-    const machineBusy = (machine1.busy - machine0.busy) / CLK_TCK;
-    const others = machineBusy - cpu - wrk.cpu - (self.user + self.system) / 1e6;
-    const noisy = others > 0.05 * options.duration;
-    if (noisy && attempt < 3) {
-      console.warn(`  ${server.name} ${workload} c=${connections}: other processes used ${others.toFixed(2)} s of CPU; redoing`);
-      continue;
-    }
-    return {
-      ...result,
-      cpu_s: cpu,
-      cpu_us_per_request: result.requests ? (cpu * 1e6) / result.requests : NaN,
-      peak_rss_mib: treePeakRssKiB(server.proc.pid) / 1024,
-      noisy,
-    };
-  }
+  const r = curlRequest(server.port, WORKLOADS[workload].curl);
+  if (r.error) return [r.error];
+  return WORKLOADS[workload].check(r.status, Object.fromEntries(r.fields), r.body);
 }
 
 // ---------------------------------------------------------------------------
 // Reporting
-
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
 function report(runs, servers, options, invalid) {
   const lines = [];
@@ -436,38 +221,11 @@ function targets(runs, medians) {
   return out;
 }
 
-function chart(dir, medians, servers) {
-  const rows = [];
-  for (const workload of Object.keys(WORKLOADS)) {
-    const cols = servers.map((s) => medians[`${workload}/64/${s}`]);
-    rows.push(`${workload} ${cols.map((m) => fmt(m?.rps ?? NaN, 0)).join(' ')} ${cols.map((m) => fmt(m?.cpu ?? NaN, 2)).join(' ')}`);
-  }
-  writeFileSync(join(dir, 'chart.dat'), rows.join('\n').replaceAll('n/a', 'NaN') + '\n');
-  const n = servers.length;
-  const plot = (first) => servers.map((s, i) => `'chart.dat' using ${first + i}:xtic(1) title '${s}'`).join(', ');
-  writeFileSync(join(dir, 'chart.gp'), `set terminal pngcairo size 1100,450 font ',10' noenhanced
-set output 'chart.png'
-set multiplot layout 1,2 title 'corsd vs nginx vs the seed (Node.js), 64 connections, medians'
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set key below horizontal
-set grid ytics
-set yrange [0:*]
-set title 'requests per second (higher is better)'
-plot ${plot(2)}
-set title 'server CPU microseconds per request (lower is better)'
-plot ${plot(2 + n)}
-unset multiplot
-`);
-  const r = spawnSync('gnuplot', ['chart.gp'], { cwd: dir, encoding: 'utf8' });
-  if (r.status !== 0) console.warn(`bench: gnuplot failed: ${r.stderr}`);
-}
-
 // ---------------------------------------------------------------------------
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
+  if (options.proxy) return (await import('./proxy.mjs')).main(options);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = join(ROOT, 'bench/results', `${stamp}${options.threads === 2 ? '-threads2' : ''}`);
   mkdirSync(outDir, { recursive: true });
@@ -495,7 +253,7 @@ async function main() {
               continue;
             }
             for (const connections of [64, 1]) {
-              const r = await measure(server, workload, connections, options, scripts);
+              const r = await measure({ server, script: scripts[workload], connections, options, label: workload });
               runs.push({ round, workload, server: name, connections, ...r });
               console.log(`round ${round} ${workload.padEnd(12)} c=${String(connections).padEnd(2)} ${name.padEnd(5)} ` +
                 `${fmt(r.rps, 0).padStart(7)} req/s  p99 ${fmt(r.p99_us, 0).padStart(6)} µs  ` +
@@ -513,7 +271,7 @@ async function main() {
   const { markdown, medians } = report(runs, servers, options, invalid);
   writeFileSync(join(outDir, 'results.md'), markdown);
   writeFileSync(join(outDir, 'results.json'), JSON.stringify({ options, invalid, runs, medians }, null, 2));
-  chart(outDir, medians, servers);
+  chart(outDir, medians, servers, Object.keys(WORKLOADS), 'corsd vs nginx vs the seed (Node.js), 64 connections, medians');
   console.log(`\n${markdown.split('\n## Every run')[0]}\nresults: ${outDir}/results.md, chart: ${outDir}/chart.png`);
 }
 

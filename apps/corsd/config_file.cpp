@@ -1,14 +1,15 @@
 #include "config_file.hpp"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <filesystem>
-#include <toml++/toml.h>
 
 namespace corsd::cli {
 namespace {
 
-constexpr std::string_view kServerKeys[] = {"listen",          "threads",       "max_body",     "max_header_bytes",
-                                            "max_connections", "header_timeout", "body_timeout", "idle_timeout",
+constexpr std::string_view kServerKeys[] = {"listen",           "threads",        "max_body",     "max_header_bytes",
+                                            "max_connections",  "header_timeout", "body_timeout", "idle_timeout",
                                             "shutdown_timeout", "log_level"};
 constexpr std::string_view kDemoKeys[] = {"enabled", "listen", "root", "jquery", "api_origin"};
 constexpr std::string_view kRouteKeys[] = {"path",
@@ -85,16 +86,16 @@ class Reader {
   bool read(const toml::node& n, std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
     const auto v = n.is_integer() ? n.value<std::int64_t>() : std::nullopt;
     if (v && *v >= min && *v <= max) return out = static_cast<Int>(*v), true;
-    return fail(line_of(n), std::string(key) + " must be a whole number from " + std::to_string(min) + " to " +
-                                std::to_string(max),
+    return fail(line_of(n),
+                std::string(key) + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max),
                 "write a number in that range, without quotes");
   }
   // Seconds from `min` (0.001, or 0 where zero makes sense) to a day, as the flags take them.
   bool read_seconds(const toml::node& n, std::string_view key, std::chrono::milliseconds& out, double min = 0.001) {
     const auto v = (n.is_integer() || n.is_floating_point()) ? n.value<double>() : std::nullopt;
     if (v && *v >= min && *v <= 86400) return out = seconds_to_ms(*v), true;
-    return fail(line_of(n), std::string(key) + " must be a number of seconds from " + (min > 0 ? "0.001" : "0") +
-                                " to 86400",
+    return fail(line_of(n),
+                std::string(key) + " must be a number of seconds from " + (min > 0 ? "0.001" : "0") + " to 86400",
                 "write e.g. 10 or 2.5");
   }
   bool read_host_port(const toml::node& n, std::string_view key, HostPort& out) {
@@ -226,8 +227,9 @@ bool read_route(Reader& r, const toml::table& t, RouteConfig& route) {
   }
   if (!t.contains("allow_origins") && t.contains("upstream")) {
     return r.fail(route.line,
-                  "route \"" + route.path + "\" has an upstream but no allow_origins: echoing any origin in front of an "
-                  "existing API would let every web page read it through its visitors' browsers",
+                  "route \"" + route.path +
+                      "\" has an upstream but no allow_origins: echoing any origin in front of an "
+                      "existing API would let every web page read it through its visitors' browsers",
                   "name the pages' origins: allow_origins = [\"https://app.example.com\"] (or [\"*\"] for a public API "
                   "without credentials)");
   }
@@ -270,7 +272,8 @@ std::string load_config_file(const std::string& path, Options& options) {
   }
   for (const char* table : {"server", "demo", "proxy"}) {
     if (root.contains(table) && !root[table].is_table()) {
-      r.fail(line_of(*root.get(table)), std::string(table) + " must be a table", "write it as [" + std::string(table) + "]");
+      r.fail(line_of(*root.get(table)), std::string(table) + " must be a table",
+             "write it as [" + std::string(table) + "]");
       return r.error();
     }
   }

@@ -38,8 +38,8 @@ int check_config(const corsd::app::Site& site) {
   for (const auto& route : site.routes.routes()) {
     std::cout << "route \"" << route.prefix << "\":\n";
     if (const auto& upstream = site.target(route).upstream) {
-      std::cout << "  upstream: " << upstream->url << " (Host: "
-                << (upstream->forward_client_host ? "the client's" : upstream->authority) << ")\n";
+      std::cout << "  upstream: " << upstream->url
+                << " (Host: " << (upstream->forward_client_host ? "the client's" : upstream->authority) << ")\n";
     }
     print_indented(route.policy.describe());
   }

@@ -1,11 +1,11 @@
 #include "options.hpp"
 
-#include "config_file.hpp"
-
 #include <CLI/CLI.hpp>
-#include <iostream>
 #include <charconv>
+#include <iostream>
 #include <thread>
+
+#include "config_file.hpp"
 
 #ifndef CORSD_VERSION
 #define CORSD_VERSION "0.0.0"
@@ -181,7 +181,8 @@ void add_policy_flags(CLI::App& app, Flags& f) {
                  "or * for a public resource; repeat or separate with commas")
       ->delimiter(',')
       ->group(group);
-  app.add_flag("--allow-credentials", f.allow_credentials, "Allow cookies and Authorization (not with *)")->group(group);
+  app.add_flag("--allow-credentials", f.allow_credentials, "Allow cookies and Authorization (not with *)")
+      ->group(group);
   app.add_option("--allow-methods", f.allow_methods, "Methods beyond GET, HEAD, POST (comma-separated)")
       ->delimiter(',')
       ->group(group);
@@ -235,7 +236,8 @@ std::string apply_policy_flags(const CLI::App& app, const Flags& f, Options& o) 
            "  fix: name the pages' origins, e.g. --allow-origin https://app.example.com (or --allow-origin '*' for a "
            "public API without credentials)";
   }
-  if (f.allow_origins.empty()) return "a policy needs --allow-origin\n  fix: add --allow-origin https://app.example.com";
+  if (f.allow_origins.empty())
+    return "a policy needs --allow-origin\n  fix: add --allow-origin https://app.example.com";
   RouteConfig route;
   route.upstream = f.upstream;
   route.upstream_host = f.host_header == "upstream";
@@ -263,10 +265,11 @@ Parsed error_exit(const std::string& message) {
 Parsed parse(int argc, char** argv) {
   Flags f;
   f.threads = std::max(1u, std::thread::hardware_concurrency());
-  CLI::App app{"corsd: a fast, spec-exact CORS server.\n"
-               "With no arguments it runs the seed's demo: the echo API on http://localhost:8080\n"
-               "and the demo page on a second origin, http://localhost:8081/.",
-               "corsd"};
+  CLI::App app{
+      "corsd: a fast, spec-exact CORS server.\n"
+      "With no arguments it runs the seed's demo: the echo API on http://localhost:8080\n"
+      "and the demo page on a second origin, http://localhost:8081/.",
+      "corsd"};
   app.set_version_flag("--version", "corsd " CORSD_VERSION);
   app.add_option("--config", f.config, "TOML file with [server], [demo] and [[routes]] (see examples/)")
       ->check(CLI::ExistingFile);

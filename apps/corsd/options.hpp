@@ -37,10 +37,10 @@ std::optional<HostPort> parse_host_port(std::string_view text);
 struct RouteConfig {
   std::string path = "/";
   cors::PolicySpec policy;
-  std::string upstream;             // "http://127.0.0.1:5000", or empty: the built-in echo API
-  bool upstream_host = false;       // send the upstream's authority as Host, not the client's
-  std::string file;         // empty for a route built from flags
-  std::size_t line = 0;     // where the route's table starts
+  std::string upstream;        // "http://127.0.0.1:5000", or empty: the built-in echo API
+  bool upstream_host = false;  // send the upstream's authority as Host, not the client's
+  std::string file;            // empty for a route built from flags
+  std::size_t line = 0;        // where the route's table starts
   std::map<std::string, std::size_t, std::less<>> key_lines;
   std::map<std::string, std::vector<std::size_t>, std::less<>> element_lines;
 };

@@ -65,7 +65,8 @@ std::variant<app::Site, std::string> build_site(const Options& options) {
   for (auto& address : site.proxy.trusted_proxies) {
     const std::string canonical = proxy::parse_address(address);
     if (canonical.empty()) {
-      return "trusted proxy \"" + address + "\" is not an IP address\n  fix: list addresses like \"10.0.0.2\" or \"::1\"";
+      return "trusted proxy \"" + address +
+             "\" is not an IP address\n  fix: list addresses like \"10.0.0.2\" or \"::1\"";
     }
     address = canonical;
   }
@@ -76,7 +77,8 @@ std::variant<app::Site, std::string> build_site(const Options& options) {
   site.targets.clear();
   for (const RouteConfig& config : configs) {
     auto policy = cors::Policy::create(config.policy, is_public_suffix);
-    if (auto* e = std::get_if<cors::PolicyError>(&policy)) return where(config, *e) + ": " + e->rule + "\n  fix: " + e->fix;
+    if (auto* e = std::get_if<cors::PolicyError>(&policy))
+      return where(config, *e) + ": " + e->rule + "\n  fix: " + e->fix;
     auto target = build_target(config);
     if (auto* e = std::get_if<std::string>(&target)) return *e;
     routes.push_back(cors::Route{config.path, std::get<cors::Policy>(std::move(policy)), site.targets.size()});

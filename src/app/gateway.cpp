@@ -14,8 +14,11 @@ Gateway::Gateway(http::WorkerContext& worker, std::shared_ptr<const Site> site, 
 bool Gateway::streams(const http::Request& head) {
   const cors::Route* route = site_->routes.match(head.path);
   if (route == nullptr || !site_->target(*route).upstream) return false;
-  // corsd answers preflights itself from memory; they never reach the upstream.
-  return route->policy.spec().preflight_passthrough || !http::looks_like_preflight(head);
+  // corsd answers preflights itself, from memory: they reach the upstream
+  // only when accepted on a route that passes them through.
+  if (!http::looks_like_preflight(head)) return true;
+  return route->policy.spec().preflight_passthrough &&
+         !http::CorsStage::answers_itself(*route, cors_.decide(*route, head, /*report=*/false));
 }
 
 void Gateway::handle(const http::Request& request, http::Response& response) {

@@ -30,7 +30,8 @@ std::shared_ptr<const Site> site_allowing(const std::string& origin, std::uint16
   routes.push_back({"/", allowing(origin), 0});
   site.routes = std::get<cors::RouteTable>(cors::RouteTable::create(std::move(routes)));
   if (upstream_port != 0) {
-    auto upstream = std::get<proxy::Upstream>(proxy::parse_upstream("http://127.0.0.1:" + std::to_string(upstream_port)));
+    auto upstream =
+        std::get<proxy::Upstream>(proxy::parse_upstream("http://127.0.0.1:" + std::to_string(upstream_port)));
     proxy::resolve(upstream);
     site.targets[0].upstream = std::move(upstream);
   }

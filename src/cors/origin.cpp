@@ -1,11 +1,11 @@
 #include "corsd/cors/origin.hpp"
 
-#include "corsd/cors/token.hpp"
-
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <charconv>
+
+#include "corsd/cors/token.hpp"
 
 namespace corsd::cors {
 namespace {
@@ -15,17 +15,15 @@ bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 bool is_scheme(std::string_view s) noexcept {
   if (s.empty() || !is_lower_alpha(s[0])) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return is_lower_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.';
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return is_lower_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.'; });
 }
 
 bool is_domain(std::string_view h) noexcept {
   if (h.empty() || h.front() == '.' || h.front() == '-' || h.back() == '.') return false;
   if (h.find("..") != std::string_view::npos) return false;
-  return std::all_of(h.begin(), h.end(), [](char c) {
-    return is_lower_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_';
-  });
+  return std::all_of(h.begin(), h.end(),
+                     [](char c) { return is_lower_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_'; });
 }
 
 // A host as a URL parser serializes it: a lowercase ASCII domain (punycode
@@ -33,9 +31,8 @@ bool is_domain(std::string_view h) noexcept {
 bool is_serialized_host(std::string_view h) noexcept {
   if (!h.empty() && h.front() == '[') {
     if (h.size() < 4 || h.back() != ']') return false;
-    return std::all_of(h.begin() + 1, h.end() - 1, [](char c) {
-      return is_digit(c) || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
-    });
+    return std::all_of(h.begin() + 1, h.end() - 1,
+                       [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || c == ':' || c == '.'; });
   }
   return is_domain(h);
 }
@@ -121,7 +118,8 @@ ParsedOriginRule parse_host(OriginRule& r, std::string host) {
   if (host.find('/') != std::string::npos) {
     return refuse("an origin has no path and no trailing slash", "drop everything from the first \"/\" after the host");
   }
-  if (host.find('@') != std::string::npos) return refuse("an origin has no user name or password", "drop the part up to \"@\"");
+  if (host.find('@') != std::string::npos)
+    return refuse("an origin has no user name or password", "drop the part up to \"@\"");
   if (host.rfind("*.", 0) == 0) {
     r.any_subdomain = true;
     host.erase(0, 2);
@@ -162,7 +160,8 @@ ParsedOriginRule parse_origin_rule(std::string_view s) {
                   "remove \"null\"; serve such content from a real origin");
   }
   OriginParts p;
-  if (!split_origin(s, p)) return refuse("an origin is scheme://host[:port]", "write it like \"https://app.example.com\"");
+  if (!split_origin(s, p))
+    return refuse("an origin is scheme://host[:port]", "write it like \"https://app.example.com\"");
   OriginRule r;
   r.scheme = ascii_lowercase(p.scheme);
   if (!is_scheme(r.scheme)) return refuse("the scheme is not valid", "write it like \"https://app.example.com\"");
@@ -170,7 +169,8 @@ ParsedOriginRule parse_origin_rule(std::string_view s) {
   if (p.port == "*") {
     r.any_port = true;
   } else if (!p.port.empty()) {
-    if (!is_port(p.port)) return refuse("the port must be a number from 0 to 65535, or *", "write it like \"http://localhost:8081\"");
+    if (!is_port(p.port))
+      return refuse("the port must be a number from 0 to 65535, or *", "write it like \"http://localhost:8081\"");
     if (!default_port(r.scheme, p.port)) r.port = std::string(p.port);
   }
   r.text.append(r.scheme).append("://").append(r.any_subdomain ? "*." : "").append(r.host);
@@ -206,10 +206,8 @@ OriginMatcher OriginMatcher::listed(const std::vector<OriginRule>& rules) {
 
 std::string_view OriginMatcher::allow_origin_for(std::string_view origin) const noexcept {
   switch (mode_) {
-    case Mode::any:
-      return "*";
-    case Mode::any_echoed:
-      return is_serialized_origin(origin) ? origin : std::string_view{};
+    case Mode::any: return "*";
+    case Mode::any_echoed: return is_serialized_origin(origin) ? origin : std::string_view{};
     case Mode::listed:
       if (exact_.find(origin) != exact_.end() || matches_pattern(origin)) return origin;
       return {};

@@ -9,17 +9,17 @@ namespace corsd::cors {
 namespace {
 
 TEST(OriginTest, SerializedOriginsAsBrowsersSendThem) {
-  for (const char* ok : {"https://example.com", "http://localhost:8081", "http://127.0.0.1:8080",
-                         "http://[::1]:8080", "https://xn--bcher-kva.example", "chrome-extension://abc"}) {
+  for (const char* ok : {"https://example.com", "http://localhost:8081", "http://127.0.0.1:8080", "http://[::1]:8080",
+                         "https://xn--bcher-kva.example", "chrome-extension://abc"}) {
     EXPECT_TRUE(is_serialized_origin(ok)) << ok;
   }
 }
 
 TEST(OriginTest, AnythingElseIsNotASerializedOrigin) {
-  for (const char* bad : {"null", "", "example.com", "https://", "https://example.com/", "https://example.com/x",
-                          "HTTPS://example.com", "https://Example.com", "https://example.com:", "https://a.com:65536",
-                          "https://a.com:080", "https://a b.com", "https://user@a.com", "https://a.com, https://b.com",
-                          "https://*.example.com"}) {
+  for (const char* bad :
+       {"null", "", "example.com", "https://", "https://example.com/", "https://example.com/x", "HTTPS://example.com",
+        "https://Example.com", "https://example.com:", "https://a.com:65536", "https://a.com:080", "https://a b.com",
+        "https://user@a.com", "https://a.com, https://b.com", "https://*.example.com"}) {
     EXPECT_FALSE(is_serialized_origin(bad)) << bad;
   }
 }
@@ -57,7 +57,9 @@ TEST(OriginTest, ConfiguredOriginMistakesAreRefusedWithAFix) {
   for (const char* bad : {"null", "https://example.com/", "https://example.com/app", "example.com",
                           "https://user@example.com", "https://example.com:99999", "https://*example.com",
                           "https://a.*.example.com", "https://*", "*://example.com", "https://*.127.0.0.1",
-                          "https://b\xc3\xbc" "cher.example", "https://[::1", "https://ex ample.com"}) {
+                          "https://b\xc3\xbc"
+                          "cher.example",
+                          "https://[::1", "https://ex ample.com"}) {
     const ParsedOriginRule p = parse_origin_rule(bad);
     EXPECT_FALSE(p.ok()) << bad;
     EXPECT_FALSE(p.fix.empty()) << bad;
@@ -65,7 +67,8 @@ TEST(OriginTest, ConfiguredOriginMistakesAreRefusedWithAFix) {
 }
 
 TEST(OriginTest, LoopbackHosts) {
-  for (const char* h : {"localhost", "127.0.0.1", "127.1.2.3", "[::1]", "app.localhost"}) EXPECT_TRUE(is_loopback_host(h)) << h;
+  for (const char* h : {"localhost", "127.0.0.1", "127.1.2.3", "[::1]", "app.localhost"})
+    EXPECT_TRUE(is_loopback_host(h)) << h;
   for (const char* h : {"example.com", "127.0.0.1.evil.com", "localhost.evil.com", "10.0.0.1", "[::2]"}) {
     EXPECT_FALSE(is_loopback_host(h)) << h;
   }
@@ -107,7 +110,8 @@ TEST(OriginMatcherTest, AnyPortPatternMatchesEveryPortOfThatHostOnly) {
 
 TEST(OriginMatcherTest, ThousandsOfExactOriginsAreFoundByHash) {
   std::vector<OriginRule> many;
-  for (int i = 0; i < 5000; ++i) many.push_back(parse_origin_rule("https://site" + std::to_string(i) + ".example").rule);
+  for (int i = 0; i < 5000; ++i)
+    many.push_back(parse_origin_rule("https://site" + std::to_string(i) + ".example").rule);
   const auto m = OriginMatcher::listed(many);
   EXPECT_EQ(m.allow_origin_for("https://site4999.example"), "https://site4999.example");
   EXPECT_EQ(m.allow_origin_for("https://site5000.example"), "");

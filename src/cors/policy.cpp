@@ -13,10 +13,8 @@ constexpr unsigned kMaxAgeLimit = 86400;
 constexpr std::size_t kMaxRequestHeaderLines = 32;
 
 constexpr std::string_view kVaryOrigin = "Origin";
-constexpr std::string_view kVaryPreflight =
-    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
-constexpr std::string_view kVaryPreflightAnyOrigin =
-    "Access-Control-Request-Method, Access-Control-Request-Headers";
+constexpr std::string_view kVaryPreflight = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+constexpr std::string_view kVaryPreflightAnyOrigin = "Access-Control-Request-Method, Access-Control-Request-Headers";
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -46,14 +44,33 @@ bool is_safelisted_method(std::string_view m) noexcept { return m == "GET" || m 
 // Fetch Standard §2.2.2: names a script can never set, so listing them
 // allows nothing and betrays a misunderstanding.
 bool is_forbidden_request_header(std::string_view h) noexcept {
-  static constexpr std::string_view kForbidden[] = {
-      "accept-charset", "accept-encoding", "access-control-request-headers", "access-control-request-method",
-      "connection", "content-length", "cookie", "cookie2", "date", "dnt", "expect", "host", "keep-alive", "origin",
-      "referer", "set-cookie", "te", "trailer", "transfer-encoding", "upgrade", "via"};
+  static constexpr std::string_view kForbidden[] = {"accept-charset",
+                                                    "accept-encoding",
+                                                    "access-control-request-headers",
+                                                    "access-control-request-method",
+                                                    "connection",
+                                                    "content-length",
+                                                    "cookie",
+                                                    "cookie2",
+                                                    "date",
+                                                    "dnt",
+                                                    "expect",
+                                                    "host",
+                                                    "keep-alive",
+                                                    "origin",
+                                                    "referer",
+                                                    "set-cookie",
+                                                    "te",
+                                                    "trailer",
+                                                    "transfer-encoding",
+                                                    "upgrade",
+                                                    "via"};
   for (auto f : kForbidden) {
     if (ascii_iequals(h, f)) return true;
   }
-  const auto starts = [&](std::string_view p) { return h.size() >= p.size() && ascii_iequals(h.substr(0, p.size()), p); };
+  const auto starts = [&](std::string_view p) {
+    return h.size() >= p.size() && ascii_iequals(h.substr(0, p.size()), p);
+  };
   return starts("proxy-") || starts("sec-");
 }
 
@@ -67,8 +84,8 @@ bool single_label(std::string_view domain) { return domain.find('.') == std::str
 // Misconfiguration classes of credentialed origins: wildcards over a public
 // suffix (anyone can register a site there) and plain-http origins (anyone on
 // the network path can read and forge them).
-std::optional<PolicyError> check_credentialed_origin(const PolicySpec& spec, const OriginRule& rule,
-                                                     std::size_t index, const PublicSuffixCheck& is_public_suffix) {
+std::optional<PolicyError> check_credentialed_origin(const PolicySpec& spec, const OriginRule& rule, std::size_t index,
+                                                     const PublicSuffixCheck& is_public_suffix) {
   if (rule.any_subdomain) {
     const bool public_suffix = is_public_suffix ? is_public_suffix(rule.host) : single_label(rule.host);
     if (public_suffix) {
@@ -81,8 +98,9 @@ std::optional<PolicyError> check_credentialed_origin(const PolicySpec& spec, con
   if (rule.scheme == "http" && !is_loopback_host(rule.host) &&
       !spec.dangerously_allow_insecure_origins_with_credentials) {
     return PolicyError{"allow_origins",
-                       "\"" + rule.text + "\" is plain http: anyone on the network path can act as it and read "
-                       "credentialed responses",
+                       "\"" + rule.text +
+                           "\" is plain http: anyone on the network path can act as it and read "
+                           "credentialed responses",
                        "use https://, or set dangerously_allow_insecure_origins_with_credentials = true", index};
   }
   return std::nullopt;
@@ -96,8 +114,9 @@ std::optional<PolicyError> check_origins(const PolicySpec& spec, const PublicSuf
   }
   if (spec.origins != PolicySpec::Origins::listed) {
     if (spec.allow_credentials) {
-      return PolicyError{"allow_origins", "credentials cannot be allowed for every origin: any site could read a "
-                                         "signed-in user's data",
+      return PolicyError{"allow_origins",
+                         "credentials cannot be allowed for every origin: any site could read a "
+                         "signed-in user's data",
                          "list the origins that may send credentials"};
     }
     return std::nullopt;
@@ -172,8 +191,7 @@ std::optional<PolicyError> check_spec(const PolicySpec& spec, const PublicSuffix
     return PolicyError{"max_age", "browsers cap max-age at 86400 seconds (24 h)", "use a value from 0 to 86400"};
   }
   if (spec.allow_private_network && spec.origins == PolicySpec::Origins::any) {
-    return PolicyError{"allow_private_network",
-                       "a private-network resource must not be open to every origin",
+    return PolicyError{"allow_private_network", "a private-network resource must not be open to every origin",
                        "list the origins that may reach it"};
   }
   return std::nullopt;
@@ -277,8 +295,8 @@ Decision Policy::decide_preflight(const CorsRequest& request, std::string_view a
   Decision d;
   d.kind = DecisionKind::preflight_rejected;
   d.vary = origins_.varies_by_origin() ? kVaryPreflight : kVaryPreflightAnyOrigin;
-  d.reason = request.request_method.count > 1 ? RejectReason::method_repeated
-                                               : check_method(request.request_method.value);
+  d.reason =
+      request.request_method.count > 1 ? RejectReason::method_repeated : check_method(request.request_method.value);
   if (d.reason != RejectReason::none) {
     d.detail = request.request_method.value;
     return d;
@@ -351,8 +369,10 @@ std::string Policy::describe() const {
     case PolicySpec::Origins::listed: line("origins", join(spec_.allow_origins)); break;
   }
   line("credentials", spec_.allow_credentials ? "allowed" : "not allowed");
-  line("Access-Control-Allow-Methods", allow_methods_value_.empty() ? "(none: GET, HEAD, POST only)" : allow_methods_value_);
-  line("Access-Control-Allow-Headers", allow_headers_value_.empty() ? "(none: safelisted headers only)" : allow_headers_value_);
+  line("Access-Control-Allow-Methods",
+       allow_methods_value_.empty() ? "(none: GET, HEAD, POST only)" : allow_methods_value_);
+  line("Access-Control-Allow-Headers",
+       allow_headers_value_.empty() ? "(none: safelisted headers only)" : allow_headers_value_);
   line("Access-Control-Expose-Headers", expose_headers_value_.empty() ? "(none)" : expose_headers_value_);
   line("Access-Control-Max-Age", max_age_value_.empty() ? "(absent: browsers cache 5 s)" : max_age_value_);
   line("private network access", spec_.allow_private_network ? "allowed" : "not allowed");

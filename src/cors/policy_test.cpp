@@ -38,8 +38,7 @@ struct RequestBuilder {
   }
 };
 
-RequestBuilder preflight(std::string_view origin, std::string_view method,
-                         std::vector<std::string_view> headers = {}) {
+RequestBuilder preflight(std::string_view origin, std::string_view method, std::vector<std::string_view> headers = {}) {
   RequestBuilder b;
   b.method = "OPTIONS";
   b.origin = origin;
@@ -142,8 +141,7 @@ TEST(FetchPreflightTest, RepeatedOriginIsRejected) {
 TEST(FetchMethodTest, SafelistedMethodsNeedNoListing) {
   const Policy p = make(listed_spec());
   for (const char* m : {"GET", "HEAD", "POST"}) {
-    EXPECT_EQ(p.decide(preflight("https://app.example.com", m).build()).kind, DecisionKind::preflight_accepted)
-        << m;
+    EXPECT_EQ(p.decide(preflight("https://app.example.com", m).build()).kind, DecisionKind::preflight_accepted) << m;
   }
 }
 
@@ -189,14 +187,13 @@ TEST(FetchHeadersTest, UnlistedHeaderIsRejectedAndNamed) {
 }
 
 TEST(FetchHeadersTest, ListSplitOverLinesWithSpacesAndEmptyElements) {
-  const Decision d = make(listed_spec())
-                         .decide(preflight("https://app.example.com", "PUT", {" Content-Type , ,", "X-TOKEN"}).build());
+  const Decision d =
+      make(listed_spec()).decide(preflight("https://app.example.com", "PUT", {" Content-Type , ,", "X-TOKEN"}).build());
   EXPECT_EQ(d.kind, DecisionKind::preflight_accepted);
 }
 
 TEST(FetchHeadersTest, MalformedHeaderNameIsRejected) {
-  const Decision d =
-      make(listed_spec()).decide(preflight("https://app.example.com", "PUT", {"content type"}).build());
+  const Decision d = make(listed_spec()).decide(preflight("https://app.example.com", "PUT", {"content type"}).build());
   EXPECT_EQ(d.reason, RejectReason::headers_malformed);
 }
 
@@ -274,14 +271,18 @@ TEST(PolicyValidationTest, InsecureOrMeaninglessSpecsAreRefused) {
        "allow_origins"},
       {"null origin", [](PolicySpec& s) { s.allow_origins = {"null"}; }, "allow_origins"},
       {"trailing slash", [](PolicySpec& s) { s.allow_origins = {"https://a.example/"}; }, "allow_origins"},
-      {"star among origins", [](PolicySpec& s) { s.allow_origins = {"*", "https://a.example"}; }, "allow_origins"},
+      {"star among origins",
+       [](PolicySpec& s) {
+         s.allow_origins = {"*", "https://a.example"};
+       },
+       "allow_origins"},
       {"forbidden method", [](PolicySpec& s) { s.allow_methods = {"TRACE"}; }, "allow_methods"},
       {"wildcard method with credentials", [](PolicySpec& s) { s.allow_methods = {"*"}; }, "allow_methods"},
       {"wildcard header with credentials", [](PolicySpec& s) { s.allow_headers = {"*"}; }, "allow_headers"},
       {"set-cookie exposed", [](PolicySpec& s) { s.expose_headers = {"Set-Cookie"}; }, "expose_headers"},
       {"max-age too large", [](PolicySpec& s) { s.max_age_seconds = 86401; }, "max_age"},
-      {"pattern over a public suffix with credentials",
-       [](PolicySpec& s) { s.allow_origins = {"https://*.com"}; }, "allow_origins"},
+      {"pattern over a public suffix with credentials", [](PolicySpec& s) { s.allow_origins = {"https://*.com"}; },
+       "allow_origins"},
       {"plain http origin with credentials", [](PolicySpec& s) { s.allow_origins = {"http://app.example.com"}; },
        "allow_origins"},
       {"forbidden request header", [](PolicySpec& s) { s.allow_headers = {"Cookie"}; }, "allow_headers"},

@@ -25,8 +25,9 @@ struct ErrorAnswer {
 };
 
 constexpr ErrorAnswer kFieldsTooLarge{
-    431, "request header fields too large: the header block, a chunk extension or the trailers are over the "
-         "server's limit\n"};
+    431,
+    "request header fields too large: the header block, a chunk extension or the trailers are over the "
+    "server's limit\n"};
 
 // Whether the request line in `head` ends in a well-formed "HTTP/d.d": Beast
 // reports any version but 1.0 and 1.1 as malformed, and only a well-formed
@@ -193,9 +194,9 @@ net::awaitable<bool> Connection::Stream::send_body(std::string_view data) {
     size_line_length = static_cast<std::size_t>(end - size_line.data());
   }
   const bool chunked = size_line_length > 0;
-  const std::array buffers{net::const_buffer(c_.out_.data(), c_.out_.size()), net::const_buffer(size_line.data(), size_line_length),
-                           net::const_buffer(data.data(), data.size()),
-                           net::const_buffer("\r\n", chunked ? 2 : 0)};
+  const std::array buffers{net::const_buffer(c_.out_.data(), c_.out_.size()),
+                           net::const_buffer(size_line.data(), size_line_length),
+                           net::const_buffer(data.data(), data.size()), net::const_buffer("\r\n", chunked ? 2 : 0)};
   const bool ok = co_await c_.write(buffers);
   c_.out_.clear();
   if (!ok) aborted_ = true;

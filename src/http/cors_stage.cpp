@@ -67,11 +67,11 @@ bool looks_like_preflight(const Request& request) noexcept {
   return origin && method;
 }
 
-cors::Decision CorsStage::decide(const cors::Route& route, const Request& request) const {
+cors::Decision CorsStage::decide(const cors::Route& route, const Request& request, bool report) const {
   std::array<std::string_view, kHeaderLineSlots> lines;
   const cors::CorsRequest cors = cors_request(request, lines);
   const cors::Decision decision = route.policy.decide(cors);
-  if (decision.reason != cors::RejectReason::none && on_rejection_) report(route, cors, decision);
+  if (report && decision.reason != cors::RejectReason::none && on_rejection_) this->report(route, cors, decision);
   return decision;
 }
 

@@ -74,8 +74,7 @@ RequestParser::RequestParser(RequestStorage& storage, const Limits& limits) : st
   eager(false);
 }
 
-void RequestParser::on_request_impl(bhttp::verb, string_view method, string_view target, int version,
-                                    error_code& ec) {
+void RequestParser::on_request_impl(bhttp::verb, string_view method, string_view target, int version, error_code& ec) {
   if (version != 10 && version != 11) {  // Beast refuses these first; kept as the contract
     ec = bhttp::error::bad_version;
     return;

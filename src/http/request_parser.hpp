@@ -33,12 +33,12 @@ class RequestStorage {
 
   std::string_view method;
   std::string_view target;
-  Target normalized;                  // path and query, or why the target is refused
+  Target normalized;  // path and query, or why the target is refused
   unsigned version = 11;
   std::vector<Field> fields;
   std::string body;
   bool expect_continue = false;
-  bool transfer_encoding = false;     // a Transfer-Encoding field was sent
+  bool transfer_encoding = false;  // a Transfer-Encoding field was sent
   // Streaming: body bytes are not stored; each parser step leaves its slice here.
   bool streaming = false;
   std::optional<std::string_view> slice;

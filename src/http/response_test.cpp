@@ -117,9 +117,13 @@ TEST(ResponseTest, VaryStarStaysStar) {
 }
 
 TEST(TargetTest, PathDropsQueryAndAbsoluteFormAuthority) {
-  for (const auto& [target, path] : std::vector<std::pair<std::string_view, std::string_view>>{
-           {"/a/b?x=1", "/a/b"}, {"/", "/"}, {"http://h:8080/a?x", "/a"}, {"http://h", "/"}, {"https://h?q", "/"},
-           {"*", "*"}}) {
+  for (const auto& [target, path] :
+       std::vector<std::pair<std::string_view, std::string_view>>{{"/a/b?x=1", "/a/b"},
+                                                                  {"/", "/"},
+                                                                  {"http://h:8080/a?x", "/a"},
+                                                                  {"http://h", "/"},
+                                                                  {"https://h?q", "/"},
+                                                                  {"*", "*"}}) {
     std::string scratch;
     EXPECT_EQ(normalize_target(target, scratch).path, path) << target;
   }

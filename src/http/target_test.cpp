@@ -11,16 +11,16 @@ namespace {
 Target normalized(std::string_view target, std::string& scratch) { return normalize_target(target, scratch); }
 
 TEST(TargetTest, DotSegmentsAreRemovedAsRfc3986Says) {
-  for (const auto& [target, path] : std::vector<std::pair<std::string_view, std::string_view>>{
-           {"/a/./b", "/a/b"},
-           {"/a/b/../c", "/a/c"},
-           {"/a/b/..", "/a/"},
-           {"/a/b/.", "/a/b/"},
-           {"/a/..", "/"},
-           {"/.well-known/x", "/.well-known/x"},
-           {"/a..b/c.", "/a..b/c."},
-           {"/a//b", "/a//b"},
-           {"/public/../private", "/private"}}) {
+  for (const auto& [target, path] :
+       std::vector<std::pair<std::string_view, std::string_view>>{{"/a/./b", "/a/b"},
+                                                                  {"/a/b/../c", "/a/c"},
+                                                                  {"/a/b/..", "/a/"},
+                                                                  {"/a/b/.", "/a/b/"},
+                                                                  {"/a/..", "/"},
+                                                                  {"/.well-known/x", "/.well-known/x"},
+                                                                  {"/a..b/c.", "/a..b/c."},
+                                                                  {"/a//b", "/a//b"},
+                                                                  {"/public/../private", "/private"}}) {
     std::string scratch;
     const Target t = normalized(target, scratch);
     EXPECT_EQ(t.error, TargetError::none) << target;

@@ -15,13 +15,13 @@ namespace corsd::proxy {
 
 // What the upstream request needs besides the client's head.
 struct ForwardContext {
-  std::string_view peer;                 // the client's address
-  bool peer_trusted = false;             // its X-Forwarded-* are kept and appended to
-  std::string_view upstream_authority;   // Host when not forwarding the client's
+  std::string_view peer;                // the client's address
+  bool peer_trusted = false;            // its X-Forwarded-* are kept and appended to
+  std::string_view upstream_authority;  // Host when not forwarding the client's
   bool forward_client_host = true;
   std::optional<std::uint64_t> content_length;  // the client's body: a length,
   bool chunked = false;                         // chunked, or neither (no body)
-  bool keep_alive = true;                // ask the upstream to keep the connection
+  bool keep_alive = true;                       // ask the upstream to keep the connection
 };
 
 // is_hop_by_hop()

@@ -44,7 +44,8 @@ TEST(ForwardingTest, HopByHopFieldsAndThoseConnectionNamesAreRemoved) {
                                   {"Proxy-Authorization", "Basic x"},
                                   {"X-Secret", "1"},
                                   {"X-Kept", "2"}});
-  for (std::string_view gone : {"Connection: keep", "Keep-Alive", "TE:", "Upgrade", "Proxy-Authorization", "X-Secret"}) {
+  for (std::string_view gone :
+       {"Connection: keep", "Keep-Alive", "TE:", "Upgrade", "Proxy-Authorization", "X-Secret"}) {
     EXPECT_EQ(head.find(gone), std::string::npos) << gone << "\n" << head;
   }
   EXPECT_TRUE(has_line(head, "X-Kept: 2"));
@@ -103,7 +104,8 @@ TEST(ForwardingTest, HostIsTheClientsOrTheUpstreams) {
 TEST(ForwardingTest, ExactlyOneFraming) {
   ForwardContext chunked;
   chunked.chunked = true;
-  const std::string a = build({{"Host", "a"}, {"Transfer-Encoding", "chunked"}, {"Content-Length", "5"}}, chunked, "POST");
+  const std::string a =
+      build({{"Host", "a"}, {"Transfer-Encoding", "chunked"}, {"Content-Length", "5"}}, chunked, "POST");
   EXPECT_TRUE(has_line(a, "Transfer-Encoding: chunked"));
   EXPECT_EQ(a.find("Content-Length"), std::string::npos);
   ForwardContext length;

@@ -58,10 +58,10 @@ struct Upload {
   explicit Upload(const net::any_io_executor& executor) : wake(executor, clock::time_point::max()) {}
   net::steady_timer wake;  // cancelled when the upload ends
   bool done = false;
-  bool complete = false;       // the whole body reached the upstream
-  bool client_failed = false;  // the client broke off or sent a bad body
-  bool answered = false;       // the answer was complete first
-  bool reading_client = false; // waiting in read_body()
+  bool complete = false;        // the whole body reached the upstream
+  bool client_failed = false;   // the client broke off or sent a bad body
+  bool answered = false;        // the answer was complete first
+  bool reading_client = false;  // waiting in read_body()
 };
 
 class Attempt {
@@ -104,7 +104,9 @@ net::awaitable<void> answer(http::Exchange& ex, const cors::Decision& cors, cons
 }
 
 Failure failure(const Upstream& upstream, unsigned status, std::string_view what) {
-  return {status, std::string(status == 504 ? "gateway timeout" : status == 501 ? "not implemented" : "bad gateway") +
+  return {status, std::string(status == 504   ? "gateway timeout"
+                              : status == 501 ? "not implemented"
+                                              : "bad gateway") +
                       ": the upstream " + upstream.url + " " + std::string(what) + "\n"};
 }
 
@@ -133,7 +135,9 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
   build_upstream_request(request, context, c_.out);
   const std::array head{net::const_buffer(c_.out.data(), c_.out.size())};
   if (!co_await write_upstream(head)) {
-    if (c_.timed_out()) co_return co_await fail(failure(upstream_, 504, "did not take the request within " + seconds_text(settings_.response_timeout)));
+    if (c_.timed_out())
+      co_return co_await fail(
+          failure(upstream_, 504, "did not take the request within " + seconds_text(settings_.response_timeout)));
     if (c_.reused) co_return Outcome::stale;
     co_return co_await fail(failure(upstream_, 502, "closed the connection before answering"));
   }
@@ -223,15 +227,18 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
         co_return false;
       }
       if (ec && c_.timed_out()) {
-        outcome = co_await fail(failure(upstream_, 504, "did not answer within " + seconds_text(settings_.response_timeout)));
+        outcome =
+            co_await fail(failure(upstream_, 504, "did not answer within " + seconds_text(settings_.response_timeout)));
         co_return false;
       }
       if (ec) {
         if (!any_byte && c_.reused && (upload == nullptr || !upload->done)) {
           outcome = Outcome::stale;
         } else {
-          outcome = co_await fail(failure(upstream_, 502, any_byte ? "sent a malformed answer (it closed the connection inside the head)"
-                                                                   : "closed the connection before answering"));
+          outcome =
+              co_await fail(failure(upstream_, 502,
+                                    any_byte ? "sent a malformed answer (it closed the connection inside the head)"
+                                             : "closed the connection before answering"));
         }
         co_return false;
       }
@@ -341,16 +348,22 @@ bool trusted(const ProxySettings& settings, std::string_view peer) {
 
 }  // namespace
 
-class Proxy::Pools : public UpstreamPool {};
+class Proxy::Pools {
+ public:
+  explicit Pools(http::WorkerContext& worker) : idle(worker) {}
+  UpstreamPool idle;
+};
 
-Proxy::Proxy(http::WorkerContext& worker) : worker_(worker), pools_(std::make_unique<Pools>()) {}
+Proxy::Proxy(http::WorkerContext& worker) : worker_(worker), pools_(std::make_unique<Pools>(worker)) {}
 Proxy::~Proxy() = default;
 
 net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& upstream, const ProxySettings& settings,
                                     const cors::Decision& cors) {
   const http::Request& request = exchange.request();
   if (request.find("upgrade")) {
-    co_await answer(exchange, cors, failure(upstream, 501, "is not reached for protocol upgrades (WebSocket): corsd does not forward them yet"));
+    co_await answer(
+        exchange, cors,
+        failure(upstream, 501, "is not reached for protocol upgrades (WebSocket): corsd does not forward them yet"));
     co_return;
   }
   const bool peer_trusted = !settings.trusted_proxies.empty() && trusted(settings, exchange.peer_address());
@@ -359,7 +372,7 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
   // more on a new one, when repeating it is harmless and possible.
   const bool retryable = is_idempotent(request.method) && !has_body;
   for (int attempt = 0;; ++attempt) {
-    auto connection = pools_->take(upstream.authority, settings.idle_timeout);
+    auto connection = pools_->idle.take(upstream.authority);
     if (!connection) {
       connection = std::make_unique<UpstreamConnection>(worker_);
       if (auto f = co_await connect(*connection, upstream, settings)) {
@@ -369,7 +382,7 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
     }
     const Outcome outcome = co_await Attempt(exchange, *connection, upstream, settings, cors).run(peer_trusted);
     if (outcome == Outcome::reusable && settings.idle_connections > 0) {
-      pools_->give_back(upstream.authority, std::move(connection), settings.idle_connections);
+      pools_->idle.give_back(upstream.authority, std::move(connection), settings.idle_connections, settings.idle_timeout);
     }
     if (outcome != Outcome::stale) co_return;
     if (attempt > 0 || !retryable) {

@@ -20,8 +20,9 @@ std::variant<Upstream, UpstreamError> parse_upstream(std::string_view url) {
   std::string_view rest = url.substr(scheme.size());
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find_first_of("/?#") != std::string_view::npos) {
-    return UpstreamError{"upstream \"" + std::string(url) + "\" has a path, query or fragment: requests keep their own path",
-                         "give the origin alone, e.g. \"http://127.0.0.1:5000\""};
+    return UpstreamError{
+        "upstream \"" + std::string(url) + "\" has a path, query or fragment: requests keep their own path",
+        "give the origin alone, e.g. \"http://127.0.0.1:5000\""};
   }
   if (rest.find('@') != std::string_view::npos) {
     return UpstreamError{"upstream \"" + std::string(url) + "\" has user info", "remove the \"user@\" part"};
@@ -31,10 +32,12 @@ std::variant<Upstream, UpstreamError> parse_upstream(std::string_view url) {
   std::string_view host = rest, port;
   if (!rest.empty() && rest.front() == '[') {
     const std::size_t close = rest.find(']');
-    if (close == std::string_view::npos) return UpstreamError{"upstream \"" + std::string(url) + "\": unclosed \"[\"", example};
+    if (close == std::string_view::npos)
+      return UpstreamError{"upstream \"" + std::string(url) + "\": unclosed \"[\"", example};
     host = rest.substr(1, close - 1);
     const std::string_view after = rest.substr(close + 1);
-    if (!after.empty() && after.front() != ':') return UpstreamError{"upstream \"" + std::string(url) + "\" is malformed", example};
+    if (!after.empty() && after.front() != ':')
+      return UpstreamError{"upstream \"" + std::string(url) + "\" is malformed", example};
     if (!after.empty()) port = after.substr(1);
   } else if (const std::size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
     host = rest.substr(0, colon);

@@ -35,33 +35,47 @@ class UpstreamConnection final : public http::Watched {
 
   boost::asio::ip::tcp::socket socket;
   http::InputBuffer in{kBufferSize};
-  std::string out;             // the request head on its way
-  http::ResponseHead head;     // the answer head being parsed
-  bool reused = false;         // it has served an exchange before
-  clock::time_point idle_since{};
+  std::string out;          // the request head on its way
+  http::ResponseHead head;  // the answer head being parsed
+  bool reused = false;      // it has served an exchange before
+  clock::time_point idle_until{};  // while pooled: when it is closed rather than reused
 
  private:
   http::WorkerContext& worker_;
   clock::time_point deadline_ = clock::time_point::max();
 };
 
-// Idle connections per upstream authority, newest last.
-class UpstreamPool {
+// Idle connections per upstream authority, newest last. The worker's ticker
+// closes those idle past their timeout (the pool is itself watched: its
+// deadline is the oldest connection's expiry).
+class UpstreamPool final : public http::Watched {
  public:
+  explicit UpstreamPool(http::WorkerContext& worker);
+  ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  clock::time_point deadline() const noexcept override { return next_sweep_; }
+  // Closes the connections idle past their timeout.
+  void expire() noexcept override;
+
   // take()
   //
-  // An idle connection to `authority` that has waited less than
-  // `idle_timeout`, or nullptr. Older ones are closed.
-  std::unique_ptr<UpstreamConnection> take(const std::string& authority, std::chrono::milliseconds idle_timeout);
+  // The newest idle connection to `authority` still within its idle
+  // timeout, or nullptr.
+  std::unique_ptr<UpstreamConnection> take(const std::string& authority);
 
   // give_back()
   //
-  // Keeps `c` for reuse, unless `limit` connections to `authority` are idle
-  // already.
-  void give_back(const std::string& authority, std::unique_ptr<UpstreamConnection> c, std::size_t limit);
+  // Keeps `c` for reuse for `idle_timeout`, unless `limit` connections to
+  // `authority` are idle already.
+  void give_back(const std::string& authority, std::unique_ptr<UpstreamConnection> c, std::size_t limit,
+                 std::chrono::milliseconds idle_timeout);
 
  private:
+  http::WorkerContext& worker_;
   std::map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>, std::less<>> idle_;
+  clock::time_point next_sweep_ = clock::time_point::max();
 };
 
 }  // namespace corsd::proxy

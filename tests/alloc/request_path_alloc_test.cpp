@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "corsd/app/echo_api.hpp"
+#include "corsd/app/gateway.hpp"
 #include "corsd/cors/policy.hpp"
 #include "corsd/cors/route_table.hpp"
-#include "corsd/app/gateway.hpp"
 #include "corsd/testing/test_worker.hpp"
 #include "counting_new.hpp"
 
@@ -91,9 +91,8 @@ TEST(AllocationTest, GatewayEchoAndSerializationAllocateNothingOnceWarm) {
                                                      {"Origin", "http://localhost:8081"},
                                                      {"Access-Control-Request-Method", "PUT"},
                                                      {"Access-Control-Request-Headers", "content-type"}};
-  const std::vector<http::Field> put_fields = {{"Host", "localhost:8080"},
-                                               {"Origin", "http://localhost:8081"},
-                                               {"Content-Type", "application/json"}};
+  const std::vector<http::Field> put_fields = {
+      {"Host", "localhost:8080"}, {"Origin", "http://localhost:8081"}, {"Content-Type", "application/json"}};
   const std::string body(1024, 'j');
   std::string out;
   out.reserve(64 * 1024);

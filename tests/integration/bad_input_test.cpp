@@ -15,9 +15,9 @@ const std::string kGood = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
 class BadInputTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
-    corsd_ = std::make_unique<CorsdProcess>(std::vector<std::string>{
-        "--threads", std::to_string(GetParam()), "--header-timeout", "1", "--idle-timeout", "2", "--body-timeout",
-        "1", "--max-body", "65536", "--max-header-bytes", "4096"});
+    corsd_ = std::make_unique<CorsdProcess>(
+        std::vector<std::string>{"--threads", std::to_string(GetParam()), "--header-timeout", "1", "--idle-timeout",
+                                 "2", "--body-timeout", "1", "--max-body", "65536", "--max-header-bytes", "4096"});
   }
   std::uint16_t port() const { return corsd_->api_port(); }
 
@@ -44,7 +44,9 @@ class BadInputTest : public ::testing::TestWithParam<int> {
 
 TEST_P(BadInputTest, MalformedRequestLineIs400) { expect_answer_and_close("GET\r\n\r\n", 400); }
 
-TEST_P(BadInputTest, GarbageIs400) { expect_answer_and_close(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9) + "\r\n\r\n", 400); }
+TEST_P(BadInputTest, GarbageIs400) {
+  expect_answer_and_close(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9) + "\r\n\r\n", 400);
+}
 
 TEST_P(BadInputTest, MalformedHeaderLineIs400) {
   expect_answer_and_close("GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n", 400);
@@ -193,7 +195,8 @@ TEST_P(BadInputTest, ManyIdleConnectionsDoNotStallOthers) {
 TEST_P(BadInputTest, ClientThatNeverReadsCannotGrowTheServerWithoutBound) {
   Client greedy(port());
   std::string batch;
-  for (int i = 0; i < 2000; ++i) batch += "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x');
+  for (int i = 0; i < 2000; ++i)
+    batch += "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x');
   std::thread writer([&] { greedy.send(batch); });  // blocks once both socket buffers are full
   std::this_thread::sleep_for(300ms);
   expect_still_serving();

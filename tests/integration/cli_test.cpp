@@ -64,7 +64,8 @@ TEST(CliTest, PortInUseIsAClearErrorNotACrash) {
 }
 
 TEST(CliTest, MissingJqueryIsAClearError) {
-  const RunResult r = run_corsd({"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0", "--jquery", "/nonexistent/jq.js"});
+  const RunResult r =
+      run_corsd({"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0", "--jquery", "/nonexistent/jq.js"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("npm ci"), std::string::npos) << r.output;
 }

@@ -32,27 +32,31 @@ struct Refusal {
 const Refusal kRefusals[] = {
     {"star_with_credentials", "[[routes]]\nallow_origins = [\"*\"]\nallow_credentials = true\n", 2,
      "credentials cannot be allowed for every origin"},
-    {"public_suffix_pattern", "[[routes]]\nallow_credentials = true\nallow_origins = [\n  \"https://app.example.com\",\n  \"https://*.github.io\",\n]\n",
+    {"public_suffix_pattern",
+     "[[routes]]\nallow_credentials = true\nallow_origins = [\n  \"https://app.example.com\",\n  "
+     "\"https://*.github.io\",\n]\n",
      5, "covers a public suffix"},
-    {"insecure_origin_with_credentials", "[[routes]]\nallow_credentials = true\nallow_origins = [\"http://intranet.example\"]\n",
-     3, "plain http"},
+    {"insecure_origin_with_credentials",
+     "[[routes]]\nallow_credentials = true\nallow_origins = [\"http://intranet.example\"]\n", 3, "plain http"},
     {"null_origin", "[[routes]]\nallow_origins = [\"null\"]\n", 2, "\"null\""},
     {"trailing_slash", "[[routes]]\nallow_origins = [\"https://a.example/\"]\n", 2, "no path and no trailing slash"},
     {"wildcard_in_the_wrong_place", "[[routes]]\nallow_origins = [\"https://app.*.example.com\"]\n", 2,
      "whole first label"},
-    {"forbidden_method", "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_methods = [\"PUT\", \"TRACE\"]\n", 3,
-     "forbidden method"},
+    {"forbidden_method", "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_methods = [\"PUT\", \"TRACE\"]\n",
+     3, "forbidden method"},
     {"forbidden_header", "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_headers = [\"Cookie\"]\n", 3,
      "forbidden request header"},
-    {"set_cookie_exposed", "[[routes]]\nallow_origins = [\"https://a.example\"]\nexpose_headers = [\"set-cookie\"]\n", 3,
-     "never expose"},
+    {"set_cookie_exposed", "[[routes]]\nallow_origins = [\"https://a.example\"]\nexpose_headers = [\"set-cookie\"]\n",
+     3, "never expose"},
     {"max_age_out_of_range", "[[routes]]\nallow_origins = [\"https://a.example\"]\nmax_age = 90000\n", 3,
      "max_age must be a whole number from 0 to 86400"},
     {"unknown_key", "[[routes]]\nalow_origins = [\"https://a.example\"]\n", 2, "did you mean \"allow_origins\""},
-    {"duplicate_route", "[[routes]]\npath = \"/api\"\nallow_origins = [\"*\"]\n\n[[routes]]\npath = \"/api\"\nallow_origins = [\"*\"]\n",
+    {"duplicate_route",
+     "[[routes]]\npath = \"/api\"\nallow_origins = [\"*\"]\n\n[[routes]]\npath = \"/api\"\nallow_origins = [\"*\"]\n",
      5, "has a route already"},
     {"not_toml", "[[routes]]\nallow_origins = [\"https://a.example\"\n", 2, "not valid TOML"},
-    {"wrong_type", "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_credentials = \"yes\"\n", 3, "true or false"},
+    {"wrong_type", "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_credentials = \"yes\"\n", 3,
+     "true or false"},
     {"missing_origins", "[server]\nthreads = 1\n\n[[routes]]\npath = \"/api\"\n", 4, "needs allow_origins"},
     {"private_network_for_everyone", "[[routes]]\nallow_origins = [\"*\"]\nallow_private_network = true\n", 3,
      "private-network"},
@@ -157,15 +161,15 @@ class MultiRouteTest : public ::testing::Test {
 
 TEST_F(MultiRouteTest, CredentialedRouteAnswersWithTheExactOrigin) {
   const auto r = exchange(corsd_->api_port(), preflight("/api/items", "https://pr-7.preview.example.com", "PUT",
-                                                       "authorization,content-type"));
+                                                        "authorization,content-type"));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 204);
   EXPECT_EQ(r->header("access-control-allow-origin"), "https://pr-7.preview.example.com");
   EXPECT_EQ(r->header("access-control-allow-credentials"), "true");
   EXPECT_EQ(r->header("access-control-allow-methods"), "PUT, DELETE");
   EXPECT_EQ(r->header("access-control-max-age"), "600");
-  const auto get = exchange(corsd_->api_port(),
-                            "GET /api/items HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example.com\r\n\r\n");
+  const auto get =
+      exchange(corsd_->api_port(), "GET /api/items HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example.com\r\n\r\n");
   ASSERT_TRUE(get);
   EXPECT_EQ(get->header("access-control-allow-origin"), "https://app.example.com");
   EXPECT_EQ(get->header("access-control-expose-headers"), "x-request-id");
@@ -173,8 +177,8 @@ TEST_F(MultiRouteTest, CredentialedRouteAnswersWithTheExactOrigin) {
 }
 
 TEST_F(MultiRouteTest, LongerPrefixIsPublic) {
-  const auto r = exchange(corsd_->api_port(),
-                          "GET /api/public/x HTTP/1.1\r\nHost: a\r\nOrigin: https://anyone.example\r\n\r\n");
+  const auto r =
+      exchange(corsd_->api_port(), "GET /api/public/x HTTP/1.1\r\nHost: a\r\nOrigin: https://anyone.example\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->header("access-control-allow-origin"), "*");
   EXPECT_FALSE(r->has("access-control-allow-credentials"));

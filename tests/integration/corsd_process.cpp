@@ -199,7 +199,8 @@ std::optional<HttpResponse> Client::read_response(std::chrono::milliseconds time
   while (line_end != std::string::npos) {
     const std::size_t start = line_end + 2;
     line_end = head_block.find("\r\n", start);
-    const std::string line = head_block.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+    const std::string line =
+        head_block.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
     const std::size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
     std::string value = line.substr(colon + 1);

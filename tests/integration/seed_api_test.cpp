@@ -102,8 +102,9 @@ TEST_P(SeedApiTest, TrailerFieldsAreNotRequestHeaders) {
 }
 
 TEST_P(SeedApiTest, AbsoluteFormTargetIsRoutedByItsPath) {
-  const auto r = exchange(port(), "OPTIONS http://localhost:8080/some/url?x=1 HTTP/1.1\r\nHost: localhost:8080\r\n"
-                                  "Origin: http://localhost:8081\r\nAccess-Control-Request-Method: PUT\r\n\r\n");
+  const auto r = exchange(port(),
+                          "OPTIONS http://localhost:8080/some/url?x=1 HTTP/1.1\r\nHost: localhost:8080\r\n"
+                          "Origin: http://localhost:8081\r\nAccess-Control-Request-Method: PUT\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 204);
   EXPECT_EQ(r->header("access-control-allow-origin"), "http://localhost:8081");

@@ -21,16 +21,16 @@ enum class DecisionKind : std::uint8_t {
 
 enum class RejectReason : std::uint8_t {
   none,
-  origin_repeated,              // several Origin lines
-  origin_null,                  // "null": opaque origins never match
-  origin_malformed,             // not a serialized origin
+  origin_repeated,   // several Origin lines
+  origin_null,       // "null": opaque origins never match
+  origin_malformed,  // not a serialized origin
   origin_not_allowed,
-  method_repeated,              // several Access-Control-Request-Method lines
-  method_malformed,             // Access-Control-Request-Method is not a token
+  method_repeated,   // several Access-Control-Request-Method lines
+  method_malformed,  // Access-Control-Request-Method is not a token
   method_not_allowed,
-  headers_malformed,            // an element of Access-Control-Request-Headers is not a token
+  headers_malformed,  // an element of Access-Control-Request-Headers is not a token
   headers_too_many_lines,
-  header_not_allowed,           // `Decision::detail` names the header
+  header_not_allowed,  // `Decision::detail` names the header
   private_network_not_allowed,
 };
 

@@ -38,10 +38,10 @@ bool is_loopback_host(std::string_view host) noexcept;
 // with "*." as its whole first label ("https://*.example.com": one or more
 // labels, never the apex) and/or ":*" as its port ("http://localhost:*").
 struct OriginRule {
-  std::string text;     // normalized, as written back in messages and --check-config
+  std::string text;  // normalized, as written back in messages and --check-config
   std::string scheme;
-  std::string host;     // for a subdomain pattern, the base ("example.com")
-  std::string port;     // empty: the scheme's default
+  std::string host;  // for a subdomain pattern, the base ("example.com")
+  std::string port;  // empty: the scheme's default
   bool any_subdomain = false;
   bool any_port = false;
 

@@ -35,8 +35,8 @@ struct PolicySpec {
   Origins origins = Origins::listed;
   std::vector<std::string> allow_origins;
   bool allow_credentials = false;
-  std::vector<std::string> allow_methods;   // emitted in this order
-  std::vector<std::string> allow_headers;   // emitted in this order
+  std::vector<std::string> allow_methods;  // emitted in this order
+  std::vector<std::string> allow_headers;  // emitted in this order
   std::vector<std::string> expose_headers;
   std::optional<unsigned> max_age_seconds;
   bool allow_private_network = false;

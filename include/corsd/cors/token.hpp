@@ -18,7 +18,8 @@ struct CharTables {
   std::array<char, 256> lower{};
 
   constexpr CharTables() {
-    for (int c = 0; c < 256; ++c) lower[static_cast<std::size_t>(c)] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    for (int c = 0; c < 256; ++c)
+      lower[static_cast<std::size_t>(c)] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
     for (char c = '0'; c <= '9'; ++c) tchar[static_cast<unsigned char>(c)] = true;
     for (char c = 'a'; c <= 'z'; ++c) tchar[static_cast<unsigned char>(c)] = true;
     for (char c = 'A'; c <= 'Z'; ++c) tchar[static_cast<unsigned char>(c)] = true;

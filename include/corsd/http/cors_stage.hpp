@@ -43,16 +43,20 @@ class CorsStage {
 
   // decide()
   //
-  // The decision of `route`'s policy on `request`'s head. Its views point
-  // into the policy and the request.
-  cors::Decision decide(const cors::Route& route, const Request& request) const;
+  // The decision of `route`'s policy on `request`'s head, reported to the
+  // sink when rejected and `report` is set. Its views point into the policy
+  // and the request.
+  cors::Decision decide(const cors::Route& route, const Request& request, bool report = true) const;
 
   // answers_itself()
   //
-  // Whether the stage answers the request (a preflight on a route that does
-  // not pass preflights through) instead of the application.
+  // Whether the stage answers the request instead of the application: every
+  // preflight, but an accepted one on a route that passes preflights
+  // through. A rejected preflight never reaches the application (nor an
+  // upstream).
   static bool answers_itself(const cors::Route& route, const cors::Decision& decision) noexcept {
-    return decision.is_preflight() && !route.policy.spec().preflight_passthrough;
+    return decision.kind == cors::DecisionKind::preflight_rejected ||
+           (decision.kind == cors::DecisionKind::preflight_accepted && !route.policy.spec().preflight_passthrough);
   }
 
   // answer_preflight()

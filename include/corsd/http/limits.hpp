@@ -12,10 +12,10 @@
 namespace corsd::http {
 
 struct Limits {
-  std::size_t header_bytes = 16 * 1024;      // request line + fields; over it: 431
-  std::size_t header_fields = 100;           // fields per request; over it: 431
-  std::uint64_t body_bytes = 1024 * 1024;    // de-chunked body; over it: 413, never buffered
-  std::size_t pipelined_requests = 32;       // answered requests held before one write
+  std::size_t header_bytes = 16 * 1024;    // request line + fields; over it: 431
+  std::size_t header_fields = 100;         // fields per request; over it: 431
+  std::uint64_t body_bytes = 1024 * 1024;  // de-chunked body; over it: 413, never buffered
+  std::size_t pipelined_requests = 32;     // answered requests held before one write
   std::size_t connections_per_thread = 10000;
 
   std::chrono::milliseconds header_timeout{10'000};  // first byte of a request to its last header byte

@@ -23,7 +23,7 @@ struct Request {
   std::string_view query;   // "?a=1", or empty
   unsigned version = 11;    // 10 for HTTP/1.0, 11 for HTTP/1.1
   std::span<const Field> fields;
-  std::string_view body;    // the whole body, de-chunked; empty for a streamed exchange
+  std::string_view body;  // the whole body, de-chunked; empty for a streamed exchange
 
   // find()
   //

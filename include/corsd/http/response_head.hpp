@@ -113,8 +113,6 @@ void serialize_head(const ResponseHead& head, const ResponseContext& context, Fr
 std::string_view reason_phrase(unsigned status) noexcept;
 
 // Whether a response with `status` to a request has no body (RFC 9110 §6.4.1).
-inline bool status_has_no_body(unsigned status) noexcept {
-  return status < 200 || status == 204 || status == 304;
-}
+inline bool status_has_no_body(unsigned status) noexcept { return status < 200 || status == 204 || status == 304; }
 
 }  // namespace corsd::http

@@ -26,10 +26,10 @@ struct ServerOptions {
 
 // The addresses one listen() call bound, and the URL to reach them.
 struct Listening {
-  std::string error;             // empty on success
+  std::string error;  // empty on success
   std::vector<std::string> addresses;
   std::uint16_t port = 0;
-  std::string url;               // "http://localhost:8080"
+  std::string url;  // "http://localhost:8080"
 
   bool ok() const noexcept { return error.empty(); }
 };

@@ -13,7 +13,7 @@ namespace corsd::http {
 
 enum class TargetError {
   none,
-  climbs_above_root,   // "/../x": RFC 3986 §5.2.4 would drop the "..", the upstream might not
+  climbs_above_root,     // "/../x": RFC 3986 §5.2.4 would drop the "..", the upstream might not
   bad_percent_encoding,  // "%" not followed by two hex digits
 };
 

@@ -15,8 +15,8 @@
 namespace corsd::proxy {
 
 struct Upstream {
-  std::string url;        // as configured, "http://127.0.0.1:5000", for messages
-  std::string host;       // "127.0.0.1", "localhost", "::1"
+  std::string url;   // as configured, "http://127.0.0.1:5000", for messages
+  std::string host;  // "127.0.0.1", "localhost", "::1"
   std::uint16_t port = 80;
   std::string authority;  // "127.0.0.1:5000": the Host an upstream-host route sends
   // Forward the Host the client sent (the default), or send `authority`.

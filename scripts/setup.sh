@@ -9,7 +9,7 @@ CORSD_BUILD="${CORSD_BUILD:-$CORSD_ROOT/build}"
 corsd_apt_packages=(
   g++ cmake ninja-build ccache pkg-config curl
   libboost1.81-dev libcli11-dev libtomlplusplus-dev libpsl-dev publicsuffix libgtest-dev libgmock-dev libbenchmark-dev
-  chromium
+  chromium nginx-light
 )
 
 corsd_log() { printf '\033[1mcorsd setup:\033[0m %s\n' "$*" >&2; }
@@ -29,6 +29,10 @@ corsd_install_apt() {
   [ "$(id -u)" -ne 0 ] && sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian starts an nginx on port 80 when it installs one; tests/proxy/nginx.test.mjs runs its own.
+  if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
+    "${sudo[@]}" systemctl disable --now nginx >/dev/null 2>&1 || "${sudo[@]}" pkill -x nginx || true
+  fi
 }
 
 corsd_install_npm() {

@@ -4,6 +4,8 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 
+#include "corsd/http/chunked.hpp"
+
 #include "worker.hpp"
 
 namespace corsd::http {
@@ -85,6 +87,7 @@ class Connection::Stream final : public Exchange {
   net::awaitable<bool> send_interim(const ResponseHead& head) override;
   net::awaitable<bool> send_head(const ResponseHead& head, Framing framing) override;
   net::awaitable<bool> send_body(std::string_view data) override;
+  net::awaitable<bool> send_last(std::string_view data) override;
   net::awaitable<bool> finish() override;
   void abort() noexcept override {
     aborted_ = true;
@@ -103,6 +106,8 @@ class Connection::Stream final : public Exchange {
   bool client_broke() const noexcept { return client_broke_; }
 
  private:
+  net::awaitable<bool> send(std::string_view data, bool last);
+
   Connection& c_;
   Request request_;
   Framing framing_;
@@ -177,26 +182,33 @@ net::awaitable<bool> Connection::Stream::send_head(const ResponseHead& head, Fra
   co_return true;
 }
 
-net::awaitable<bool> Connection::Stream::send_body(std::string_view data) {
+net::awaitable<bool> Connection::Stream::send_body(std::string_view data) { co_return co_await send(data, false); }
+
+net::awaitable<bool> Connection::Stream::send_last(std::string_view data) { co_return co_await send(data, true); }
+
+// Writes the queued head (if still queued), `data` in its framing and, with
+// `last`, the end of the body: one write for a whole small answer.
+net::awaitable<bool> Connection::Stream::send(std::string_view data, bool last) {
   if (aborted_ || !head_sent_ || finished_) co_return false;
-  if (framing_.kind == Framing::Kind::none || data.empty()) co_return true;
+  if (framing_.kind == Framing::Kind::none) data = {};
   if (framing_.kind == Framing::Kind::length && data.size() > framing_.length - sent_) {
     abort();
     co_return false;
   }
-  sent_ += data.size();
-  std::array<char, 20> size_line{};
-  std::size_t size_line_length = 0;
-  if (framing_.kind == Framing::Kind::chunked) {
-    auto end = std::to_chars(size_line.data(), size_line.data() + 16, data.size(), 16).ptr;
-    *end++ = '\r';
-    *end++ = '\n';
-    size_line_length = static_cast<std::size_t>(end - size_line.data());
+  if (last && framing_.kind == Framing::Kind::length && sent_ + data.size() != framing_.length) {
+    abort();  // shorter than its Content-Length: the client must not take it for whole
+    co_return false;
   }
-  const bool chunked = size_line_length > 0;
+  sent_ += data.size();
+  const bool chunk = framing_.kind == Framing::Kind::chunked && !data.empty();
+  const ChunkSizeLine size_line(data.size());
+  const std::string_view end = chunk ? kChunkEnd : std::string_view();
+  const std::string_view last_chunk = last && framing_.kind == Framing::Kind::chunked ? kLastChunk : std::string_view();
   const std::array buffers{net::const_buffer(c_.out_.data(), c_.out_.size()),
-                           net::const_buffer(size_line.data(), size_line_length),
-                           net::const_buffer(data.data(), data.size()), net::const_buffer("\r\n", chunked ? 2 : 0)};
+                           net::buffer(chunk ? size_line.text() : std::string_view()), net::buffer(data),
+                           net::buffer(end), net::buffer(last_chunk)};
+  if (last) finished_ = true;
+  if (net::buffer_size(buffers) == 0) co_return true;
   const bool ok = co_await c_.write(buffers);
   c_.out_.clear();
   if (!ok) aborted_ = true;
@@ -209,7 +221,7 @@ net::awaitable<bool> Connection::Stream::finish() {
     abort();
     co_return false;
   }
-  if (framing_.kind == Framing::Kind::chunked) c_.out_.append("0\r\n\r\n");
+  if (framing_.kind == Framing::Kind::chunked) c_.out_.append(kLastChunk);
   finished_ = true;  // the connection's loop writes what is left in out_
   co_return true;
 }

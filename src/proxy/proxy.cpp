@@ -13,6 +13,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "corsd/http/chunked.hpp"
 #include "corsd/http/cors_stage.hpp"
 #include "forwarding.hpp"
 #include "upstream_connection.hpp"
@@ -133,17 +134,14 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
   context.keep_alive = settings_.idle_connections > 0;
   c_.out.clear();
   build_upstream_request(request, context, c_.out);
-  const std::array head{net::const_buffer(c_.out.data(), c_.out.size())};
-  if (!co_await write_upstream(head)) {
-    if (c_.timed_out())
-      co_return co_await fail(
-          failure(upstream_, 504, "did not take the request within " + seconds_text(settings_.response_timeout)));
+  const bool has_body = context.chunked || context.content_length.value_or(0) > 0;
+  if (!has_body) {
+    const std::array head{net::const_buffer(c_.out.data(), c_.out.size())};
+    if (co_await write_upstream(head)) co_return co_await download(nullptr);
     if (c_.reused) co_return Outcome::stale;
     co_return co_await fail(failure(upstream_, 502, "closed the connection before answering"));
   }
-  const bool has_body = context.chunked || context.content_length.value_or(0) > 0;
-  if (!has_body) co_return co_await download(nullptr);
-
+  // The head goes with the first slice of the body (the upload sends both).
   Upload state(co_await net::this_coro::executor);
   net::co_spawn(state.wake.get_executor(), upload(state), net::detached);
   const Outcome outcome = co_await download(&state);
@@ -161,6 +159,7 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
 
 net::awaitable<void> Attempt::upload(Upload& state) {
   const bool chunked = ex_.body_chunked();
+  std::string_view head = c_.out;  // sent with the first slice, then empty
   for (;;) {
     state.reading_client = true;
     const http::BodySlice slice = co_await ex_.read_body();
@@ -171,24 +170,20 @@ net::awaitable<void> Attempt::upload(Upload& state) {
       c_.socket.cancel(ignored);  // the upstream must not take a truncated body for whole
       break;
     }
-    if (slice.data.empty()) {
-      static constexpr std::string_view kLastChunk = "0\r\n\r\n";
-      const std::array last{net::buffer(kLastChunk)};
-      state.complete = !chunked || co_await write_upstream(last);
+    const bool last = slice.data.empty();
+    const bool chunk = chunked && !last;
+    const http::ChunkSizeLine size_line(slice.data.size());
+    const std::array buffers{net::buffer(head), net::buffer(chunk ? size_line.text() : std::string_view()),
+                             net::buffer(slice.data), net::buffer(chunk ? http::kChunkEnd : std::string_view()),
+                             net::buffer(last && chunked ? http::kLastChunk : std::string_view())};
+    head = {};
+    // A failed write leaves the answer to come (an upstream may stop
+    // reading to answer early); the download decides.
+    if (net::buffer_size(buffers) > 0 && !co_await write_upstream(buffers)) break;
+    if (last) {
+      state.complete = true;
       break;
     }
-    std::array<char, 20> size_line{};
-    std::size_t size_length = 0;
-    if (chunked) {
-      char* end = std::to_chars(size_line.data(), size_line.data() + 16, slice.data.size(), 16).ptr;
-      *end++ = '\r';
-      *end++ = '\n';
-      size_length = static_cast<std::size_t>(end - size_line.data());
-    }
-    const std::array buffers{net::const_buffer(size_line.data(), size_length),
-                             net::const_buffer(slice.data.data(), slice.data.size()),
-                             net::const_buffer("\r\n", chunked ? 2 : 0)};
-    if (!co_await write_upstream(buffers)) break;  // the upstream stopped reading; its answer may still come
   }
   state.done = true;
   state.wake.cancel();
@@ -259,10 +254,13 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
   }
 }
 
-// Streams the answer body to the client. False when either side broke off
-// (the client connection is then closed, never left with a body that
-// looks whole).
+// Streams the answer body to the client and ends it. A slice is held until
+// the next parse step shows whether it was the last, so that a small answer
+// goes out in one write with its head and its end. False when either side
+// broke off (the client connection is then closed, never left with a body
+// that looks whole).
 net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
+  std::optional<std::string_view> held;
   while (!parser.is_done()) {
     if (!c_.in.empty()) {
       parser.slice.reset();
@@ -271,12 +269,17 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
       const std::size_t used = parser.put(net::const_buffer(data.data(), data.size()), ec);
       c_.in.consume(used);
       if (ec && ec != bhttp::error::need_more) co_return false;
-      // The slice points into the connection's buffer, which is not read
-      // into again until the client has taken it: that is the back-pressure.
-      if (parser.slice && !co_await ex_.send_body(*parser.slice)) co_return false;
+      if (parser.slice) {
+        if (held && !co_await ex_.send_body(*held)) co_return false;
+        held = parser.slice;
+      }
       if (parser.is_done()) break;
       if (parser.slice || (!ec && used > 0)) continue;
     }
+    // The buffer is read into next: what it holds goes first. Until the
+    // client has taken it, nothing more is read: that is the back-pressure.
+    if (held && !co_await ex_.send_body(*held)) co_return false;
+    held.reset();
     const auto space = c_.in.writable();
     c_.arm(settings_.response_timeout);
     auto [ec, n] = co_await c_.socket.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
@@ -288,7 +291,9 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
     if (ec) co_return false;
     c_.in.commit(n);
   }
-  co_return true;
+  // (No co_await inside ?: here: GCC 12 miscompiles it.)
+  if (held) co_return co_await ex_.send_last(*held);
+  co_return co_await ex_.finish();
 }
 
 http::Framing client_framing(const UpstreamParser& parser, unsigned status, bool head_request) {
@@ -307,7 +312,7 @@ net::awaitable<Outcome> Attempt::download(Upload* upload) {
   http::apply_cors(cors_, c_.head);
   const bool head_request = ex_.request().method == "HEAD";
   if (!co_await ex_.send_head(c_.head, client_framing(*parser, status, head_request)) ||
-      !co_await relay_body(*parser) || !co_await ex_.finish()) {
+      !co_await relay_body(*parser)) {
     ex_.abort();
     co_return Outcome::done;
   }

@@ -65,6 +65,12 @@ class Exchange {
   // client is gone or the slice would pass the declared Content-Length.
   virtual boost::asio::awaitable<bool> send_body(std::string_view data) = 0;
 
+  // send_last()
+  //
+  // Sends the last slice of the body and ends the response, in one write
+  // with the head if it is still queued.
+  virtual boost::asio::awaitable<bool> send_last(std::string_view data) = 0;
+
   // finish()
   //
   // Ends the response. A body shorter than its Content-Length closes the

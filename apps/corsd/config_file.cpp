@@ -173,6 +173,18 @@ bool read_demo(Reader& r, const toml::table& t, Options& o) {
   return true;
 }
 
+bool read_trusted_proxies(Reader& r, const toml::node& n, std::vector<std::string>& out) {
+  std::vector<std::size_t> lines;
+  if (!r.read_list(n, "trusted_proxies", out, &lines)) return false;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (proxy::parse_address(out[i]).empty()) {
+      return r.fail(lines[i], "trusted_proxies: \"" + out[i] + "\" is not an IP address",
+                    "list the addresses of the proxies in front of corsd, e.g. \"10.0.0.2\" or \"::1\"");
+    }
+  }
+  return true;
+}
+
 bool read_proxy(Reader& r, const toml::table& t, Options& o) {
   if (!r.known_keys(t, "[proxy]", kProxyKeys)) return false;
   bool ok = true;
@@ -182,7 +194,7 @@ bool read_proxy(Reader& r, const toml::table& t, Options& o) {
     if (k == "response_timeout") ok = r.read_seconds(n, k, o.proxy.response_timeout);
     if (k == "idle_timeout") ok = r.read_seconds(n, k, o.proxy.idle_timeout);
     if (k == "idle_connections") ok = r.read(n, k, o.proxy.idle_connections, 0, 10000);
-    if (k == "trusted_proxies") ok = r.read_list(n, k, o.proxy.trusted_proxies);
+    if (k == "trusted_proxies") ok = read_trusted_proxies(r, n, o.proxy.trusted_proxies);
     if (!ok) return false;
   }
   return true;

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  startCorsd, killCorsd, stopCorsd, launchChromium, recordConsole, recordNetwork, isPreflight, describeRequests,
+  startCorsd, killCorsd, stopCorsd, launchChromium, openRecordedPage, fetchInPage, isPreflight, describeRequests,
 } from './support.mjs';
 
 const FETCH_TIMEOUT_MS = 5_000;
@@ -85,10 +85,8 @@ after(async () => {
  */
 async function openPage(url) {
   const apiOrigin = new URL(apiUrl).origin;
-  const page = await context.newPage();
-  const consoleLog = recordConsole(page);
   // A CORS preflight is its own request (see recordNetwork and isPreflight in support.mjs).
-  const network = await recordNetwork(page);
+  const { page, consoleLog, network } = await openRecordedPage(context);
 
   // CDP events trail the page's view of a fetch: wait until none came for 150 ms.
   const settle = () => network.settle(150, 15);
@@ -101,27 +99,13 @@ async function openPage(url) {
     `page console:\n${consoleLog.describe()}\n${corsd.output()}`;
 
   // fetch() in the page; never throws, returns what the script could see.
-  const fetchInPage = (path, init) =>
-    page.evaluate(async ({ url, init, timeoutMs }) => {
-      try {
-        const r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-        return {
-          ok: true,
-          status: r.status,
-          requestId: r.headers.get('X-Request-Id'),
-          date: r.headers.get('Date'),
-          readableHeaders: [...r.headers.keys()],
-          body: await r.text(),
-        };
-      } catch (e) {
-        return { ok: false, error: e.name, message: e.message };
-      }
-    }, { url: apiUrl + path, init, timeoutMs: FETCH_TIMEOUT_MS });
+  const fetchApi = (path, init) => fetchInPage(page, apiUrl + path, init,
+    { headers: { requestId: 'X-Request-Id', date: 'Date' }, timeoutMs: FETCH_TIMEOUT_MS });
 
   const response = await page.goto(url);
   assert.equal(response?.status(), 200, `could not load ${url}\n${diagnostics()}`);
   const origin = await page.evaluate(() => location.origin);
-  return { page, origin, fetch: fetchInPage, settle, apiRequests, corsErrors, diagnostics };
+  return { page, origin, fetch: fetchApi, settle, apiRequests, corsErrors, diagnostics };
 }
 
 // Waits until corsd's stderr matches re (the debug log is written as requests are handled).

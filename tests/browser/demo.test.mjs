@@ -15,16 +15,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startCorsd, killCorsd, stopCorsd, launchChromium, recordConsole, recordNetwork, isPreflight, describeRequests,
+  startCorsd, killCorsd, stopCorsd, launchChromium, openRecordedPage, DEMO_PATH, demoEcho, demoPre, demoPres,
+  waitForDemo, isPreflight, describeRequests,
 } from './support.mjs';
 
-const RESPONSES_TIMEOUT_MS = 15_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
-
-const RESOURCE_PATH = '/some/url/resource/path';
-const BODY = JSON.stringify({ name: 'Tricia', age: 37 });
-const expectedText = (method) =>
-  `Thank You For The Cross-Domain AJAX Request:\n\nMethod: ${method}\n\n${BODY}`;
 
 /** The running corsd (see startCorsd in support.mjs). */
 let corsd;
@@ -44,48 +39,32 @@ test('demo page: jQuery PUT then DELETE cross-origin, one shared preflight', { t
   const demoOrigin = new URL(corsd.demoUrl).origin;
 
   browser = await launchChromium();
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const consoleLog = recordConsole(page);
-
-  // Record every network request through CDP before navigating; a preflight is
-  // its own request (see recordNetwork and isPreflight in support.mjs).
-  const network = await recordNetwork(page);
+  // Record the console, and every network request through CDP, before navigating; a
+  // preflight is its own request (see recordNetwork and isPreflight in support.mjs).
+  const demo = await openRecordedPage(await browser.newContext());
+  const { page, consoleLog, network } = demo;
 
   const toApi = () => network.toOrigin(apiOrigin);
-  const pres = () =>
-    page.$$eval('pre', (els) => els.map((el) => ({ id: el.id, state: el.dataset.state ?? null, text: el.textContent })));
+  const pres = () => demoPres(page);
   const diagnostics = async () =>
     `requests to the API origin ${apiOrigin}:\n${describeRequests(toApi())}\n` +
     `page <pre>s: ${JSON.stringify(await pres().catch((e) => e.message))}\n` +
     `page console:\n${consoleLog.describe()}\n${corsd.output()}`;
 
   await page.goto(corsd.demoUrl);
-
-  try {
-    await page.waitForFunction(
-      () => ['putResponse', 'deleteResponse'].every((id) => document.getElementById(id)?.hasAttribute('data-state')),
-      null,
-      { timeout: RESPONSES_TIMEOUT_MS },
-    );
-  } catch (err) {
-    throw new Error(`the demo page did not finish both requests within ${RESPONSES_TIMEOUT_MS / 1000} s ` +
-      `(${err.message.split('\n')[0]})\n${await diagnostics()}`);
-  }
-
-  // Let any straggling network events arrive: wait until none came for 300 ms.
-  await network.settle(300, 20);
+  // Both responses shown, and the straggling network events arrived (see waitForDemo).
+  await waitForDemo(demo, diagnostics);
 
   if (process.env.CORSD_DEMO_SCREENSHOT) {
     await page.screenshot({ path: process.env.CORSD_DEMO_SCREENSHOT, fullPage: true });
   }
 
   const info = await diagnostics();
-  const read = (id) => page.$eval(`#${id}`, (el) => ({ state: el.dataset.state ?? null, text: el.textContent }));
+  const read = (id) => demoPre(page, id);
 
-  assert.deepEqual(await read('putResponse'), { state: 'done', text: expectedText('PUT') },
+  assert.deepEqual(await read('putResponse'), { state: 'done', text: demoEcho('PUT') },
     `PUT response shown on the page is wrong\n${info}`);
-  assert.deepEqual(await read('deleteResponse'), { state: 'done', text: expectedText('DELETE') },
+  assert.deepEqual(await read('deleteResponse'), { state: 'done', text: demoEcho('DELETE') },
     `DELETE response shown on the page is wrong\n${info}`);
 
   // The page says where it is and where it calls, and those are different origins.
@@ -103,7 +82,7 @@ test('demo page: jQuery PUT then DELETE cross-origin, one shared preflight', { t
     `expected exactly one CORS preflight (OPTIONS) to the API: one for the PUT, reused for the DELETE ` +
       `(Access-Control-Max-Age)\n${info}`);
   assert.equal(preflights[0].method, 'OPTIONS', `the preflight must be an OPTIONS request\n${info}`);
-  assert.equal(new URL(preflights[0].url).pathname, RESOURCE_PATH, `preflight went to the wrong path\n${info}`);
+  assert.equal(new URL(preflights[0].url).pathname, DEMO_PATH, `preflight went to the wrong path\n${info}`);
   assert.equal(count('PUT'), 1, `expected exactly one PUT to the API\n${info}`);
   assert.equal(count('DELETE'), 1, `expected exactly one DELETE to the API\n${info}`);
   assert.equal(apiRequests.length, 3, `expected no other requests to the API\n${info}`);

@@ -19,17 +19,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import {
-  startCorsd, killCorsd, stopCorsd, launchChromium, recordConsole, recordNetwork, isPreflight, describeRequests,
+  startCorsd, killCorsd, stopCorsd, launchChromium, openRecordedPage, fetchInPage, DEMO_BODY, DEMO_PATH, demoEcho,
+  demoPre, demoPres, waitForDemo, isPreflight, describeRequests,
 } from './support.mjs';
 
-const RESPONSES_TIMEOUT_MS = 15_000;
 const FETCH_TIMEOUT_MS = 5_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
-
-const RESOURCE_PATH = '/some/url/resource/path';
-const BODY = JSON.stringify({ name: 'Tricia', age: 37 });
-const expectedText = (method) =>
-  `Thank You For The Cross-Domain AJAX Request:\n\nMethod: ${method}\n\n${BODY}`;
 
 // Everything a test started, ended in after() even when the test failed.
 const cleanups = [];
@@ -108,31 +103,15 @@ async function startBrowser() {
 
 /**
  * Opens corsd's demo page in a new page of browser and waits until both of its
- * <pre>s have a data-state. Returns { page, network, consoleLog, read(id), pres() }.
+ * <pre>s have a data-state (see waitForDemo). Returns { page, network, consoleLog, read(id), pres() }.
  */
 async function openDemo(browser, corsd, diagnosticsOf) {
-  const page = await (await browser.newContext()).newPage();
-  const consoleLog = recordConsole(page);
-  const network = await recordNetwork(page);
-  const pres = () =>
-    page.$$eval('pre', (els) => els.map((el) => ({ id: el.id, state: el.dataset.state ?? null, text: el.textContent })));
-  const read = (id) => page.$eval(`#${id}`, (el) => ({ state: el.dataset.state ?? null, text: el.textContent }));
-  const demo = { page, network, consoleLog, read, pres };
+  const recorded = await openRecordedPage(await browser.newContext());
+  const demo = { ...recorded, read: (id) => demoPre(recorded.page, id), pres: () => demoPres(recorded.page) };
 
-  const response = await page.goto(corsd.demoUrl);
+  const response = await demo.page.goto(corsd.demoUrl);
   assert.equal(response?.status(), 200, `could not load ${corsd.demoUrl}\n${await diagnosticsOf(demo)}`);
-  try {
-    await page.waitForFunction(
-      () => ['putResponse', 'deleteResponse'].every((id) => document.getElementById(id)?.hasAttribute('data-state')),
-      null,
-      { timeout: RESPONSES_TIMEOUT_MS },
-    );
-  } catch (err) {
-    throw new Error(`the demo page did not finish both requests within ${RESPONSES_TIMEOUT_MS / 1000} s ` +
-      `(${err.message.split('\n')[0]})\n${await diagnosticsOf(demo)}`);
-  }
-  // The CDP events trail the page's view of a request: wait until none came for 300 ms.
-  await network.settle(300, 20);
+  await waitForDemo(demo, () => diagnosticsOf(demo));
   return demo;
 }
 
@@ -159,9 +138,9 @@ test('demo page through corsd: the PUT and DELETE reach a CORS-less upstream, on
     assert.equal((await demo.page.textContent('#pageOrigin')).trim(), demoOrigin, `#pageOrigin\n${info}`);
     assert.equal((await demo.page.textContent('#apiOrigin')).trim(), apiOrigin,
       `the page must call corsd's API origin by default\n${info}`);
-    assert.deepEqual(await demo.read('putResponse'), { state: 'done', text: expectedText('PUT') },
+    assert.deepEqual(await demo.read('putResponse'), { state: 'done', text: demoEcho('PUT') },
       `PUT response shown on the page is wrong\n${info}`);
-    assert.deepEqual(await demo.read('deleteResponse'), { state: 'done', text: expectedText('DELETE') },
+    assert.deepEqual(await demo.read('deleteResponse'), { state: 'done', text: demoEcho('DELETE') },
       `DELETE response shown on the page is wrong\n${info}`);
 
     // The browser: one preflight (cached for the DELETE), one PUT, one DELETE.
@@ -171,7 +150,7 @@ test('demo page through corsd: the PUT and DELETE reach a CORS-less upstream, on
     assert.equal(preflights.length, 1,
       `expected exactly one CORS preflight to corsd, reused for the DELETE (Access-Control-Max-Age)\n${info}`);
     assert.equal(preflights[0].method, 'OPTIONS', `the preflight must be an OPTIONS request\n${info}`);
-    assert.equal(new URL(preflights[0].url).pathname, RESOURCE_PATH, `preflight went to the wrong path\n${info}`);
+    assert.equal(new URL(preflights[0].url).pathname, DEMO_PATH, `preflight went to the wrong path\n${info}`);
     assert.equal(preflights[0].status, 204, `corsd must answer the allowed preflight with 204\n${info}`);
     assert.equal(count('PUT'), 1, `expected exactly one PUT to corsd\n${info}`);
     assert.equal(count('DELETE'), 1, `expected exactly one DELETE to corsd\n${info}`);
@@ -179,7 +158,7 @@ test('demo page through corsd: the PUT and DELETE reach a CORS-less upstream, on
 
     // The upstream: the PUT and the DELETE with their bodies, never the preflight.
     assert.deepEqual(upstream.seen.map((r) => [r.method, r.url, r.body]),
-      [['PUT', RESOURCE_PATH, BODY], ['DELETE', RESOURCE_PATH, BODY]],
+      [['PUT', DEMO_PATH, DEMO_BODY], ['DELETE', DEMO_PATH, DEMO_BODY]],
       `the upstream must receive the PUT and the DELETE, and no OPTIONS (corsd answers preflights)\n${info}`);
 
     await browser.close();
@@ -248,30 +227,14 @@ test('credentials through corsd: the upstream\'s cookie is set and sent back; X-
     const apiUrl = new URL(corsd.apiUrl).origin;
     const browser = await startBrowser();
     const context = await browser.newContext();
-    const page = await context.newPage();
-    const consoleLog = recordConsole(page);
-    const network = await recordNetwork(page);
+    const { page, consoleLog, network } = await openRecordedPage(context);
     const diagnostics = () =>
       `page ${page.url()}; requests to the API origin ${apiUrl}:\n${describeRequests(network.toOrigin(apiUrl))}\n` +
       `page console:\n${consoleLog.describe()}\n${upstream.describe()}\n${corsd.output()}`;
 
     // fetch() in the page; never throws, returns what the script could see.
-    const fetchInPage = (path, init) =>
-      page.evaluate(async ({ url, init, timeoutMs }) => {
-        try {
-          const r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-          return {
-            ok: true,
-            status: r.status,
-            requestId: r.headers.get('X-Request-Id'),
-            internal: r.headers.get('X-Internal'),
-            readableHeaders: [...r.headers.keys()],
-            body: await r.text(),
-          };
-        } catch (e) {
-          return { ok: false, error: e.name, message: e.message };
-        }
-      }, { url: apiUrl + path, init, timeoutMs: FETCH_TIMEOUT_MS });
+    const fetchApi = (path, init) => fetchInPage(page, apiUrl + path, init,
+      { headers: { requestId: 'X-Request-Id', internal: 'X-Internal' }, timeoutMs: FETCH_TIMEOUT_MS });
 
     const response = await page.goto(corsd.demoUrl);
     assert.equal(response?.status(), 200, `could not load ${corsd.demoUrl}\n${diagnostics()}`);
@@ -279,7 +242,7 @@ test('credentials through corsd: the upstream\'s cookie is set and sent back; X-
     assert.notEqual(pageOrigin, apiUrl, 'the page and corsd\'s API must be on different origins');
 
     // POST /session: the upstream's Set-Cookie reaches the browser's cookie jar.
-    const session = await fetchInPage('/session', { method: 'POST', credentials: 'include' });
+    const session = await fetchApi('/session', { method: 'POST', credentials: 'include' });
     await network.settle(150, 15);
     let info = `POST /session: ${JSON.stringify(session)}\n${diagnostics()}`;
     assert.equal(session.ok, true, `credentialed POST /session from ${pageOrigin} through corsd must succeed\n${info}`);
@@ -293,7 +256,7 @@ test('credentials through corsd: the upstream\'s cookie is set and sent back; X-
       `the browser must have stored the upstream's cookie: ${JSON.stringify(cookies)}\n${info}`);
 
     // GET /whoami: the cookie goes back through corsd to the upstream.
-    const whoami = await fetchInPage('/whoami', { credentials: 'include' });
+    const whoami = await fetchApi('/whoami', { credentials: 'include' });
     await network.settle(150, 15);
     info = `GET /whoami: ${JSON.stringify(whoami)}\n${diagnostics()}`;
     assert.equal(whoami.ok, true, `credentialed GET /whoami from ${pageOrigin} through corsd must succeed\n${info}`);

@@ -1,25 +1,24 @@
-// Shared helpers of the browser tests (demo.test.mjs, credentials.test.mjs).
+// Shared helpers of the browser tests (demo.test.mjs, credentials.test.mjs, proxy.test.mjs).
 //
 // Not a test file itself: `node --test tests/browser/` only runs files named like
 // *.test.mjs, so this module is loaded only through the tests' imports.
 //
-//   startCorsd(args)             spawn $CORSD_BIN, wait for its "ready: api URL demo URL" line
-//   killCorsd(corsd)             SIGKILL a corsd that is still running (for after() hooks)
-//   stopCorsd(corsd, timeoutMs)  SIGTERM, wait for the exit, return { code, signal }
+//   startCorsd, killCorsd, stopCorsd   from ../support/corsd.mjs (start corsd, kill it, stop it)
 //   launchChromium()             headless Chromium ($CHROMIUM_BIN or Debian's /usr/bin/chromium)
 //   recordConsole(page)          collect the page's console messages and uncaught errors
 //   recordNetwork(page)          record every request of the page through CDP
+//   openRecordedPage(context)    a new page with both recorders, before it loads anything
+//   fetchInPage(page, url, ...)  fetch() in the page: what its script could see, never throws
+//   DEMO_PATH, DEMO_BODY, demoEcho(method)   what the demo page sends, and shows as answers
+//   demoPres(page), demoPre(page, id)   the demo page's <pre>s: { id, state, text }
+//   waitForDemo(demo, ...)       until the demo page's PUT and DELETE have finished
 //   isPreflight(request)         whether a recorded request is a CORS preflight
 //   describeRequests(requests)   one diagnostic line per recorded request
 
-import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 
-/** How long corsd may take to print its ready line. */
-export const STARTUP_TIMEOUT_MS = 10_000;
+export { startCorsd, killCorsd, stopCorsd } from '../support/corsd.mjs';
 
 /** Chromium flags: headless, no sandbox (containers), no network traffic of its own. */
 export const CHROMIUM_ARGS = [
@@ -32,111 +31,6 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-
-/**
- * Starts the corsd binary named by $CORSD_BIN with args and waits (up to
- * timeoutMs) for its "ready: api URL demo URL" line on stdout.
- *
- * Resolves to the running corsd:
- *   { proc, apiUrl, demoUrl, stdout(), stderr(), output(), exited }
- * stdout() and stderr() return everything corsd wrote so far (both pipes are
- * drained for the whole run, so corsd never blocks on logging); output() returns
- * both, labelled, for diagnostics; exited resolves to { code, signal, error? }
- * once the process has ended (error when it could not be spawned).
- *
- * Rejects, with corsd's output in the message, when $CORSD_BIN is unset or not
- * executable, when corsd ends before it is ready, or on timeout (corsd is then
- * killed).
- */
-export function startCorsd(args, { timeoutMs = STARTUP_TIMEOUT_MS } = {}) {
-  const bin = process.env.CORSD_BIN;
-  if (!bin) {
-    throw new Error(
-      'CORSD_BIN is not set: point it at the corsd binary, e.g. ' +
-        '`CORSD_BIN=build/corsd node --test tests/browser/`',
-    );
-  }
-  try {
-    accessSync(bin, fsConstants.X_OK);
-  } catch (err) {
-    throw new Error(`CORSD_BIN=${bin} is not an executable file (${err.code})`);
-  }
-
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  // Keep draining both pipes for the whole run so corsd never blocks on logging.
-  proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-  proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-  const output = () =>
-    `--- corsd stdout ---\n${stdout || '(empty)'}\n--- corsd stderr ---\n${stderr || '(empty)'}`;
-  const exited = new Promise((resolve) => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
-    proc.once('error', (error) => resolve({ code: null, signal: null, error }));
-  });
-
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const finish = (err, value) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      proc.stdout.off('data', onData);
-      if (err) {
-        proc.kill('SIGKILL');
-        reject(err);
-      } else {
-        resolve(value);
-      }
-    };
-    const onData = () => {
-      const m = stdout.match(/ready: api (\S+) demo (\S+)/);
-      if (m) {
-        finish(null, {
-          proc, apiUrl: m[1], demoUrl: m[2], stdout: () => stdout, stderr: () => stderr, output, exited,
-        });
-      }
-    };
-    const timer = setTimeout(
-      () => finish(new Error(
-        `corsd did not print its "ready: api ... demo ..." line within ` +
-          `${timeoutMs / 1000} s (${bin} ${args.join(' ')})\n${output()}`,
-      )),
-      timeoutMs,
-    );
-    proc.stdout.on('data', onData);
-    exited.then(({ code, signal, error }) =>
-      finish(new Error(
-        `corsd ended before it was ready (${error ? error.message : `code ${code}, signal ${signal}`})\n${output()}`,
-      )));
-  });
-}
-
-/** SIGKILLs corsd (from startCorsd; may be undefined) if it is still running, and waits for it to end. */
-export async function killCorsd(corsd) {
-  if (corsd && corsd.proc.exitCode === null && corsd.proc.signalCode === null) {
-    corsd.proc.kill('SIGKILL');
-    await corsd.exited;
-  }
-}
-
-/**
- * Sends SIGTERM to corsd and waits up to timeoutMs for it to exit. Returns
- * { code, signal } of the exit (a graceful shutdown is { code: 0, signal: null }).
- * Fails an assertion, with corsd's output, when corsd had already exited before
- * the SIGTERM or does not exit within timeoutMs.
- */
-export async function stopCorsd(corsd, timeoutMs) {
-  assert.equal(corsd.proc.exitCode, null, `corsd had already exited\n${corsd.output()}`);
-  corsd.proc.kill('SIGTERM');
-  const result = await Promise.race([
-    corsd.exited,
-    sleep(timeoutMs, 'timeout', { ref: false }),
-  ]);
-  assert.notEqual(result, 'timeout',
-    `corsd did not exit within ${timeoutMs / 1000} s of SIGTERM\n${corsd.output()}`);
-  return { code: result.code, signal: result.signal };
-}
 
 /** Launches headless Chromium: $CHROMIUM_BIN, or Debian's /usr/bin/chromium. */
 export function launchChromium() {
@@ -225,6 +119,79 @@ export async function recordNetwork(page) {
       }
     },
   };
+}
+
+/**
+ * Opens a new page of context that records its console (recordConsole) and every
+ * request (recordNetwork) from the start. Returns { page, consoleLog, network }.
+ */
+export async function openRecordedPage(context) {
+  const page = await context.newPage();
+  const consoleLog = recordConsole(page);
+  const network = await recordNetwork(page);
+  return { page, consoleLog, network };
+}
+
+/**
+ * Runs fetch(url, init) in page, aborted after timeoutMs; never throws. Resolves to what
+ * the script could see: { ok: true, status, ...fields, readableHeaders, body }, where
+ * headers ({ field: 'Header-Name' }) names the response headers to read into fields (null
+ * when the script may not read one), or { ok: false, error, message } when fetch() threw
+ * (a CORS refusal is a TypeError).
+ */
+export const fetchInPage = (page, url, init, { headers = {}, timeoutMs }) =>
+  page.evaluate(async ({ url, init, headers, timeoutMs }) => {
+    try {
+      const r = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      return {
+        ok: true,
+        status: r.status,
+        ...Object.fromEntries(Object.entries(headers).map(([field, name]) => [field, r.headers.get(name)])),
+        readableHeaders: [...r.headers.keys()],
+        body: await r.text(),
+      };
+    } catch (e) {
+      return { ok: false, error: e.name, message: e.message };
+    }
+  }, { url, init, headers, timeoutMs });
+
+// corsd's demo page sends a jQuery PUT, then a DELETE, of DEMO_BODY to DEMO_PATH on the
+// API origin, and shows each answer (from the seed's echo API: demoEcho(method)) in its
+// <pre id="putResponse"> and <pre id="deleteResponse">.
+export const DEMO_PATH = '/some/url/resource/path';
+export const DEMO_BODY = JSON.stringify({ name: 'Tricia', age: 37 });
+export const demoEcho = (method) =>
+  `Thank You For The Cross-Domain AJAX Request:\n\nMethod: ${method}\n\n${DEMO_BODY}`;
+/** How long waitForDemo waits for the demo page's two requests by default. */
+export const DEMO_TIMEOUT_MS = 15_000;
+
+/** The <pre>s of corsd's demo page: [{ id, state, text }], state its data-state or null. */
+export const demoPres = (page) =>
+  page.$$eval('pre', (els) => els.map((el) => ({ id: el.id, state: el.dataset.state ?? null, text: el.textContent })));
+
+/** The demo page's <pre id="id">: { state, text }, state its data-state or null. */
+export const demoPre = (page, id) =>
+  page.$eval(`#${id}`, (el) => ({ state: el.dataset.state ?? null, text: el.textContent }));
+
+/**
+ * Waits up to timeoutMs (DEMO_TIMEOUT_MS) until the demo page (demo: { page, network } from
+ * openRecordedPage) has finished its PUT and DELETE, i.e. #putResponse and
+ * #deleteResponse both have a data-state; on timeout throws with await diagnostics().
+ * Then lets straggling network events arrive: the CDP events trail the page's view of a
+ * request, so it waits until none came for 300 ms.
+ */
+export async function waitForDemo({ page, network }, diagnostics, timeoutMs = DEMO_TIMEOUT_MS) {
+  try {
+    await page.waitForFunction(
+      () => ['putResponse', 'deleteResponse'].every((id) => document.getElementById(id)?.hasAttribute('data-state')),
+      null,
+      { timeout: timeoutMs },
+    );
+  } catch (err) {
+    throw new Error(`the demo page did not finish both requests within ${timeoutMs / 1000} s ` +
+      `(${err.message.split('\n')[0]})\n${await diagnostics()}`);
+  }
+  await network.settle(300, 20);
 }
 
 /** Whether a request recorded by recordNetwork() is a CORS preflight. */

@@ -67,6 +67,18 @@ const Refusal kRefusals[] = {
     {"empty_origins", "[[routes]]\nallow_origins = []\n", 2, "no origin would ever be allowed"},
     {"glob_path", "[[routes]]\npath = \"/api/*\"\nallow_origins = [\"*\"]\n", 1, "matched literally"},
     {"timeout_too_small", "[server]\nheader_timeout = 0.0001\n", 2, "from 0.001 to 86400"},
+    {"upstream_without_origins", "[[routes]]\npath = \"/api\"\nupstream = \"http://127.0.0.1:5000\"\n", 1,
+     "has an upstream but no allow_origins"},
+    {"upstream_with_a_path", "[[routes]]\nallow_origins = [\"*\"]\nupstream = \"http://127.0.0.1:5000/api\"\n", 3,
+     "has a path"},
+    {"https_upstream", "[[routes]]\nallow_origins = [\"*\"]\n\nupstream = \"https://api.example\"\n", 4,
+     "HTTPS upstreams are not supported yet"},
+    {"bad_host_header", "[[routes]]\nallow_origins = [\"*\"]\nhost_header = \"server\"\n", 3,
+     "neither \"client\" nor \"upstream\""},
+    {"proxy_timeout_out_of_range", "[proxy]\nconnect_timeout = 0\n", 2, "from 0.001 to 86400"},
+    {"unknown_proxy_key", "[proxy]\nidle_timout = 3\n", 2, "did you mean \"idle_timeout\""},
+    {"trusted_proxy_not_an_address", "[proxy]\ntrusted_proxies = [\n  \"10.0.0.2\",\n  \"lb.internal\",\n]\n", 4,
+     "is not an IP address"},
 };
 
 TEST(ConfigValidationTest, EachRefusalNamesFileLineRuleAndFix) {
@@ -116,6 +128,34 @@ TEST(ConfigValidationTest, CheckConfigPrintsTheEffectivePolicies) {
   EXPECT_NE(run.output.find("origins: https://app.example.com, http://localhost:*"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("Access-Control-Allow-Headers: authorization"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("config OK"), std::string::npos);
+}
+
+// The README points at examples/: each must stay a valid config.
+TEST(ConfigValidationTest, EveryExampleIsValid) {
+  std::size_t checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(CORSD_EXAMPLES_DIR)) {
+    if (entry.path().extension() != ".toml") continue;
+    const RunResult run = run_corsd({"--check-config", entry.path().string()});
+    EXPECT_EQ(run.status, 0) << entry.path() << "\n" << run.output;
+    EXPECT_NE(run.output.find("config OK"), std::string::npos) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 5u);
+}
+
+TEST(ConfigValidationTest, CheckConfigShowsEachRoutesUpstream) {
+  const std::string path = write_config("proxy.toml",
+                                        "[[routes]]\npath = \"/api\"\nupstream = \"http://127.0.0.1:5000\"\n"
+                                        "host_header = \"upstream\"\nallow_origins = [\"https://app.example.com\"]\n"
+                                        "[[routes]]\npath = \"/echo\"\nallow_origins = [\"*\"]\n");
+  const RunResult run = run_corsd({"--check-config", path});
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("route \"/api\":\n  upstream: http://127.0.0.1:5000 (Host: 127.0.0.1:5000)\n"),
+            std::string::npos)
+      << run.output;
+  const std::size_t echo = run.output.find("route \"/echo\":"), api = run.output.find("route \"/api\":");
+  ASSERT_LT(echo, api);  // longest prefix first
+  EXPECT_EQ(run.output.substr(echo, api - echo).find("upstream"), std::string::npos) << run.output;
 }
 
 const char* kMultiRoute = R"(

@@ -7,17 +7,17 @@
 //   parseHead(buf)           start line + [name, value] pairs, exactly as received
 //   readResponse(reader)     one HTTP/1.1 response (1xx, HEAD/204/304, CL, chunked, until close)
 //   connect(port)            raw client connection: send(bytes), response(), waitClosed()
+//   withConnection(port, fn) fn(client) on a new connection, closed after
 //   request(...)             builds the bytes of one request
-//   startCorsd(args)         spawns $CORSD_BIN, waits for its "ready: api URL" line
-//   runCorsd(args)           runs corsd to its exit (start-up refusals, --check-config)
+//   startCorsd, runCorsd     from ../support/corsd.mjs (start corsd, or run it to its exit)
 //   procStatusKb(pid, field) VmHWM / VmRSS of a process, in KiB
 //   patternSlice/patternSha256   the deterministic bytes of /download and of test uploads
 
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+
+export { runCorsd, startCorsd } from '../support/corsd.mjs';
 
 /** The origin the test policy allows (https: corsd refuses credentials for a plain http origin). */
 export const ORIGIN = 'https://app.test';
@@ -331,98 +331,18 @@ export async function connect(port, { host = '127.0.0.1', timeoutMs = READ_TIMEO
   return client;
 }
 
-/** One request on its own connection: connect, send, read the response, close. */
-export async function exchange(port, data, opts) {
-  const c = await connect(port);
+/** Runs fn(client) on a new connection to port (connect's options in opts), then closes it. */
+export async function withConnection(port, fn, opts) {
+  const c = await connect(port, opts);
   try {
-    return await c.exchange(data, opts);
+    return await fn(c);
   } finally {
     c.close();
   }
 }
 
-/** The corsd binary: $CORSD_BIN, else the repository's build/corsd. */
-export function corsdBin() {
-  const bin = process.env.CORSD_BIN || new URL('../../build/corsd', import.meta.url).pathname;
-  try {
-    accessSync(bin, fsConstants.X_OK);
-  } catch (err) {
-    throw new Error(`CORSD_BIN=${bin} is not an executable file (${err.code})`);
-  }
-  return bin;
-}
-
-/**
- * Spawns corsd with args and waits (up to timeoutMs) for "ready: api URL" on stdout. Resolves to
- *   { proc, pid, apiUrl, port, stdout(), stderr(), output(), exited, stop() }
- * stop() sends SIGTERM, and SIGKILL if corsd is still running 5 s later.
- */
-export function startCorsd(args, { timeoutMs = 10_000 } = {}) {
-  const bin = corsdBin();
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  // Drain both pipes for the whole run so corsd never blocks on logging.
-  proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-  proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-  const output = () => `--- corsd ${args.join(' ')}\n--- stdout ---\n${stdout || '(empty)'}\n--- stderr ---\n${stderr || '(empty)'}`;
-  const exited = new Promise((resolve) => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
-    proc.once('error', (error) => resolve({ code: null, signal: null, error }));
-  });
-  const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return exited;
-    proc.kill('SIGTERM');
-    const r = await Promise.race([exited, sleep(5000, null, { ref: false })]);
-    if (r) return r;
-    proc.kill('SIGKILL');
-    return exited;
-  };
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const finish = (err, value) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (err) {
-        proc.kill('SIGKILL');
-        reject(err);
-      } else {
-        resolve(value);
-      }
-    };
-    const onData = () => {
-      const m = stdout.match(/ready: api (http:\/\/\S+?:(\d+))\b/);
-      if (m) {
-        proc.stdout.off('data', onData);
-        finish(null, {
-          proc, pid: proc.pid, apiUrl: m[1], port: Number(m[2]),
-          stdout: () => stdout, stderr: () => stderr, output, exited, stop,
-        });
-      }
-    };
-    const timer = setTimeout(() => finish(new Error(`corsd was not ready within ${timeoutMs} ms\n${output()}`)), timeoutMs);
-    proc.stdout.on('data', onData);
-    exited.then(({ code, signal, error }) =>
-      finish(new Error(`corsd ended before it was ready (${error ? error.message : `code ${code}, signal ${signal}`})\n${output()}`)));
-  });
-}
-
-/** Runs corsd to its exit (killed after timeoutMs): { code, signal, stdout, stderr }. */
-export function runCorsd(args, { timeoutMs = 10_000 } = {}) {
-  const proc = spawn(corsdBin(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-  proc.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) => {
-    proc.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+/** One request on its own connection: connect, send, read the response, close. */
+export const exchange = (port, data, opts) => withConnection(port, (c) => c.exchange(data, opts));
 
 /** A field of /proc/PID/status in KiB (VmHWM: peak resident set, VmRSS: current). */
 export function procStatusKb(pid, field) {

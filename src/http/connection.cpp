@@ -86,8 +86,8 @@ class Connection::Stream final : public Exchange {
   net::awaitable<BodySlice> read_body() override;
   net::awaitable<bool> send_interim(const ResponseHead& head) override;
   net::awaitable<bool> send_head(const ResponseHead& head, Framing framing) override;
-  net::awaitable<bool> send_body(std::string_view data) override;
-  net::awaitable<bool> send_last(std::string_view data) override;
+  net::awaitable<bool> send_body(std::span<const std::string_view> slices) override;
+  net::awaitable<bool> send_last(std::span<const std::string_view> slices) override;
   net::awaitable<bool> finish() override;
   void abort() noexcept override {
     aborted_ = true;
@@ -106,7 +106,7 @@ class Connection::Stream final : public Exchange {
   bool client_broke() const noexcept { return client_broke_; }
 
  private:
-  net::awaitable<bool> send(std::string_view data, bool last);
+  net::awaitable<bool> send(std::span<const std::string_view> slices, bool last);
 
   Connection& c_;
   Request request_;
@@ -182,34 +182,41 @@ net::awaitable<bool> Connection::Stream::send_head(const ResponseHead& head, Fra
   co_return true;
 }
 
-net::awaitable<bool> Connection::Stream::send_body(std::string_view data) { co_return co_await send(data, false); }
+net::awaitable<bool> Connection::Stream::send_body(std::span<const std::string_view> slices) {
+  co_return co_await send(slices, false);
+}
 
-net::awaitable<bool> Connection::Stream::send_last(std::string_view data) { co_return co_await send(data, true); }
+net::awaitable<bool> Connection::Stream::send_last(std::span<const std::string_view> slices) {
+  co_return co_await send(slices, true);
+}
 
-// Writes the queued head (if still queued), `data` in its framing and, with
-// `last`, the end of the body: one write for a whole small answer.
-net::awaitable<bool> Connection::Stream::send(std::string_view data, bool last) {
-  if (aborted_ || !head_sent_ || finished_) co_return false;
-  if (framing_.kind == Framing::Kind::none) data = {};
-  if (framing_.kind == Framing::Kind::length && data.size() > framing_.length - sent_) {
-    abort();
+// Writes the queued head (if still queued), the slices in the framing (one
+// chunk for all of them) and, with `last`, the end of the body: one write
+// for a whole small answer.
+net::awaitable<bool> Connection::Stream::send(std::span<const std::string_view> slices, bool last) {
+  if (aborted_ || !head_sent_ || finished_ || slices.size() > kMaxSlices) co_return false;
+  std::uint64_t size = 0;
+  for (const auto slice : slices) size += slice.size();
+  if (framing_.kind == Framing::Kind::none) slices = {}, size = 0;
+  if (framing_.kind == Framing::Kind::length &&
+      (size > framing_.length - sent_ || (last && sent_ + size != framing_.length))) {
+    abort();  // longer, or shorter at its end, than its Content-Length: never passed on as whole
     co_return false;
   }
-  if (last && framing_.kind == Framing::Kind::length && sent_ + data.size() != framing_.length) {
-    abort();  // shorter than its Content-Length: the client must not take it for whole
-    co_return false;
-  }
-  sent_ += data.size();
-  const bool chunk = framing_.kind == Framing::Kind::chunked && !data.empty();
-  const ChunkSizeLine size_line(data.size());
-  const std::string_view end = chunk ? kChunkEnd : std::string_view();
-  const std::string_view last_chunk = last && framing_.kind == Framing::Kind::chunked ? kLastChunk : std::string_view();
-  const std::array buffers{net::const_buffer(c_.out_.data(), c_.out_.size()),
-                           net::buffer(chunk ? size_line.text() : std::string_view()), net::buffer(data),
-                           net::buffer(end), net::buffer(last_chunk)};
+  sent_ += size;
+  const bool chunk = framing_.kind == Framing::Kind::chunked && size > 0;
+  const ChunkSizeLine size_line(size);
+  std::array<net::const_buffer, kMaxSlices + 4> buffers;
+  std::size_t count = 0;
+  buffers[count++] = net::const_buffer(c_.out_.data(), c_.out_.size());
+  if (chunk) buffers[count++] = net::buffer(size_line.text());
+  for (const auto slice : slices) buffers[count++] = net::buffer(slice);
+  if (chunk) buffers[count++] = net::buffer(kChunkEnd);
+  if (last && framing_.kind == Framing::Kind::chunked) buffers[count++] = net::buffer(kLastChunk);
   if (last) finished_ = true;
-  if (net::buffer_size(buffers) == 0) co_return true;
-  const bool ok = co_await c_.write(buffers);
+  const std::span<const net::const_buffer> used(buffers.data(), count);
+  if (net::buffer_size(used) == 0) co_return true;
+  const bool ok = co_await c_.write(used);
   c_.out_.clear();
   if (!ok) aborted_ = true;
   co_return ok;

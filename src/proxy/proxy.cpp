@@ -254,13 +254,19 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
   }
 }
 
-// Streams the answer body to the client and ends it. A slice is held until
-// the next parse step shows whether it was the last, so that a small answer
-// goes out in one write with its head and its end. False when either side
+// Streams the answer body to the client and ends it. Slices are held until
+// the buffer they point into runs dry, so that what one read brought (a
+// small answer: its head, its chunks and its end) goes out in one write. False when either side
 // broke off (the client connection is then closed, never left with a body
 // that looks whole).
 net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
-  std::optional<std::string_view> held;
+  std::array<std::string_view, http::Exchange::kMaxSlices> held;
+  std::size_t count = 0;
+  const auto send_held = [&]() -> net::awaitable<bool> {
+    const bool ok = co_await ex_.send_body(std::span<const std::string_view>(held.data(), count));
+    count = 0;
+    co_return ok;
+  };
   while (!parser.is_done()) {
     if (!c_.in.empty()) {
       parser.slice.reset();
@@ -270,16 +276,15 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
       c_.in.consume(used);
       if (ec && ec != bhttp::error::need_more) co_return false;
       if (parser.slice) {
-        if (held && !co_await ex_.send_body(*held)) co_return false;
-        held = parser.slice;
+        if (count == held.size() && !co_await send_held()) co_return false;
+        held[count++] = *parser.slice;
       }
       if (parser.is_done()) break;
       if (parser.slice || (!ec && used > 0)) continue;
     }
     // The buffer is read into next: what it holds goes first. Until the
     // client has taken it, nothing more is read: that is the back-pressure.
-    if (held && !co_await ex_.send_body(*held)) co_return false;
-    held.reset();
+    if (count > 0 && !co_await send_held()) co_return false;
     const auto space = c_.in.writable();
     c_.arm(settings_.response_timeout);
     auto [ec, n] = co_await c_.socket.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
@@ -291,9 +296,7 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
     if (ec) co_return false;
     c_.in.commit(n);
   }
-  // (No co_await inside ?: here: GCC 12 miscompiles it.)
-  if (held) co_return co_await ex_.send_last(*held);
-  co_return co_await ex_.finish();
+  co_return co_await ex_.send_last(std::span<const std::string_view>(held.data(), count));
 }
 
 http::Framing client_framing(const UpstreamParser& parser, unsigned status, bool head_request) {
@@ -379,8 +382,9 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
   for (int attempt = 0;; ++attempt) {
     auto connection = pools_->idle.take(upstream.authority);
     if (!connection) {
-      connection = std::make_unique<UpstreamConnection>(worker_);
+      connection = pools_->idle.make();
       if (auto f = co_await connect(*connection, upstream, settings)) {
+        pools_->idle.discard(std::move(connection));
         co_await answer(exchange, cors, *f);
         co_return;
       }
@@ -388,6 +392,8 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
     const Outcome outcome = co_await Attempt(exchange, *connection, upstream, settings, cors).run(peer_trusted);
     if (outcome == Outcome::reusable && settings.idle_connections > 0) {
       pools_->idle.give_back(upstream.authority, std::move(connection), settings.idle_connections, settings.idle_timeout);
+    } else {
+      pools_->idle.discard(std::move(connection));
     }
     if (outcome != Outcome::stale) co_return;
     if (attempt > 0 || !retryable) {

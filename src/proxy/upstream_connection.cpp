@@ -4,7 +4,8 @@
 
 namespace corsd::proxy {
 
-UpstreamConnection::UpstreamConnection(http::WorkerContext& worker) : socket(worker.io()), worker_(worker) {
+UpstreamConnection::UpstreamConnection(http::WorkerContext& worker, std::unique_ptr<char[]> buffer)
+    : socket(worker.io()), in(kBufferSize, std::move(buffer)), worker_(worker) {
   worker_.watch(*this);
 }
 
@@ -28,12 +29,34 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& author
   if (connections.empty()) return nullptr;
   auto c = std::move(connections.back());
   connections.pop_back();
+  c->in.give_storage(buffer());
   return c;
+}
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::make() {
+  return std::make_unique<UpstreamConnection>(worker_, buffer());
+}
+
+std::unique_ptr<char[]> UpstreamPool::buffer() {
+  if (spare_buffers_.empty()) return std::make_unique_for_overwrite<char[]>(UpstreamConnection::kBufferSize);
+  auto b = std::move(spare_buffers_.back());
+  spare_buffers_.pop_back();
+  return b;
+}
+
+void UpstreamPool::keep_buffer(UpstreamConnection& c) noexcept {
+  auto b = c.in.take_storage();
+  if (b && spare_buffers_.size() < kMaxSpareBuffers) spare_buffers_.push_back(std::move(b));
+}
+
+void UpstreamPool::discard(std::unique_ptr<UpstreamConnection> c) noexcept {
+  if (c) keep_buffer(*c);
 }
 
 void UpstreamPool::give_back(const std::string& authority, std::unique_ptr<UpstreamConnection> c, std::size_t limit,
                              std::chrono::milliseconds idle_timeout) {
   auto& connections = idle_[authority];
+  keep_buffer(*c);  // checked empty: the answer ended where the data did
   if (connections.size() >= limit) return;
   c->reused = true;
   c->idle_until = clock::now() + idle_timeout;

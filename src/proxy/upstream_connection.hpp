@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "corsd/http/input_buffer.hpp"
 #include "corsd/http/response_head.hpp"
@@ -20,7 +21,8 @@ class UpstreamConnection final : public http::Watched {
   // Room for the longest answer head and big body reads.
   static constexpr std::size_t kBufferSize = 80 * 1024;
 
-  explicit UpstreamConnection(http::WorkerContext& worker);
+  // `buffer` holds kBufferSize bytes (see UpstreamPool::buffer()).
+  UpstreamConnection(http::WorkerContext& worker, std::unique_ptr<char[]> buffer);
   ~UpstreamConnection();
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
@@ -34,7 +36,7 @@ class UpstreamConnection final : public http::Watched {
   bool timed_out() const noexcept { return clock::now() >= deadline_; }
 
   boost::asio::ip::tcp::socket socket;
-  http::InputBuffer in{kBufferSize};
+  http::InputBuffer in;
   std::string out;          // the request head on its way
   http::ResponseHead head;  // the answer head being parsed
   bool reused = false;      // it has served an exchange before
@@ -45,9 +47,10 @@ class UpstreamConnection final : public http::Watched {
   clock::time_point deadline_ = clock::time_point::max();
 };
 
-// Idle connections per upstream authority, newest last. The worker's ticker
-// closes those idle past their timeout (the pool is itself watched: its
-// deadline is the oldest connection's expiry).
+// Idle connections per upstream authority, newest last, and the buffers
+// they lent back: an idle connection holds a socket, not 80 KiB. The
+// worker's ticker closes those idle past their timeout (the pool is itself
+// watched: its deadline is the oldest connection's expiry).
 class UpstreamPool final : public http::Watched {
  public:
   explicit UpstreamPool(http::WorkerContext& worker);
@@ -62,8 +65,11 @@ class UpstreamPool final : public http::Watched {
   // take()
   //
   // The newest idle connection to `authority` still within its idle
-  // timeout, or nullptr.
+  // timeout (with a buffer again), or nullptr.
   std::unique_ptr<UpstreamConnection> take(const std::string& authority);
+
+  // A new, unconnected connection with a buffer from the pool.
+  std::unique_ptr<UpstreamConnection> make();
 
   // give_back()
   //
@@ -72,9 +78,19 @@ class UpstreamPool final : public http::Watched {
   void give_back(const std::string& authority, std::unique_ptr<UpstreamConnection> c, std::size_t limit,
                  std::chrono::milliseconds idle_timeout);
 
+  // Closes `c`, keeping its buffer for the next connection.
+  void discard(std::unique_ptr<UpstreamConnection> c) noexcept;
+
  private:
+  // Buffers kept for reuse, at most: the busiest moment's connections.
+  static constexpr std::size_t kMaxSpareBuffers = 64;
+
+  std::unique_ptr<char[]> buffer();
+  void keep_buffer(UpstreamConnection& c) noexcept;
+
   http::WorkerContext& worker_;
   std::map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>, std::less<>> idle_;
+  std::vector<std::unique_ptr<char[]>> spare_buffers_;
   clock::time_point next_sweep_ = clock::time_point::max();
 };
 

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "corsd/http/request.hpp"
@@ -59,17 +60,22 @@ class Exchange {
   // becomes close-delimited.
   virtual boost::asio::awaitable<bool> send_head(const ResponseHead& head, Framing framing) = 0;
 
+  // Slices sent in one write, at most.
+  static constexpr std::size_t kMaxSlices = 8;
+
   // send_body()
   //
-  // Sends a slice of the response body (nothing for HEAD). False when the
-  // client is gone or the slice would pass the declared Content-Length.
-  virtual boost::asio::awaitable<bool> send_body(std::string_view data) = 0;
+  // Sends slices of the response body (nothing for HEAD), together and with
+  // the head if it is still queued: one write. False when the client is
+  // gone or the slices would pass the declared Content-Length.
+  virtual boost::asio::awaitable<bool> send_body(std::span<const std::string_view> slices) = 0;
+  boost::asio::awaitable<bool> send_body(std::string_view data) { return send_body(std::span(&data, 1)); }
 
   // send_last()
   //
-  // Sends the last slice of the body and ends the response, in one write
-  // with the head if it is still queued.
-  virtual boost::asio::awaitable<bool> send_last(std::string_view data) = 0;
+  // Sends the last slices of the body and ends the response, in the same
+  // one write.
+  virtual boost::asio::awaitable<bool> send_last(std::span<const std::string_view> slices) = 0;
 
   // finish()
   //

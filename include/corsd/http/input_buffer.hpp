@@ -14,6 +14,19 @@ namespace corsd::http {
 class InputBuffer {
  public:
   explicit InputBuffer(std::size_t capacity) : data_(new char[capacity]), capacity_(capacity) {}
+  // Uses `storage`, of `capacity` bytes (from a pool of such buffers).
+  InputBuffer(std::size_t capacity, std::unique_ptr<char[]> storage) noexcept
+      : data_(std::move(storage)), capacity_(capacity) {}
+
+  // take_storage(), give_storage()
+  //
+  // An idle connection gives its storage back to a pool and gets one again
+  // when it is used: idle connections then hold no buffer. Only while empty.
+  std::unique_ptr<char[]> take_storage() noexcept {
+    begin_ = end_ = 0;
+    return std::move(data_);
+  }
+  void give_storage(std::unique_ptr<char[]> storage) noexcept { data_ = std::move(storage); }
 
   std::string_view readable() const noexcept { return {data_.get() + begin_, end_ - begin_}; }
   bool empty() const noexcept { return begin_ == end_; }

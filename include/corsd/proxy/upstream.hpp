@@ -52,8 +52,10 @@ struct ProxySettings {
   // Idle pooled connections older than this are closed, not reused; below
   // the keep-alive timeout of common servers (Node.js: 5 s).
   std::chrono::milliseconds idle_timeout{4'000};
-  // Idle connections kept per worker thread and upstream; 0: no reuse.
-  std::size_t idle_connections = 32;
+  // Idle connections kept per worker thread and upstream; 0: no reuse. An
+  // idle connection holds a socket and no buffer; fewer than the requests
+  // in flight at busy times means connecting anew all the time.
+  std::size_t idle_connections = 64;
   // Peers whose X-Forwarded-* fields are believed and appended to.
   std::vector<std::string> trusted_proxies;
 };

@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -35,6 +37,22 @@ const CLI::Validator kHostPort(
     "HOST:PORT");
 
 double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+
+// A number of seconds from `min` to a day. CLI::Range lets "nan" through
+// (every comparison with it is false), which would cut every wait short.
+CLI::Validator seconds_from(double min) {
+  const std::string range = std::string(min > 0 ? "0.001" : "0") + " to 86400";
+  return CLI::Validator(
+      [min, range](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0' || !std::isfinite(value) || value < min || value > 86400) {
+          return "expected seconds from " + range + ", got \"" + text + "\"";
+        }
+        return {};
+      },
+      "SECONDS:" + range);
+}
 
 }  // namespace
 
@@ -111,7 +129,7 @@ void add_server_flags(CLI::App& app, Flags& f) {
   app.add_option("--max-connections", f.max_connections, "Open connections per thread")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  const CLI::Range seconds_range(0.001, 86400.0);
+  const CLI::Validator seconds_range = seconds_from(0.001);
   app.add_option("--header-timeout", f.header_timeout, "Seconds a client has to send a request's headers")
       ->check(seconds_range)
       ->capture_default_str();
@@ -123,7 +141,7 @@ void add_server_flags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--shutdown-timeout", f.shutdown_timeout,
                  "Seconds requests in flight get to finish after SIGINT/SIGTERM")
-      ->check(CLI::Range(0.0, 86400.0))
+      ->check(seconds_from(0))
       ->capture_default_str();
   app.add_option("--log-level", f.log_level, "info, or debug to log every CORS rejection with its reason")
       ->check(CLI::IsMember({"info", "debug"}))
@@ -132,7 +150,7 @@ void add_server_flags(CLI::App& app, Flags& f) {
 
 void add_proxy_flags(CLI::App& app, Flags& f) {
   const char* group = "Reverse proxy (for routes with an upstream)";
-  const CLI::Range seconds_range(0.001, 86400.0);
+  const CLI::Validator seconds_range = seconds_from(0.001);
   app.add_option("--upstream", f.upstream,
                  "Forward every path to this API (http://HOST:PORT) with the policy's CORS; needs --allow-origin")
       ->group(group);

@@ -1,20 +1,26 @@
 #include "corsd/app/session_api.hpp"
 
+#include <sys/random.h>
+
 #include <array>
 #include <atomic>
 #include <charconv>
-#include <random>
 
 namespace corsd::app {
 namespace {
 
 using IdText = std::array<char, 16>;
 
-// 64 random bits as 16 hex digits; a fresh generator per thread, seeded once.
+// 64 random bits from the OS's CSPRNG, as 16 hex digits: session cookies
+// must not be predictable from the ones seen before (a seeded mt19937_64
+// is, after 312 outputs).
 IdText random_id() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
+  std::uint64_t value = 0;
+  for (std::size_t got = 0; got < sizeof value;) {
+    const ssize_t n = ::getrandom(reinterpret_cast<char*>(&value) + got, sizeof value - got, 0);
+    if (n > 0) got += static_cast<std::size_t>(n);
+  }
   IdText text;
-  std::uint64_t value = generator();
   for (char& c : text) {
     c = "0123456789abcdef"[value & 0xf];
     value >>= 4;
@@ -51,6 +57,12 @@ void SessionApi::handle(const http::Request& request, http::Response& response) 
     end = std::copy(suffix.begin(), suffix.end(), end);
     response.add("Set-Cookie", std::string_view(cookie.data(), static_cast<std::size_t>(end - cookie.data())));
     response.send({"session started: ", view(session), "\n"});
+    return;
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    response.set_status(405);
+    response.add("Allow", "GET, HEAD");
+    response.send("ask who you are with GET\n");
     return;
   }
   const auto cookie = request.find("cookie");

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <vector>
 
 #include "corsd/app/echo_api.hpp"
@@ -33,6 +34,25 @@ TEST(SessionApiTest, WhoamiReportsCookieAndAuthorization) {
 TEST(SessionApiTest, OtherPathsAreEchoed) {
   EXPECT_NE(answer("PUT", "/sessions").find("Method: PUT"), std::string::npos);
   EXPECT_EQ(answer("GET", "/session").rfind("HTTP/1.1 405", 0), 0u);
+}
+
+TEST(SessionApiTest, WhoamiAnswersGetAndHeadOnly) {
+  for (std::string_view method : {"POST", "PUT", "TRACE", "DELETE"}) {
+    const std::string out = answer(method, "/whoami", {{"Cookie", "corsd_session=abc"}});
+    EXPECT_EQ(out.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u) << method;
+    EXPECT_NE(out.find("Allow: GET, HEAD\r\n"), std::string::npos) << method;
+    EXPECT_EQ(out.find("abc"), std::string::npos) << method;  // a TRACE never reflects the cookie
+  }
+}
+
+TEST(SessionApiTest, SessionIdsAreNotRepeated) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 200; ++i) {
+    const std::string out = answer("POST", "/session", {});
+    const std::size_t at = out.find("corsd_session=");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_TRUE(seen.insert(out.substr(at + 14, 16)).second);
+  }
 }
 
 }  // namespace

@@ -46,7 +46,9 @@ ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed) noexce
   if (ec == bhttp::error::header_limit) return kFieldsTooLarge;
   if (ec == bhttp::error::body_limit) return {413, "request body too large: it is over the server's limit\n"};
   if (ec == bhttp::error::bad_target) {
-    return {400, "bad request: the path climbs above \"/\" or has a malformed percent-encoding\n"};
+    return {400,
+            "bad request: the path climbs above \"/\", has a malformed percent-encoding, or holds a backslash, an "
+            "encoded slash or a dot segment with parameters, which servers resolve differently\n"};
   }
   if (ec == bhttp::error::bad_version && has_wellformed_version(unparsed)) {
     return {505, "HTTP version not supported: use HTTP/1.1 or HTTP/1.0\n"};
@@ -119,6 +121,7 @@ class Connection::Stream final : public Exchange {
   bool finished_ = false;
   bool aborted_ = false;
   bool body_stopped_ = false;
+  bool body_started_ = false;
   bool client_broke_ = false;
 };
 
@@ -139,15 +142,26 @@ net::awaitable<BodySlice> Connection::Stream::read_body() {
       }
       // The slice points into the input buffer, which is not read into
       // again before the next call: that is the back-pressure.
-      if (c_.storage_.slice) co_return BodySlice{*c_.storage_.slice};
+      if (c_.storage_.slice) {
+        body_started_ = true;
+        co_return BodySlice{*c_.storage_.slice};
+      }
       if (!ec && used > 0) continue;
     }
-    if (c_.storage_.expect_continue && !c_.continue_sent_) {
+    // "100 Continue" only while the client waits for it: before any body
+    // byte and before the answer (whose writes it must not race).
+    if (c_.storage_.expect_continue && !c_.continue_sent_ && !body_started_ && !head_sent_) {
       c_.continue_sent_ = true;
       const std::array buffers{net::const_buffer(kContinue.data(), kContinue.size())};
       if (!co_await c_.write(buffers)) co_return BodySlice{{}, false};
     }
     const auto space = c_.in_.writable();
+    if (space.empty()) {
+      // A chunk extension or trailer filled the buffer: Beast does not bound
+      // them. A read of nothing would complete at once, forever.
+      body_error_ = bhttp::error::header_limit;
+      co_return BodySlice{{}, false};
+    }
     c_.read_deadline_ = clock::now() + c_.worker_.limits().body_timeout;
     auto [ec, n] = co_await c_.socket_.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
     c_.read_deadline_ = clock::time_point::max();
@@ -174,6 +188,9 @@ net::awaitable<bool> Connection::Stream::send_head(const ResponseHead& head, Fra
   if (aborted_ || head_sent_) co_return false;
   if (framing.kind == Framing::Kind::chunked && request_.version == 10) framing.kind = Framing::Kind::close;
   if (framing.kind == Framing::Kind::close) keep_alive_ = false;
+  // Answered before the whole body arrived: the rest is never parsed as a
+  // next request, so the connection ends with this answer; say so.
+  if (!body_done()) keep_alive_ = false;
   const ResponseContext context{c_.worker_.date(), head_request_, keep_alive_, request_.version};
   serialize_head(head, context, framing, c_.out_);
   if (status_has_no_body(head.status) || head_request_) framing = {Framing::Kind::none, 0};
@@ -257,7 +274,9 @@ net::awaitable<void> Connection::run() {
     Step step = serve_buffered();
     if (step == Step::stream) {
       if (!out_.empty() && !co_await flush()) co_return;
-      step = co_await serve_stream() ? Step::flush : Step::close;
+      const StreamEnd end = co_await serve_stream();
+      if (end == StreamEnd::reset) co_return;  // see serve_stream()
+      step = end == StreamEnd::keep_alive ? Step::flush : Step::close;
     }
     if (!out_.empty() && !co_await flush()) co_return;
     if (step == Step::close) {
@@ -370,7 +389,7 @@ void Connection::answer_error(unsigned status, std::string_view message) {
   response.send(message);
 }
 
-net::awaitable<bool> Connection::serve_stream() {
+net::awaitable<Connection::StreamEnd> Connection::serve_stream() {
   idle_ = false;
   read_deadline_ = clock::time_point::max();
   Stream exchange(*this);
@@ -380,17 +399,25 @@ net::awaitable<bool> Connection::serve_stream() {
     exchange.abort();
   }
   ++served_;
+  if (exchange.aborted() && exchange.head_sent()) {
+    // An answer broken off: the client must see a reset, not a clean end
+    // that an HTTP/1.0 or close-delimited reader would take for the whole
+    // body.
+    error_code ignored;
+    socket_.set_option(net::socket_base::linger(true, 0), ignored);
+    co_return StreamEnd::reset;
+  }
   if (!exchange.head_sent() && !exchange.aborted() && !exchange.client_broke()) {
     // The handler gave no answer: the client's body was at fault, or the
     // handler failed.
     const error_code& ec = exchange.body_error();
     const ErrorAnswer e = ec ? error_answer(ec, {}) : ErrorAnswer{500, "internal server error\n"};
     answer_error(e.status, e.message);
-    co_return false;
+    co_return StreamEnd::close;
   }
   const bool keep_alive = exchange.keep_alive();
   parser_.reset();
-  co_return keep_alive;
+  co_return keep_alive ? StreamEnd::keep_alive : StreamEnd::close;
 }
 
 void Connection::arm_read_deadline() {

@@ -36,6 +36,7 @@ class Connection final : public Watched {
  private:
   class Stream;
   enum class Step { need_more, flush, stream, close };
+  enum class StreamEnd { keep_alive, close, reset };
 
   Step serve_buffered();
   Step on_head();
@@ -44,7 +45,7 @@ class Connection final : public Watched {
   void arm_read_deadline();
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   net::awaitable<bool> flush();
-  net::awaitable<bool> serve_stream();
+  net::awaitable<StreamEnd> serve_stream();
   net::awaitable<void> linger();
 
   tcp::socket socket_;

@@ -1,5 +1,7 @@
 #include "request_parser.hpp"
 
+#include <algorithm>
+
 #include "corsd/cors/token.hpp"
 
 namespace corsd::http {
@@ -127,8 +129,13 @@ void RequestParser::on_header_impl(error_code& ec) {
 }
 
 void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const& content_length, error_code&) {
-  // Beast has already refused a Content-Length over the body limit.
-  if (content_length && !storage_.streaming) storage_.body.reserve(static_cast<std::size_t>(*content_length));
+  // Beast has already refused a Content-Length over the body limit. Only a
+  // first part is reserved: a declared length is a claim, and the body grows
+  // as it arrives (a raised max_body must not reserve gigabytes per client).
+  constexpr std::uint64_t kReservedAtMost = 64 * 1024;
+  if (content_length && !storage_.streaming) {
+    storage_.body.reserve(static_cast<std::size_t>(std::min(*content_length, kReservedAtMost)));
+  }
 }
 
 std::size_t RequestParser::on_body_impl(string_view body, error_code&) {

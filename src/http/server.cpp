@@ -25,6 +25,20 @@ std::string url_for(std::string_view host, std::uint16_t port) {
   return url;
 }
 
+// Whether another socket, anyone's, listens on `endpoint`. SO_REUSEPORT
+// would let the workers' sockets join it silently (and the kernel split the
+// traffic between two servers); a plain bind tells.
+error_code port_taken(const tcp::endpoint& endpoint) {
+  net::io_context io;
+  tcp::acceptor probe(io);
+  error_code ec;
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec && endpoint.address().is_v6()) probe.set_option(net::ip::v6_only(true), ec);
+  if (!ec) probe.bind(endpoint, ec);
+  return ec;
+}
+
 // Opens, configures, binds and listens, reporting the first failure.
 error_code open_acceptor(tcp::acceptor& a, const tcp::endpoint& endpoint, bool reuse_port) {
   error_code ec;
@@ -81,7 +95,8 @@ Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const 
   for (const auto& entry : endpoints) {
     tcp::endpoint endpoint = entry.endpoint();
     if (result.port != 0) endpoint.port(result.port);  // every address on the first one's port
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
+    if (reuse_port && endpoint.port() != 0) ec = port_taken(endpoint);
+    for (std::size_t i = 0; i < workers_.size() && !ec; ++i) {
       tcp::acceptor acceptor(workers_[i]->io());
       ec = open_acceptor(acceptor, endpoint, reuse_port);
       if (ec) break;

@@ -1,5 +1,7 @@
 #include "corsd/http/target.hpp"
 
+#include <algorithm>
+
 namespace corsd::http {
 namespace {
 
@@ -19,10 +21,13 @@ bool unreserved(char c) noexcept {
 // or a segment starting with ".". Most paths have neither and are used as
 // they are.
 bool needs_normalizing(std::string_view path) noexcept {
-  if (path.find('%') != std::string_view::npos) return true;
+  if (path.find_first_of("%\\") != std::string_view::npos) return true;
+  const auto ends_segment = [](char c) { return c == '/' || c == ';'; };
   for (std::size_t at = path.find("/."); at != std::string_view::npos; at = path.find("/.", at + 1)) {
     const std::string_view rest = path.substr(at + 2);
-    if (rest.empty() || rest[0] == '/' || (rest[0] == '.' && (rest.size() == 1 || rest[1] == '/'))) return true;
+    if (rest.empty() || ends_segment(rest[0]) || (rest[0] == '.' && (rest.size() == 1 || ends_segment(rest[1])))) {
+      return true;
+    }
   }
   return false;
 }
@@ -30,6 +35,7 @@ bool needs_normalizing(std::string_view path) noexcept {
 TargetError decode_unreserved(std::string_view path, std::string& out) {
   out.clear();
   for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '\\') return TargetError::ambiguous_path;
     if (path[i] != '%') {
       out.push_back(path[i]);
       continue;
@@ -38,6 +44,7 @@ TargetError decode_unreserved(std::string_view path, std::string& out) {
     const int high = hex_value(path[i + 1]), low = hex_value(path[i + 2]);
     if (high < 0 || low < 0) return TargetError::bad_percent_encoding;
     const char decoded = static_cast<char>(high * 16 + low);
+    if (decoded == '/' || decoded == '\\') return TargetError::ambiguous_path;
     if (unreserved(decoded)) {
       out.push_back(decoded);
     } else {
@@ -48,6 +55,13 @@ TargetError decode_unreserved(std::string_view path, std::string& out) {
     i += 2;
   }
   return TargetError::none;
+}
+
+// Whether `segment` is "." or ".." with path parameters (";x"), which some
+// servers (Tomcat, Spring) resolve as the dot segment itself.
+bool dot_segment_with_parameters(std::string_view segment) noexcept {
+  const std::string_view name = segment.substr(0, segment.find(';'));
+  return name.size() < segment.size() && (name == "." || name == "..");
 }
 
 // RFC 3986 §5.2.4 on an absolute path, in place. Returns false when a ".."
@@ -104,6 +118,14 @@ Target normalize_target(std::string_view target, std::string& scratch) {
   if (result.path.empty() || result.path.front() != '/' || !needs_normalizing(result.path)) return result;
   result.error = decode_unreserved(result.path, scratch);
   if (result.error != TargetError::none) return result;
+  for (std::size_t at = 0; at < scratch.size();) {
+    const std::size_t end = std::min(scratch.find('/', at + 1), scratch.size());
+    if (dot_segment_with_parameters(std::string_view(scratch).substr(at + 1, end - at - 1))) {
+      result.error = TargetError::ambiguous_path;
+      return result;
+    }
+    at = end;
+  }
   if (!remove_dot_segments(scratch)) {
     result.error = TargetError::climbs_above_root;
     return result;

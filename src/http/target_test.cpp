@@ -38,7 +38,7 @@ TEST(TargetTest, EncodedDotsCannotSmuggleAPathPastItsRoute) {
 TEST(TargetTest, UnreservedCharactersAreDecodedOthersUppercased) {
   std::string scratch;
   EXPECT_EQ(normalized("/%41b%7e%2D", scratch).path, "/Ab~-");
-  EXPECT_EQ(normalized("/a%2fb%3f", scratch).path, "/a%2Fb%3F");  // "/" and "?" stay encoded: they are data
+  EXPECT_EQ(normalized("/a%3fb%23", scratch).path, "/a%3Fb%23");  // "?" and "#" stay encoded: they are data
   EXPECT_EQ(normalized("/a%20b", scratch).path, "/a%20b");
 }
 
@@ -54,6 +54,17 @@ TEST(TargetTest, MalformedPercentEncodingIsAnError) {
     std::string scratch;
     EXPECT_EQ(normalized(target, scratch).error, TargetError::bad_percent_encoding) << target;
   }
+}
+
+TEST(TargetTest, PathsUpstreamsCouldResolveDifferentlyAreErrors) {
+  for (std::string_view target : {"/public/..\\private", "/public\\x", "/public/%2e%2e%2Fprivate", "/a%2fb",
+                                  "/a%5Cb", "/public/..;/private", "/public/.;x/y", "/a/..;jsessionid=1"}) {
+    std::string scratch;
+    EXPECT_EQ(normalized(target, scratch).error, TargetError::ambiguous_path) << target;
+  }
+  std::string scratch;
+  EXPECT_EQ(normalized("/a;v=1/b..;c", scratch).error, TargetError::none);  // parameters elsewhere are data
+  EXPECT_EQ(normalized("/...;x/y", scratch).error, TargetError::none);
 }
 
 TEST(TargetTest, PlainPathsAreUsedAsTheyAre) {

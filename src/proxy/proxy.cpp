@@ -98,10 +98,9 @@ net::awaitable<void> answer(http::Exchange& ex, const cors::Decision& cors, cons
   head.add("Content-Type", "text/plain; charset=utf-8");
   head.add("Cache-Control", "no-store");
   http::apply_cors(cors, head);
-  if (co_await ex.send_head(head, {http::Framing::Kind::length, failure.message.size()}) &&
-      co_await ex.send_body(failure.message)) {
-    co_await ex.finish();
-  }
+  if (!co_await ex.send_head(head, {http::Framing::Kind::length, failure.message.size()})) co_return;
+  const std::string_view body = failure.message;
+  co_await ex.send_last(std::span<const std::string_view>(&body, 1));
 }
 
 Failure failure(const Upstream& upstream, unsigned status, std::string_view what) {
@@ -158,14 +157,23 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
 }
 
 net::awaitable<void> Attempt::upload(Upload& state) {
+  // However it ends, run() learns it: it waits for `done`.
+  struct Done {
+    Upload& state;
+    ~Done() {
+      state.done = true;
+      state.wake.cancel();
+    }
+  } done{state};
   const bool chunked = ex_.body_chunked();
   std::string_view head = c_.out;  // sent with the first slice, then empty
-  for (;;) {
+  while (!state.answered) {
     state.reading_client = true;
     const http::BodySlice slice = co_await ex_.read_body();
     state.reading_client = false;
+    if (state.answered) break;  // the answer is complete: the rest of the body is not wanted
     if (!slice.ok) {
-      state.client_failed = !state.answered;
+      state.client_failed = true;
       error_code ignored;
       c_.socket.cancel(ignored);  // the upstream must not take a truncated body for whole
       break;
@@ -185,8 +193,6 @@ net::awaitable<void> Attempt::upload(Upload& state) {
       break;
     }
   }
-  state.done = true;
-  state.wake.cancel();
 }
 
 // Reads the answer head, passing 1xx answers on. False when the exchange
@@ -286,6 +292,7 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
     // client has taken it, nothing more is read: that is the back-pressure.
     if (count > 0 && !co_await send_held()) co_return false;
     const auto space = c_.in.writable();
+    if (space.empty()) co_return false;  // a chunk extension or trailer filled it: Beast does not bound them
     c_.arm(settings_.response_timeout);
     auto [ec, n] = co_await c_.socket.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
     if (ec == net::error::eof && parser.need_eof()) {
@@ -314,8 +321,9 @@ net::awaitable<Outcome> Attempt::download(Upload* upload) {
   prepare_client_head(c_.head);
   http::apply_cors(cors_, c_.head);
   const bool head_request = ex_.request().method == "HEAD";
-  if (!co_await ex_.send_head(c_.head, client_framing(*parser, status, head_request)) ||
-      !co_await relay_body(*parser)) {
+  const bool head_sent = co_await ex_.send_head(c_.head, client_framing(*parser, status, head_request));
+  const bool relayed = head_sent && co_await relay_body(*parser);
+  if (!relayed) {
     ex_.abort();
     co_return Outcome::done;
   }
@@ -380,7 +388,8 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
   // more on a new one, when repeating it is harmless and possible.
   const bool retryable = is_idempotent(request.method) && !has_body;
   for (int attempt = 0;; ++attempt) {
-    auto connection = pools_->idle.take(upstream.authority);
+    // The retry goes on a new connection: the other idle ones may be as dead.
+    auto connection = attempt == 0 ? pools_->idle.take(upstream.authority) : nullptr;
     if (!connection) {
       connection = pools_->idle.make();
       if (auto f = co_await connect(*connection, upstream, settings)) {
@@ -389,7 +398,8 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
         co_return;
       }
     }
-    const Outcome outcome = co_await Attempt(exchange, *connection, upstream, settings, cors).run(peer_trusted);
+    Attempt exchange_once(exchange, *connection, upstream, settings, cors);
+    const Outcome outcome = co_await exchange_once.run(peer_trusted);
     if (outcome == Outcome::reusable && settings.idle_connections > 0) {
       pools_->idle.give_back(upstream.authority, std::move(connection), settings.idle_connections, settings.idle_timeout);
     } else {

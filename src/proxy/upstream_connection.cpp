@@ -1,6 +1,10 @@
 #include "upstream_connection.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
 
 namespace corsd::proxy {
 
@@ -27,10 +31,23 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& author
   const auto now = clock::now();
   while (!connections.empty() && connections.front()->idle_until <= now) connections.pop_front();
   if (connections.empty()) return nullptr;
-  auto c = std::move(connections.back());
-  connections.pop_back();
-  c->in.give_storage(buffer());
-  return c;
+  while (!connections.empty()) {
+    auto c = std::move(connections.back());
+    connections.pop_back();
+    if (!quiet(*c)) continue;  // closed by the upstream, or sent what nobody asked for
+    c->in.give_storage(buffer());
+    return c;
+  }
+  return nullptr;
+}
+
+// Whether nothing has arrived on idle `c`: no EOF, no stray bytes (a late
+// body of a HEAD answer, an unsolicited 408) that the next exchange would
+// take for its own answer. One non-blocking peek.
+bool UpstreamPool::quiet(UpstreamConnection& c) noexcept {
+  char byte;
+  const ssize_t n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::make() {
@@ -68,11 +85,17 @@ void UpstreamPool::give_back(const std::string& authority, std::unique_ptr<Upstr
 void UpstreamPool::expire() noexcept {
   const auto now = clock::now();
   next_sweep_ = clock::time_point::max();
+  // Closed after the worker's deadline pass, not during it: a connection
+  // leaves the watch list as it is destroyed.
+  std::vector<std::unique_ptr<UpstreamConnection>> expired;
   for (auto& [authority, connections] : idle_) {
-    // Oldest first; a setting that shrank can leave a newer one expiring sooner.
-    std::erase_if(connections, [now](const auto& c) { return c->idle_until <= now; });
+    for (auto& c : connections) {
+      if (c->idle_until <= now) expired.push_back(std::move(c));
+    }
+    std::erase(connections, nullptr);
     for (const auto& c : connections) next_sweep_ = std::min(next_sweep_, c->idle_until);
   }
+  if (!expired.empty()) boost::asio::post(worker_.io(), [expired = std::move(expired)] {});
 }
 
 }  // namespace corsd::proxy

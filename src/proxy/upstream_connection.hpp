@@ -87,6 +87,7 @@ class UpstreamPool final : public http::Watched {
 
   std::unique_ptr<char[]> buffer();
   void keep_buffer(UpstreamConnection& c) noexcept;
+  static bool quiet(UpstreamConnection& c) noexcept;
 
   http::WorkerContext& worker_;
   std::map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>, std::less<>> idle_;

@@ -33,10 +33,16 @@ TEST(CliTest, MalformedListenAddressIsRefusedNamingTheFlag) {
 }
 
 TEST(CliTest, TimeoutsOutOfRangeAreRefused) {
-  for (const char* value : {"0.0001", "1e300", "0"}) {
-    const RunResult r = run_corsd({"--header-timeout", value, "--listen", "127.0.0.1:0", "--no-demo"}, 3s);
-    EXPECT_NE(r.status, 0) << value;
-    EXPECT_NE(r.output.find("--header-timeout"), std::string::npos) << r.output;
+  for (const char* value : {"0.0001", "1e300", "0", "nan", "-nan", "inf", "5s"}) {
+    for (const char* flag : {"--header-timeout", "--body-timeout", "--idle-timeout", "--shutdown-timeout",
+                             "--upstream-connect-timeout", "--upstream-response-timeout", "--upstream-idle-timeout"}) {
+      const bool allowed = std::string_view(flag) == "--shutdown-timeout" &&
+                           (std::string_view(value) == "0" || std::string_view(value) == "0.0001");  // from 0
+      if (allowed) continue;
+      const RunResult r = run_corsd({flag, value, "--listen", "127.0.0.1:0", "--no-demo"}, 3s);
+      EXPECT_NE(r.status, 0) << flag << " " << value;
+      EXPECT_NE(r.output.find(flag), std::string::npos) << r.output;
+    }
   }
 }
 
@@ -61,6 +67,14 @@ TEST(CliTest, PortInUseIsAClearErrorNotACrash) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("cannot listen on 127.0.0.1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("--listen"), std::string::npos) << r.output;
+}
+
+TEST(CliTest, ASecondServerCannotShareAPortThroughReusePort) {
+  CorsdProcess first({"--no-demo", "--threads", "2"});
+  const std::string taken = "127.0.0.1:" + std::to_string(first.api_port());
+  const RunResult second = run_corsd({"--listen", taken, "--no-demo", "--threads", "2"});
+  EXPECT_EQ(second.status, 2) << second.output;
+  EXPECT_NE(second.output.find("cannot listen on 127.0.0.1"), std::string::npos) << second.output;
 }
 
 TEST(CliTest, MissingJqueryIsAClearError) {

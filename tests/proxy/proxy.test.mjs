@@ -321,16 +321,13 @@ for (const threads of [1, 2]) {
         assert.equal(res.status, 200, `${sent}${show(res)}`);
         assert.equal(onlyRequest(up, sent).target, forwarded, `${sent} should be forwarded as ${forwarded}`);
       }
-      up.reset();
-      await exchange(port, get('/x%2Fy'));
-      assert.equal(onlyRequest(up, '/x%2Fy').target.toUpperCase(), '/X%2FY', 'an encoded "/" stays encoded');
     });
 
-    test('encoded slashes, spaces and mixed-case dots: only unreserved characters are decoded', T, async () => {
+    test('spaces and mixed-case dots: only unreserved characters are decoded', T, async () => {
       const cases = [
         ['/a/.%2E/b', '/b'],
-        ['/public%2F..%2Fprivate', '/public%2F..%2Fprivate'],
         ['/%7euser/x%20y', '/~user/x%20y'],
+        ['/a%3fb', '/a%3Fb'],
       ];
       for (const [sent, forwarded] of cases) {
         up.reset();
@@ -346,8 +343,9 @@ for (const threads of [1, 2]) {
       assert.equal(onlyRequest(up, 'absolute-form').target, '/echo?abs=1');
     });
 
-    test('a path climbing above / gets 400 and is not forwarded', T, async () => {
-      for (const target of ['/../x', '/%2e%2e/x', '/a/../../x']) {
+    test('a path climbing above /, or one upstreams could resolve differently, gets 400 and is not forwarded', T, async () => {
+      for (const target of ['/../x', '/%2e%2e/x', '/a/../../x', '/x%2Fy', '/public%2F..%2Fprivate', '/public/..%5Cprivate',
+                            '/public/..\\private', '/public/..;/private']) {
         const res = await exchange(port, get(target));
         assert.equal(res?.status, 400, `${target}${show(res)}`);
       }

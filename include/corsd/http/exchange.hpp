@@ -69,7 +69,10 @@ class Exchange {
   // the head if it is still queued: one write. False when the client is
   // gone or the slices would pass the declared Content-Length.
   virtual boost::asio::awaitable<bool> send_body(std::span<const std::string_view> slices) = 0;
-  boost::asio::awaitable<bool> send_body(std::string_view data) { return send_body(std::span(&data, 1)); }
+  boost::asio::awaitable<bool> send_body(std::string_view data) {
+    // A coroutine, so that `data` lives in its frame while the write runs.
+    co_return co_await send_body(std::span<const std::string_view>(&data, 1));
+  }
 
   // send_last()
   //

@@ -15,6 +15,9 @@ enum class TargetError {
   none,
   climbs_above_root,     // "/../x": RFC 3986 §5.2.4 would drop the "..", the upstream might not
   bad_percent_encoding,  // "%" not followed by two hex digits
+  // "\", "%2F", "%5C", or a dot segment with parameters ("/..;/"): servers
+  // disagree on what they mean, so no route can be sure to cover them.
+  ambiguous_path,
 };
 
 // A target split into the normalized path and the query, "?" included.
@@ -32,7 +35,8 @@ struct Target {
 // §6.2.2), then dot segments removed (§5.2.4). `scratch` holds the
 // normalized path when it differs from the target's (the result's views
 // point into `target` or `scratch`). A path that climbs above "/" is an
-// error, not silently clamped.
+// error, not silently clamped, and so is one that upstreams could resolve
+// differently (see TargetError::ambiguous_path).
 Target normalize_target(std::string_view target, std::string& scratch);
 
 }  // namespace corsd::http

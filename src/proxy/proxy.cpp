@@ -268,11 +268,6 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
 net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
   std::array<std::string_view, http::Exchange::kMaxSlices> held;
   std::size_t count = 0;
-  const auto send_held = [&]() -> net::awaitable<bool> {
-    const bool ok = co_await ex_.send_body(std::span<const std::string_view>(held.data(), count));
-    count = 0;
-    co_return ok;
-  };
   while (!parser.is_done()) {
     if (!c_.in.empty()) {
       parser.slice.reset();
@@ -282,7 +277,10 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
       c_.in.consume(used);
       if (ec && ec != bhttp::error::need_more) co_return false;
       if (parser.slice) {
-        if (count == held.size() && !co_await send_held()) co_return false;
+        if (count == held.size()) {
+          if (!co_await ex_.send_body(std::span<const std::string_view>(held.data(), count))) co_return false;
+          count = 0;
+        }
         held[count++] = *parser.slice;
       }
       if (parser.is_done()) break;
@@ -290,7 +288,10 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
     }
     // The buffer is read into next: what it holds goes first. Until the
     // client has taken it, nothing more is read: that is the back-pressure.
-    if (count > 0 && !co_await send_held()) co_return false;
+    if (count > 0) {
+      if (!co_await ex_.send_body(std::span<const std::string_view>(held.data(), count))) co_return false;
+      count = 0;
+    }
     const auto space = c_.in.writable();
     if (space.empty()) co_return false;  // a chunk extension or trailer filled it: Beast does not bound them
     c_.arm(settings_.response_timeout);
@@ -314,7 +315,7 @@ http::Framing client_framing(const UpstreamParser& parser, unsigned status, bool
 }
 
 net::awaitable<Outcome> Attempt::download(Upload* upload) {
-  std::optional<UpstreamParser> parser;
+  std::optional<UpstreamParser>& parser = c_.parser;
   Outcome outcome = Outcome::done;
   if (!co_await read_head(parser, upload, outcome)) co_return outcome;
   const unsigned status = c_.head.status;

@@ -7,12 +7,14 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "corsd/http/input_buffer.hpp"
 #include "corsd/http/response_head.hpp"
 #include "corsd/http/worker_context.hpp"
+#include "upstream_parser.hpp"
 
 namespace corsd::proxy {
 
@@ -39,6 +41,7 @@ class UpstreamConnection final : public http::Watched {
   http::InputBuffer in;
   std::string out;          // the request head on its way
   http::ResponseHead head;  // the answer head being parsed
+  std::optional<UpstreamParser> parser;  // of the answer on its way (4 KiB: no place for it in a coroutine frame)
   bool reused = false;      // it has served an exchange before
   clock::time_point idle_until{};  // while pooled: when it is closed rather than reused
 

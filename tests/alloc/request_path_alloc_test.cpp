@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdlib>
 #include <vector>
 
 #include "corsd/app/echo_api.hpp"
@@ -118,6 +119,17 @@ TEST(AllocationTest, GatewayEchoAndSerializationAllocateNothingOnceWarm) {
   EXPECT_EQ(n, 0u);
   EXPECT_NE(out.find("HTTP/1.1 204 No Content"), std::string::npos);
   EXPECT_NE(out.find("Method: PUT"), std::string::npos);
+}
+
+TEST(AllocationTest, AlignedAllocationsAreCountedToo) {
+  const std::size_t before = allocations_on_this_thread();
+  void* p = std::aligned_alloc(64, 256);
+  asm volatile("" : : "r"(p) : "memory");  // used: the compiler may not elide the pair
+  void* q = nullptr;
+  ASSERT_EQ(::posix_memalign(&q, 64, 256), 0);
+  EXPECT_EQ(allocations_on_this_thread() - before, 2u);
+  std::free(p);
+  std::free(q);
 }
 
 }  // namespace

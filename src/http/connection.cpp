@@ -407,6 +407,7 @@ net::awaitable<Connection::StreamEnd> Connection::serve_stream() {
     // body.
     error_code ignored;
     socket_.set_option(net::socket_base::linger(true, 0), ignored);
+    socket_.close(ignored);  // now: Asio's destructor would clear the linger and send a FIN
     co_return StreamEnd::reset;
   }
   if (!exchange.head_sent() && !exchange.aborted() && !exchange.client_broke()) {

@@ -7,18 +7,18 @@
 // https://app.test (corsd refuses credentials for a plain-http origin that is not loopback).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  ORIGIN, chunked, connect, exchange, names, patternSha256, request, runCorsd, startCorsd, tokens, values, withConnection,
-  within,
+  ORIGIN, TimeoutError, chunked, connect, exchange, names, patternSha256, request, runCorsd, startCorsd, tokens, values,
+  withConnection, within,
 } from './support.mjs';
 import { startUpstream } from './upstream.mjs';
 
@@ -107,6 +107,27 @@ async function blackHole() {
     return { skip: 'the accept queue of a stopped listener never filled: no loopback connect timeout possible here' };
   }
   return { port, close };
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** The CPU time (user + system) a process has used so far, in seconds (/proc/PID/stat). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3, the state
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // fields 14 and 15: utime, stime
+}
+
+/** The CPU seconds corsd uses from now over the next ms (resolves after ms): a spinning thread shows. */
+function cpuOver(pid, ms) {
+  const before = cpuSeconds(pid);
+  return sleep(ms).then(() => cpuSeconds(pid) - before);
 }
 
 /** Starts an upstream and a corsd in front of it, runs fn({ up, corsd }), stops both. */
@@ -345,7 +366,7 @@ for (const threads of [1, 2]) {
 
     test('a path climbing above /, or one upstreams could resolve differently, gets 400 and is not forwarded', T, async () => {
       for (const target of ['/../x', '/%2e%2e/x', '/a/../../x', '/x%2Fy', '/public%2F..%2Fprivate', '/public/..%5Cprivate',
-                            '/public/..\\private', '/public/..;/private']) {
+                            '/public/..\\private', '/public/..;/private', '/a/.;x/b']) {
         const res = await exchange(port, get(target));
         assert.equal(res?.status, 400, `${target}${show(res)}`);
       }
@@ -907,6 +928,119 @@ for (const threads of [1, 2]) {
         });
       }));
       assert.equal(up.requests.length, clients * perClient);
+    });
+
+    // ---- broken and hostile peers: a chunk line without end, stray bytes, early answers -------
+
+    test('a request chunk line that never ends (40,000 bytes of extension): 431 or close within 2 s, no spin', T, async () => {
+      await withProxy({ threads }, async ({ corsd: c2 }) => {
+        const a = await connect(c2.port, { timeoutMs: 2500 });
+        try {
+          const cpu = cpuOver(c2.pid, 2000);
+          await a.send(Buffer.concat([
+            request('POST', '/echo', withOrigin([['Content-Type', 'text/plain'], ['Transfer-Encoding', 'chunked']])),
+            Buffer.from('1;'), Buffer.alloc(40_000, 'e')]));
+          const answer = within(a.response().catch((e) => (e instanceof TimeoutError ? 'silent' : null)), 2000,
+            "corsd's answer to a chunk line that never ends");
+          // Another client, while the first one's connection is still open on our side.
+          await sleep(100);
+          const other = await within(exchange(c2.port, get('/echo?other')), 1000, 'another client\'s GET meanwhile');
+          assert.equal(other.status, 200, show(other));
+          assert.equal(JSON.parse(other.text()).target, '/echo?other', show(other));
+          const res = await answer;
+          assert.notEqual(res, 'silent', 'corsd neither answered nor closed the connection');
+          if (res !== null) assert.equal(res.status, 431, show(res));
+          const used = await cpu;
+          assert.ok(used < 0.5, `corsd used ${used.toFixed(2)} s of CPU in 2 s: it spins on the full buffer`);
+        } finally {
+          a.close();
+        }
+      });
+    });
+
+    test("an answer's chunk line that never ends (100,000 bytes of extension): the client connection closes, no spin", T, async () => {
+      await withProxy({ threads }, async ({ corsd: c2 }) => {
+        await withConnection(c2.port, async (c) => {
+          const cpu = cpuOver(c2.pid, 2000);
+          await c.send(get('/chunk-ext-flood'));
+          assert.ok(await c.waitClosed(3000), 'the client connection is still open 3 s after the endless chunk line');
+          const used = await cpu;
+          assert.ok(used < 0.5, `corsd used ${used.toFixed(2)} s of CPU in 2 s: it spins on the full buffer`);
+        });
+        const next = await within(exchange(c2.port, get('/echo?after-flood')), 2000, 'a request after the flood');
+        assert.equal(next.status, 200, show(next));
+        assert.equal(JSON.parse(next.text()).target, '/echo?after-flood', show(next));
+      });
+    });
+
+    test('stray bytes on an idle pooled connection are never read as the next answer', T, async () => {
+      await withProxy({ threads }, async ({ up: up2, corsd: c2 }) => {
+        const head = await exchange(c2.port, request('HEAD', '/late-body', withOrigin()), { method: 'HEAD' });
+        assert.equal(head.status, 200, show(head));
+        assert.deepEqual(head.values('content-length'), ['35'], show(head));
+        await sleep(200); // the stray answer (sent 50 ms after the HEAD's) sits on the pooled connection
+        // Several clients, so that with --threads 2 one lands on the thread that pooled it.
+        for (let i = 0; i < 6; i++) {
+          const target = `/echo?client=${i}`;
+          const res = await exchange(c2.port, get(target));
+          assert.ok(!res.text().includes('INJECTED'), `the stray bytes were taken for the answer to ${target}${show(res)}`);
+          assert.equal(res.status, 200, show(res));
+          assert.equal(JSON.parse(res.text()).target, target, `an answer to another request${show(res)}`);
+        }
+        assert.equal(up2.requests.filter((r) => r.target.startsWith('/echo?client=')).length, 6);
+      });
+    });
+
+    test('a pooled connection the upstream closed while idle is not reused: a POST with a body succeeds', T, async () => {
+      await withProxy({ threads, upstream: { closeIdleAfterMs: 300 } }, async ({ up: up2, corsd: c2 }) => {
+        await withConnection(c2.port, async (c) => {
+          assert.equal((await c.exchange(get('/echo?first'))).status, 200);
+          await sleep(1200); // the upstream closed its side 300 ms after the answer
+          const post = await c.exchange(request('POST', '/echo?post', withOrigin([['Content-Type', 'text/plain']]), 'abc'));
+          assert.equal(post.status, 200, `a POST (not retryable) sent on the dead pooled connection${show(post)}`);
+          assert.equal(JSON.parse(post.text()).bodyLength, 3, show(post));
+          const posts = up2.requests.filter((r) => r.target === '/echo?post');
+          assert.equal(posts.length, 1, `the POST reached the upstream ${posts.length} times`);
+          assert.notEqual(posts[0].connection, up2.requests[0].connection, 'the POST went on a new connection');
+          const again = await c.exchange(get('/echo?then-get'));
+          assert.equal(again.status, 200, show(again));
+          assert.equal(JSON.parse(again.text()).target, '/echo?then-get', show(again));
+        });
+      });
+    });
+
+    test('an HTTP/1.0 client sees a reset, not a clean end, when the upstream breaks off a chunked answer', T, async () => {
+      await withConnection(port, async (c) => {
+        await c.send(request('GET', '/reset-mid-chunked', withOrigin(), undefined, { version: '1.0' }));
+        let res = null;
+        try {
+          res = await c.response();
+        } catch (e) {
+          if (e instanceof TimeoutError) throw e;
+        }
+        if (res) assert.equal(res.status, 200, show(res));
+        assert.equal(c.reader.error?.code, 'ECONNRESET', 'an HTTP/1.0 client must see the connection reset; a clean ' +
+          `end after ${JSON.stringify(res?.body.toString('latin1') ?? '')} reads as the whole body` +
+          `${c.reader.error ? ` (got ${c.reader.error.code ?? c.reader.error.message})` : ''}`);
+      }, { timeoutMs: 4000 });
+    });
+
+    test('an upstream 413 before reading the upload: passed on with CORS and Connection: close, then closed', T, async () => {
+      await withConnection(port, async (c) => {
+        const size = 1 << 20;
+        await c.send(request('POST', '/early-413', withOrigin([['Content-Type', 'application/octet-stream'],
+          ['Content-Length', String(size)]])));
+        // A first 64 KiB of the upload, then nothing until the answer: the body is surely not whole
+        // when it comes (a whole 1 MiB could fit in the loopback socket buffers before the 413 is read).
+        await c.send(Buffer.alloc(64 * 1024, 0x61));
+        const res = await within(c.response(), 4000, "the upstream's early 413");
+        assert.equal(res.status, 413, show(res));
+        assertPolicyCors(res, 'early 413');
+        assert.match(res.text(), /upstream: upload too large/, `the upstream's own 413${show(res)}`);
+        assert.ok(res.tokens('connection').includes('close'), `Connection: close when answering before the whole body${show(res)}`);
+        assert.ok(await c.waitClosed(3000), 'corsd must close the connection after an answer sent before the whole body');
+        assert.equal(up.requests.filter((r) => r.target === '/early-413').length, 1);
+      }, { timeoutMs: 5000 });
     });
 
     // ---- routes from a config file ------------------------------------------------------------

@@ -11,7 +11,7 @@
 //   prints "upstream ready: http://127.0.0.1:PORT", serves until SIGINT/SIGTERM.
 //
 // It parses requests itself (Content-Length and chunked bodies, keep-alive, pipelining) and answers
-// by path (see ROUTES below; any other path is /echo). Each record in `requests` is
+// by path (see ROUTES and EARLY_ROUTES below; any other path is /echo). Each record in `requests` is
 //   { connection, index, method, target, version, headers: [[name, value]...], rawHead,
 //     framing: 'none'|'content-length'|'chunked', bodyLength, bodySha256, complete, trailers?,
 //     dropped?, answered? }
@@ -290,6 +290,53 @@ const ROUTES = {
     ctx.socket.end();
     return 'closed';
   },
+
+  // A chunked answer whose first chunk line never ends: "1;" and 100,000 bytes of chunk extension,
+  // then silence with the connection open (a proxy must give up on it, not spin on a full buffer).
+  '/chunk-ext-flood': (ctx) => {
+    // Not awaited: corsd may close the connection long before it has read all of it.
+    ctx.socket.write(Buffer.concat([head(200, [...textHeaders, ['Transfer-Encoding', 'chunked']]),
+      Buffer.from('1;'), Buffer.alloc(100_000, 'e')]));
+    return 'keep';
+  },
+
+  // Content-Length 35 and no body for HEAD (as HTTP says), then, 50 ms later, a complete extra
+  // answer on the same connection: stray bytes on an idle keep-alive connection, which must never
+  // be read as the answer to the next request sent on it. GET gets the 35 bytes.
+  '/late-body': async (ctx) => {
+    await write(ctx.socket, head(200, [...textHeaders, ['Content-Length', '35']]));
+    if (ctx.record.method !== 'HEAD') {
+      await write(ctx.socket, 'b'.repeat(35));
+      return 'keep';
+    }
+    setTimeout(() => {
+      if (!ctx.socket.destroyed) ctx.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nINJECTED\n');
+    }, 50);
+    return 'keep';
+  },
+
+  // A chunked answer cut by a reset: the head, one chunk "hello", then an RST (no last chunk).
+  '/reset-mid-chunked': async (ctx) => {
+    await write(ctx.socket, head(200, [...textHeaders, ['Transfer-Encoding', 'chunked']]));
+    await write(ctx.socket, '5\r\nhello\r\n');
+    await sleep(50); // let the head and the chunk reach corsd before the reset
+    ctx.socket.resetAndDestroy();
+    return 'closed';
+  },
+};
+
+// Paths answered as soon as the request head arrived, before any byte of its body is read (the
+// body stays unread in the socket). Same ctx and outcome as ROUTES.
+const EARLY_ROUTES = {
+  // 413 with Connection: close at once, without reading the upload, then the write side closed.
+  '/early-413': async (ctx) => {
+    const body = 'upstream: upload too large\n';
+    await write(ctx.socket, head(413, [...textHeaders, ['Content-Length', String(body.length)], ['Connection', 'close']],
+      'Payload Too Large'));
+    await write(ctx.socket, body);
+    ctx.socket.end();
+    return 'closed';
+  },
 };
 
 function routeFor(pathname) {
@@ -382,6 +429,11 @@ async function serveConnection(socket, connection, state) {
         break;
       }
       const url = new URL(record.target, 'http://upstream.invalid');
+      if (EARLY_ROUTES[url.pathname]) {
+        await EARLY_ROUTES[url.pathname]({ socket, record, url, keepAlive: false });
+        record.answered = true;
+        break;
+      }
       if (!(await readBody(reader, record, bodyHook(url, record)))) break;
       const ctx = { socket, record, url, keepAlive: wantsKeepAlive(record) };
       const outcome = await routeFor(url.pathname)(ctx);

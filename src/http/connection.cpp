@@ -42,13 +42,21 @@ bool has_wellformed_version(std::string_view head) noexcept {
   return v.substr(0, 6) == " HTTP/" && digit(v[6]) && v[7] == '.' && digit(v[8]);
 }
 
-ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed) noexcept {
+constexpr std::string_view kAllowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+// `unparsed` is what the parser was given; `header_bytes` its header limit.
+ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed, std::size_t header_bytes) noexcept {
+  const std::size_t line_end = unparsed.find("\r\n");
+  if (ec == bhttp::error::header_limit && !unparsed.empty() && (line_end == std::string_view::npos || line_end >= header_bytes)) {
+    return {414, "URI too long: the request line is over the server's header limit\n"};  // RFC 9112 §3
+  }
   if (ec == bhttp::error::header_limit) return kFieldsTooLarge;
   if (ec == bhttp::error::body_limit) return {413, "request body too large: it is over the server's limit\n"};
   if (ec == bhttp::error::bad_target) {
     return {400,
-            "bad request: the path climbs above \"/\", has a malformed percent-encoding, or holds a backslash, an "
-            "encoded slash or a dot segment with parameters, which servers resolve differently\n"};
+            "bad request: the target is not \"/path\", \"http://host/path\" or (for OPTIONS) \"*\"; or its path climbs "
+            "above \"/\", has a malformed percent-encoding, or holds a backslash, an encoded slash or a dot segment "
+            "with parameters, which servers resolve differently\n"};
   }
   if (ec == bhttp::error::bad_version && has_wellformed_version(unparsed)) {
     return {505, "HTTP version not supported: use HTTP/1.1 or HTTP/1.0\n"};
@@ -316,11 +324,16 @@ Connection::Step Connection::serve_buffered() {
       header_deadline_armed_ = false;
       head_planned_ = false;
     }
+    if (!parser_->got_some() && skip_empty_lines()) continue;
     error_code ec;
     const std::string_view data = in_.readable();
     const std::size_t used = parser_->put(net::const_buffer(data.data(), data.size()), ec);
+    if (!storage_.refused_method.empty()) {
+      answer_refused_method();
+      return Step::close;
+    }
     if (ec && ec != bhttp::error::need_more) {
-      const ErrorAnswer e = error_answer(ec, data);
+      const ErrorAnswer e = error_answer(ec, data, worker_.limits().header_bytes);
       answer_error(e.status, e.message);
       return Step::close;
     }
@@ -380,6 +393,37 @@ bool Connection::answer() {
   return response.keep_alive();
 }
 
+// RFC 9112 §2.2: empty lines before a request line (a stray CRLF after a
+// body, say) are ignored. True when some were skipped.
+bool Connection::skip_empty_lines() noexcept {
+  const std::string_view data = in_.readable();
+  std::size_t n = 0;
+  while (n < data.size() && (data[n] == '\n' || (data[n] == '\r' && n + 1 < data.size() && data[n + 1] == '\n'))) {
+    n += data[n] == '\r' ? 2u : 1u;
+  }
+  in_.consume(n);
+  return n > 0;
+}
+
+void Connection::answer_refused_method() {
+  ResponseContext context;
+  context.date = worker_.date();
+  context.keep_alive = false;
+  head_.clear();
+  Response response(out_, head_, context);
+  if (storage_.refused_method == "CONNECT") {
+    response.set_status(501);  // never a 2xx: corsd is not a forward proxy
+    response.add("Content-Type", "text/plain; charset=utf-8");
+    response.send("not implemented: corsd is not a forward proxy; CONNECT is not served\n");
+    return;
+  }
+  response.set_status(405);
+  response.add("Allow", kAllowedMethods);
+  response.add("Content-Type", "text/plain; charset=utf-8");
+  response.send({"method not allowed: corsd does not answer ", storage_.refused_method,
+                 " (it would reflect cookies and credentials)\n"});
+}
+
 void Connection::answer_error(unsigned status, std::string_view message) {
   ResponseContext context;
   context.date = worker_.date();
@@ -414,7 +458,7 @@ net::awaitable<Connection::StreamEnd> Connection::serve_stream() {
     // The handler gave no answer: the client's body was at fault, or the
     // handler failed.
     const error_code& ec = exchange.body_error();
-    const ErrorAnswer e = ec ? error_answer(ec, {}) : ErrorAnswer{500, "internal server error\n"};
+    const ErrorAnswer e = ec ? error_answer(ec, {}, 0) : ErrorAnswer{500, "internal server error\n"};
     answer_error(e.status, e.message);
     co_return StreamEnd::close;
   }

@@ -42,6 +42,8 @@ class Connection final : public Watched {
   Step on_head();
   bool answer();
   void answer_error(unsigned status, std::string_view message);
+  void answer_refused_method();
+  bool skip_empty_lines() noexcept;
   void arm_read_deadline();
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   net::awaitable<bool> flush();

@@ -11,14 +11,23 @@ namespace bhttp = boost::beast::http;
 
 std::string_view std_view(boost::beast::string_view s) noexcept { return {s.data(), s.size()}; }
 
-// A Host field is required in HTTP/1.1 (RFC 9112 §3.2), exactly once.
+// A Host field is required in HTTP/1.1 (RFC 9112 §3.2), exactly once, and
+// whenever sent it must be a valid uri-host [":" port].
 bool host_ok(const RequestStorage& s) noexcept {
-  if (s.version < 11) return true;
   std::size_t hosts = 0;
   for (const auto& f : s.fields) {
-    if (cors::ascii_iequals(f.name, "host")) ++hosts;
+    if (!cors::ascii_iequals(f.name, "host")) continue;
+    if (!is_valid_host(f.value)) return false;
+    ++hosts;
   }
-  return hosts == 1;
+  return s.version < 11 ? hosts <= 1 : hosts == 1;
+}
+
+std::string_view refused(std::string_view method) noexcept {
+  for (std::string_view m : {"CONNECT", "TRACE", "TRACK"}) {
+    if (method == m) return m;
+  }
+  return {};
 }
 
 }  // namespace
@@ -44,6 +53,7 @@ void RequestStorage::clear() noexcept {
   version = 11;
   expect_continue = false;
   transfer_encoding = false;
+  refused_method = {};
   streaming = false;
   slice.reset();
 }
@@ -84,7 +94,10 @@ void RequestParser::on_request_impl(bhttp::verb, string_view method, string_view
   storage_.version = static_cast<unsigned>(version);
   if (!storage_.store(std_view(method), storage_.method) || !storage_.store(std_view(target), storage_.target)) {
     ec = bhttp::error::header_limit;
+    return;
   }
+  storage_.refused_method = refused(storage_.method);
+  if (!storage_.refused_method.empty()) ec = bhttp::error::bad_method;
 }
 
 void RequestParser::on_response_impl(int, string_view, int, error_code& ec) { ec = bhttp::error::bad_version; }
@@ -125,7 +138,8 @@ void RequestParser::on_header_impl(error_code& ec) {
     return;
   }
   storage_.normalize();
-  if (storage_.normalized.error != TargetError::none) ec = bhttp::error::bad_target;
+  const bool asterisk_misused = storage_.target == "*" && storage_.method != "OPTIONS";  // RFC 9112 §3.2.4
+  if (storage_.normalized.error != TargetError::none || asterisk_misused) ec = bhttp::error::bad_target;
 }
 
 void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const& content_length, error_code&) {

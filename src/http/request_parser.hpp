@@ -39,6 +39,9 @@ class RequestStorage {
   std::string body;
   bool expect_continue = false;
   bool transfer_encoding = false;  // a Transfer-Encoding field was sent
+  // CONNECT, TRACE or TRACK: refused before any field is read (corsd is no
+  // forward proxy, and a TRACE would reflect cookies and credentials).
+  std::string_view refused_method;
   // Streaming: body bytes are not stored; each parser step leaves its slice here.
   bool streaming = false;
   std::optional<std::string_view> slice;

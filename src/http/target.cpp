@@ -93,7 +93,54 @@ bool remove_dot_segments(std::string& path) {
   return true;
 }
 
+bool sub_delim(char c) noexcept { return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos; }
+
+bool valid_reg_name(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (unreserved(c) || sub_delim(c)) continue;
+    if (c == '%' && i + 2 < name.size() && hex_value(name[i + 1]) >= 0 && hex_value(name[i + 2]) >= 0) {
+      i += 2;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+bool valid_port(std::string_view port) noexcept {
+  if (port.empty() || port.size() > 5) return port.empty();
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value <= 65535;
+}
+
 }  // namespace
+
+bool is_valid_host(std::string_view host) noexcept {
+  std::string_view name = host, port;
+  if (!host.empty() && host.front() == '[') {
+    const std::size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    const std::string_view literal = host.substr(1, close - 1);
+    if (literal.empty() || literal.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) {
+      return false;
+    }
+    const std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    return rest.empty() || valid_port(rest.substr(1));
+  }
+  if (const std::size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    name = host.substr(0, colon);
+    port = host.substr(colon + 1);
+    if (port.empty()) return valid_reg_name(name);  // "h:" is allowed: an empty port
+    if (!valid_port(port)) return false;
+  }
+  return valid_reg_name(name);
+}
 
 Target normalize_target(std::string_view target, std::string& scratch) {
   Target result;
@@ -111,6 +158,10 @@ Target normalize_target(std::string_view target, std::string& scratch) {
         return result;
       }
     }
+  }
+  if (t != "*" && (t.empty() || t.front() != '/')) {
+    result.error = TargetError::bad_form;  // authority form, or no form at all
+    return result;
   }
   const std::size_t query = t.find('?');
   result.path = t.substr(0, query);

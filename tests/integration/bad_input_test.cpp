@@ -145,8 +145,12 @@ TEST_P(BadInputTest, TooManyHeaderFieldsAre431) {
   expect_answer_and_close("GET / HTTP/1.1\r\nHost: a\r\n" + many + "\r\n", 431);
 }
 
-TEST_P(BadInputTest, EndlessHeaderWithoutNewlineIs431) {
-  expect_answer_and_close("GET /" + std::string(8000, 'a'), 431);
+TEST_P(BadInputTest, EndlessRequestLineWithoutNewlineIs414) {
+  expect_answer_and_close("GET /" + std::string(8000, 'a'), 414);
+}
+
+TEST_P(BadInputTest, EndlessFieldWithoutNewlineIs431) {
+  expect_answer_and_close("GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + std::string(8000, 'a'), 431);
 }
 
 TEST_P(BadInputTest, ClientThatStopsSendingHeadersIsTimedOut) {
@@ -202,6 +206,64 @@ TEST_P(BadInputTest, ClientThatNeverReadsCannotGrowTheServerWithoutBound) {
   expect_still_serving();
   greedy.abort();  // unblocks the writer
   writer.join();
+}
+
+// RFC 9110 §9.3.8: TRACE would reflect cookies and credentials to any
+// script that can send one; corsd never answers it. CONNECT is never a 2xx.
+TEST_P(BadInputTest, TraceIs405WithAllowAndConnectIs501) {
+  Client c(port());
+  c.send("TRACE / HTTP/1.1\r\nHost: a\r\nCookie: secret=1\r\n\r\n");
+  const auto trace = c.read_response();
+  ASSERT_TRUE(trace);
+  EXPECT_EQ(trace->status, 405);
+  EXPECT_EQ(trace->header("allow"), "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+  EXPECT_EQ(trace->body.find("secret"), std::string::npos);
+  expect_answer_and_close("TRACK / HTTP/1.1\r\nHost: a\r\n\r\n", 405);
+  expect_answer_and_close("CONNECT api.example:443 HTTP/1.1\r\nHost: api.example:443\r\n\r\n", 501);
+}
+
+// RFC 9112 §3.2: origin form, absolute form, and asterisk form for OPTIONS only.
+TEST_P(BadInputTest, TargetFormsOtherThanOriginAbsoluteOrOptionsAsteriskAre400) {
+  expect_answer_and_close("GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  expect_answer_and_close("GET foo HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  expect_answer_and_close("GET api.example:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  const auto options = exchange(port(), "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->status, 200);
+  const auto absolute = exchange(port(), "GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(absolute);
+  EXPECT_EQ(absolute->status, 200);
+}
+
+// RFC 9112 §3: a request line over the limit is 414, not 431.
+TEST_P(BadInputTest, RequestLineOverTheLimitIs414) {
+  expect_answer_and_close("GET /" + std::string(5000, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", 414);
+}
+
+// RFC 9112 §3.2, RFC 3986 §3.2.2: Host is uri-host [":" port].
+TEST_P(BadInputTest, MalformedHostIs400) {
+  for (const char* host : {"a b c", "h:99999", "h:abc", "a, b", "user@evil/x", "[::1", "[zz]:80"}) {
+    expect_answer_and_close(std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n", 400);
+  }
+  for (const char* host : {"localhost", "h:", "h:8080", "127.0.0.1:1", "[::1]:8080", "xn--bcher-kva.example", ""}) {
+    const auto r = exchange(port(), std::string("GET / HTTP/1.1\r\nHost: ") + host + "\r\n\r\n");
+    ASSERT_TRUE(r) << host;
+    EXPECT_EQ(r->status, 200) << host;
+  }
+}
+
+// RFC 9112 §2.2: empty lines before a request line are ignored, also a
+// stray CRLF after a body between pipelined requests.
+TEST_P(BadInputTest, EmptyLinesBeforeARequestAreIgnored) {
+  Client c(port());
+  c.send("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+         "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok\r\n"
+         "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  for (int i = 0; i < 3; ++i) {
+    const auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200) << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, BadInputTest, ::testing::Values(1, 2),

@@ -18,6 +18,9 @@ enum class TargetError {
   // "\", "%2F", "%5C", or a dot segment with parameters ("/..;/"): servers
   // disagree on what they mean, so no route can be sure to cover them.
   ambiguous_path,
+  // Neither origin form ("/x"), absolute form ("http://h/x") nor, for
+  // OPTIONS, asterisk form ("*") (RFC 9112 §3.2).
+  bad_form,
 };
 
 // A target split into the normalized path and the query, "?" included.
@@ -38,5 +41,12 @@ struct Target {
 // error, not silently clamped, and so is one that upstreams could resolve
 // differently (see TargetError::ambiguous_path).
 Target normalize_target(std::string_view target, std::string& scratch);
+
+// is_valid_host()
+//
+// Whether `host` is a Host field value: uri-host [":" port] (RFC 9112 §3.2,
+// RFC 3986 §3.2.2), a port up to 65535, or empty. "a b", "h:99999",
+// "user@evil/x" are not.
+bool is_valid_host(std::string_view host) noexcept;
 
 }  // namespace corsd::http

@@ -141,7 +141,7 @@ function nginxProxyConfig(dir, port, upstreamPort) {
   map $http_origin $cors_origin { "${ORIGIN}" $http_origin; default ""; }
   upstream app {
     server 127.0.0.1:${upstreamPort};
-    keepalive 32;
+    keepalive 64;  # as many idle connections as corsd keeps (--upstream-idle-connections 64)
   }
   server {
     listen 127.0.0.1:${port};

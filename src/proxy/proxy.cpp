@@ -74,7 +74,7 @@ class Attempt {
   net::awaitable<Outcome> run(bool peer_trusted);
 
  private:
-  net::awaitable<void> upload(Upload& state);
+  net::awaitable<void> upload(Upload& state, http::BodySlice first);
   net::awaitable<Outcome> download(Upload* upload);
   net::awaitable<bool> read_head(std::optional<UpstreamParser>& parser, Upload* upload, Outcome& outcome);
   net::awaitable<bool> relay_body(UpstreamParser& parser);
@@ -140,9 +140,18 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
     if (c_.reused) co_return Outcome::stale;
     co_return co_await fail(failure(upstream_, 502, "closed the connection before answering"));
   }
-  // The head goes with the first slice of the body (the upload sends both).
+  // The head goes with the first slice of the body. Nothing is in flight
+  // upstream yet, so waiting here for the client cannot deadlock.
+  const http::BodySlice first = co_await ex_.read_body();
+  if (!first.ok) co_return Outcome::done;  // the connection answers for the client's body
+  if (!context.chunked && ex_.body_done()) {
+    // The whole body is in hand (most API calls): one write, no upload beside the answer.
+    const std::array request_bytes{net::buffer(std::string_view(c_.out)), net::buffer(first.data)};
+    if (co_await write_upstream(request_bytes)) co_return co_await download(nullptr);
+    co_return co_await fail(failure(upstream_, 502, "closed the connection before taking the request"));
+  }
   Upload state(co_await net::this_coro::executor);
-  net::co_spawn(state.wake.get_executor(), upload(state), net::detached);
+  net::co_spawn(state.wake.get_executor(), upload(state, first), net::detached);
   const Outcome outcome = co_await download(&state);
   if (!state.done) {
     // The answer came before the whole body: stop reading it (the client
@@ -156,7 +165,7 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
   co_return outcome == Outcome::stale || state.complete ? outcome : Outcome::done;
 }
 
-net::awaitable<void> Attempt::upload(Upload& state) {
+net::awaitable<void> Attempt::upload(Upload& state, http::BodySlice slice) {
   // However it ends, run() learns it: it waits for `done`.
   struct Done {
     Upload& state;
@@ -166,11 +175,13 @@ net::awaitable<void> Attempt::upload(Upload& state) {
     }
   } done{state};
   const bool chunked = ex_.body_chunked();
-  std::string_view head = c_.out;  // sent with the first slice, then empty
-  while (!state.answered) {
-    state.reading_client = true;
-    const http::BodySlice slice = co_await ex_.read_body();
-    state.reading_client = false;
+  std::string_view head = c_.out;  // sent with the first slice (read by run()), then empty
+  for (bool first = true; !state.answered; first = false) {
+    if (!first) {
+      state.reading_client = true;
+      slice = co_await ex_.read_body();
+      state.reading_client = false;
+    }
     if (state.answered) break;  // the answer is complete: the rest of the body is not wanted
     if (!slice.ok) {
       state.client_failed = true;

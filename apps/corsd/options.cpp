@@ -318,6 +318,11 @@ Parsed parse(int argc, char** argv) {
   apply_server_flags(app, f, o);
   apply_proxy_flags(app, f, o);
   if (std::string e = apply_policy_flags(app, f, o); !e.empty()) return error_exit(e);
+  if (!file.empty() && o.routes.empty()) {
+    // Else a file without routes would silently run the demo's allow-any-origin policy.
+    return error_exit(file + ": no [[routes]] and no policy flags: a config file states the policies it serves\n"
+                             "  fix: add a route, e.g. [[routes]] path = \"/\" allow_origins = [\"https://app.example.com\"]");
+  }
   return parsed;
 }
 

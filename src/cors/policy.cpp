@@ -171,6 +171,13 @@ std::optional<PolicyError> check_header_names(const std::vector<std::string>& na
       return PolicyError{std::string(field), h + " is a forbidden request header: scripts can never set it",
                          "remove it", i};
     }
+    // The answer's own CORS fields (Access-Control-Allow-Origin, ...) in
+    // allow_headers mean the policy was written the wrong way round.
+    if (field == "allow_headers" && h.size() > 15 && ascii_iequals(std::string_view(h).substr(0, 15), "access-control-")) {
+      return PolicyError{std::string(field),
+                         h + " is a response header: the server sends it, a request never carries it",
+                         "remove it (corsd sends the Access-Control-* answers itself)", i};
+    }
   }
   return std::nullopt;
 }

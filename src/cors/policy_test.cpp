@@ -287,6 +287,8 @@ TEST(PolicyValidationTest, InsecureOrMeaninglessSpecsAreRefused) {
        "allow_origins"},
       {"forbidden request header", [](PolicySpec& s) { s.allow_headers = {"Cookie"}; }, "allow_headers"},
       {"sec- request header", [](PolicySpec& s) { s.allow_headers = {"sec-fetch-mode"}; }, "allow_headers"},
+      {"response header in allow_headers",
+       [](PolicySpec& s) { s.allow_headers = {"content-type", "Access-Control-Allow-Origin"}; }, "allow_headers"},
       {"wildcard in the wrong place", [](PolicySpec& s) { s.allow_origins = {"https://app.*.example.com"}; },
        "allow_origins"},
       {"wildcard exposed with credentials", [](PolicySpec& s) { s.expose_headers = {"*"}; }, "expose_headers"},

@@ -77,6 +77,10 @@ const Refusal kRefusals[] = {
      "neither \"client\" nor \"upstream\""},
     {"proxy_timeout_out_of_range", "[proxy]\nconnect_timeout = 0\n", 2, "from 0.001 to 86400"},
     {"unknown_proxy_key", "[proxy]\nidle_timout = 3\n", 2, "did you mean \"idle_timeout\""},
+    {"response_header_allowed",
+     "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_headers = [\n  \"content-type\",\n"
+     "  \"Access-Control-Allow-Origin\",\n]\n",
+     5, "is a response header"},
     {"trusted_proxy_not_an_address", "[proxy]\ntrusted_proxies = [\n  \"10.0.0.2\",\n  \"lb.internal\",\n]\n", 4,
      "is not an IP address"},
 };
@@ -128,6 +132,18 @@ TEST(ConfigValidationTest, CheckConfigPrintsTheEffectivePolicies) {
   EXPECT_NE(run.output.find("origins: https://app.example.com, http://localhost:*"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("Access-Control-Allow-Headers: authorization"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("config OK"), std::string::npos);
+}
+
+TEST(ConfigValidationTest, AFileWithoutRoutesIsRefusedUnlessFlagsGiveThePolicy) {
+  const std::string path = write_config("no-routes.toml", "[server]\nthreads = 1\n");
+  const RunResult run = run_corsd({"--check-config", path});
+  EXPECT_EQ(run.status, 2) << run.output;
+  EXPECT_NE(run.output.find("no [[routes]]"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("fix:"), std::string::npos) << run.output;
+  const RunResult with_flags = run_corsd({"--check-config", path, "--allow-origin", "https://app.example.com"});
+  EXPECT_EQ(with_flags.status, 0) << with_flags.output;
+  const RunResult empty = run_corsd({"--check-config", write_config("empty.toml", "")});
+  EXPECT_EQ(empty.status, 2) << empty.output;
 }
 
 // The README points at examples/: each must stay a valid config.

@@ -64,10 +64,34 @@ net::awaitable<void> Worker::accept_loop(Listener& listener) {
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    if (connection_count_ >= limits_.connections_per_thread) continue;  // the socket closes here
+    if (connection_count_ >= limits_.connections_per_thread) {
+      refuse(socket);
+      continue;  // the socket closes here
+    }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     net::co_spawn(io_, serve(std::move(socket), *this, *listener.handler), log_exception);
+  }
+}
+
+// Over the connection limit: a short 503 instead of a silent reset, written
+// without waiting (the kernel's send buffer takes it), and one log line a
+// second at most, with the count since the last.
+void Worker::refuse(tcp::socket& socket) noexcept {
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\n"
+      "Connection: close\r\nContent-Length: 52\r\n\r\nservice unavailable: too many connections; try again\n";
+  error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(net::buffer(kBusy), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  ++refused_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
+    std::cerr << "corsd: warning: worker " << index_ << " refused " << refused_
+              << " connection(s) over --max-connections " << limits_.connections_per_thread << " (503)\n";
+    refused_ = 0;
+    last_refusal_log_ = now;
   }
 }
 

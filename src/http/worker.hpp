@@ -54,6 +54,7 @@ class Worker final : public WorkerContext {
   };
 
   net::awaitable<void> accept_loop(Listener& listener);
+  void refuse(tcp::socket& socket) noexcept;
   net::awaitable<void> tick_loop();
   void tick();
 
@@ -70,6 +71,8 @@ class Worker final : public WorkerContext {
   std::time_t date_second_ = 0;
   Watched* watched_ = nullptr;  // connections and whatever handlers registered
   std::size_t connection_count_ = 0;
+  std::size_t refused_ = 0;  // connections refused since the last log line
+  std::chrono::steady_clock::time_point last_refusal_log_{};
   bool running_ = false;
   bool draining_ = false;
   std::chrono::steady_clock::time_point force_close_at_{};

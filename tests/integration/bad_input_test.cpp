@@ -266,6 +266,31 @@ TEST_P(BadInputTest, EmptyLinesBeforeARequestAreIgnored) {
   }
 }
 
+// Over --max-connections a client gets 503 with Retry-After, not a reset,
+// and the refusal is logged (at most once a second).
+TEST(ConnectionLimitTest, OverTheLimitIs503WithRetryAfterAndLogged) {
+  CorsdProcess corsd({"--threads", "1", "--no-demo", "--max-connections", "2"});
+  Client first(corsd.api_port()), second(corsd.api_port());
+  first.send(kGood);
+  ASSERT_TRUE(first.read_response());
+  second.send(kGood);
+  ASSERT_TRUE(second.read_response());
+  Client third(corsd.api_port());
+  const auto refused = third.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->header("retry-after"), "1");
+  EXPECT_TRUE(third.closed_within(3s));
+  EXPECT_NE(corsd.output(3s, "refused").find("refused 1 connection(s) over --max-connections 2 (503)"),
+            std::string::npos);
+  first.abort();
+  second.abort();
+  std::this_thread::sleep_for(300ms);  // the server sees them go
+  const auto served = exchange(corsd.api_port(), kGood);
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200);
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, BadInputTest, ::testing::Values(1, 2),
                          [](const ::testing::TestParamInfo<int>& p) { return "threads" + std::to_string(p.param); });
 

@@ -51,7 +51,7 @@ CLI::Validator seconds_from(double min) {
         }
         return {};
       },
-      "SECONDS:" + range);
+      std::string("SECONDS in [") + (min > 0 ? "0.001" : "0") + " - 86400]");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "worker.hpp"
 
 #include <iostream>
+#include <string>
 
 #include "connection.hpp"
 
@@ -88,8 +89,11 @@ void Worker::refuse(tcp::socket& socket) noexcept {
   ++refused_;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
-    std::cerr << "corsd: warning: worker " << index_ << " refused " << refused_
-              << " connection(s) over --max-connections " << limits_.connections_per_thread << " (503)\n";
+    // One write, so that the line never interleaves with another thread's.
+    const std::string line = "corsd: warning: worker " + std::to_string(index_) + " refused " +
+                             std::to_string(refused_) + " connection(s) over --max-connections " +
+                             std::to_string(limits_.connections_per_thread) + " (503)\n";
+    std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
     refused_ = 0;
     last_refusal_log_ = now;
   }

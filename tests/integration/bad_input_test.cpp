@@ -281,7 +281,7 @@ TEST(ConnectionLimitTest, OverTheLimitIs503WithRetryAfterAndLogged) {
   EXPECT_EQ(refused->status, 503);
   EXPECT_EQ(refused->header("retry-after"), "1");
   EXPECT_TRUE(third.closed_within(3s));
-  EXPECT_NE(corsd.output(3s, "refused").find("refused 1 connection(s) over --max-connections 2 (503)"),
+  EXPECT_NE(corsd.output(3s, "(503)\n").find("refused 1 connection(s) over --max-connections 2 (503)"),
             std::string::npos);
   first.abort();
   second.abort();

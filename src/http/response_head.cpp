@@ -13,29 +13,12 @@ void append_number(std::string& out, std::uint64_t n) {
   out.append(digits, static_cast<std::size_t>(result.ptr - digits));
 }
 
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
-}
-
-// Whether `list` (comma-separated) names `token` (case-insensitive).
-bool list_contains(std::string_view list, std::string_view token) noexcept {
-  cors::ListCursor cursor(std::span<const std::string_view>(&list, 1));
-  std::string_view element;
-  while (cursor.next(element)) {
-    if (cors::ascii_iequals(element, token)) return true;
-  }
-  return false;
-}
-
 bool is_vary(std::string_view name) noexcept { return cors::ascii_iequals(name, "vary"); }
 
 // Whether any of the head's Vary lines names `token`.
 bool head_varies_on(const ResponseHead& head, std::string_view token) noexcept {
   for (std::size_t i = 0; i < head.size(); ++i) {
-    if (is_vary(head[i].name) && list_contains(head[i].value, token)) return true;
+    if (is_vary(head[i].name) && cors::list_contains(head[i].value, token)) return true;
   }
   return false;
 }
@@ -80,6 +63,13 @@ void write_vary(const ResponseHead& head, std::string& out) {
 }
 
 }  // namespace
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
 
 void ResponseHead::add(std::string_view name, std::string_view value) {
   const auto at = static_cast<std::uint32_t>(text_.size());

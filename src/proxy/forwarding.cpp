@@ -12,19 +12,10 @@ constexpr std::string_view kVia = "1.1 corsd";
 
 using cors::ascii_iequals;
 
-bool list_names(std::string_view list, std::string_view token) noexcept {
-  cors::ListCursor cursor(std::span<const std::string_view>(&list, 1));
-  std::string_view element;
-  while (cursor.next(element)) {
-    if (ascii_iequals(element, token)) return true;
-  }
-  return false;
-}
-
 // Whether a Connection field of `request` names `name`.
 bool named_by_connection(const http::Request& request, std::string_view name) noexcept {
   for (const auto& f : request.fields) {
-    if (ascii_iequals(f.name, "connection") && list_names(f.value, name)) return true;
+    if (ascii_iequals(f.name, "connection") && cors::list_contains(f.value, name)) return true;
   }
   return false;
 }
@@ -39,13 +30,6 @@ bool written_by_corsd(std::string_view name) noexcept {
   return ascii_iequals(name, "host") || ascii_iequals(name, "content-length") || ascii_iequals(name, "expect") ||
          ascii_iequals(name, "via") || ascii_iequals(name, "x-forwarded-for") ||
          ascii_iequals(name, "x-forwarded-proto") || ascii_iequals(name, "x-forwarded-host");
-}
-
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
 }
 
 // Every value of the fields named `name`, joined as one list.
@@ -76,9 +60,9 @@ void append_forwarding(const http::Request& request, const ForwardContext& conte
   out.append(context.peer);
   out.append("\r\n");
   const auto proto = context.peer_trusted ? request.find("x-forwarded-proto") : std::nullopt;
-  append_field(out, "X-Forwarded-Proto", proto.value_or("http"));
+  http::append_field(out, "X-Forwarded-Proto", proto.value_or("http"));
   const auto forwarded_host = context.peer_trusted ? request.find("x-forwarded-host") : std::nullopt;
-  if (forwarded_host || !host.empty()) append_field(out, "X-Forwarded-Host", forwarded_host.value_or(host));
+  if (forwarded_host || !host.empty()) http::append_field(out, "X-Forwarded-Host", forwarded_host.value_or(host));
 }
 
 void append_framing(const http::Request& request, const ForwardContext& context, std::string& out) {
@@ -92,7 +76,7 @@ void append_framing(const http::Request& request, const ForwardContext& context,
   if (!context.content_length && !expects_body) return;
   char digits[24];
   const auto end = std::to_chars(digits, digits + sizeof digits, context.content_length.value_or(0)).ptr;
-  append_field(out, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  http::append_field(out, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
 }
 
 }  // namespace
@@ -111,11 +95,11 @@ void build_upstream_request(const http::Request& request, const ForwardContext& 
   out.append(request.query);
   out.append(" HTTP/1.1\r\n");
   const std::string_view host = request.find("host").value_or(context.upstream_authority);
-  append_field(out, "Host", context.forward_client_host ? host : context.upstream_authority);
+  http::append_field(out, "Host", context.forward_client_host ? host : context.upstream_authority);
   for (const auto& f : request.fields) {
     if (is_hop_by_hop(f.name) || written_by_corsd(f.name) || named_by_connection(request, f.name)) continue;
     if (!context.peer_trusted && is_forwarding_claim(f.name)) continue;
-    append_field(out, f.name, f.value);
+    http::append_field(out, f.name, f.value);
   }
   append_forwarding(request, context, out);
   append_framing(request, context, out);
@@ -132,7 +116,8 @@ void prepare_client_head(http::ResponseHead& head) {
     named.append(head[i].value);
   }
   head.remove_if([&named](std::string_view name) {
-    return is_hop_by_hop(name) || ascii_iequals(name, "content-length") || (!named.empty() && list_names(named, name));
+    return is_hop_by_hop(name) || ascii_iequals(name, "content-length") ||
+           (!named.empty() && cors::list_contains(named, name));
   });
   head.add("Via", kVia);
 }

@@ -98,4 +98,17 @@ class ListCursor {
   std::size_t pos_ = 0;
 };
 
+// list_contains()
+//
+// Whether the comma-separated `list` (one header line) names `token`,
+// ignoring ASCII case: "Vary: Accept, origin" contains "Origin".
+inline bool list_contains(std::string_view list, std::string_view token) noexcept {
+  ListCursor cursor(std::span<const std::string_view>(&list, 1));
+  std::string_view element;
+  while (cursor.next(element)) {
+    if (ascii_iequals(element, token)) return true;
+  }
+  return false;
+}
+
 }  // namespace corsd::cors

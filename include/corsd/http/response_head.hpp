@@ -107,6 +107,12 @@ struct ResponseContext {
 // §8.6, §15.4.5).
 void serialize_head(const ResponseHead& head, const ResponseContext& context, Framing framing, std::string& out);
 
+// append_field()
+//
+// Appends "name: value\r\n": one field of a head, a response's or the
+// request a proxy sends on.
+void append_field(std::string& out, std::string_view name, std::string_view value);
+
 // reason_phrase()
 //
 // Returns the reason phrase for `status` ("No Content"), or "" if unknown.

@@ -163,6 +163,19 @@ export async function stopServer(server) {
   if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL');
 }
 
+// The seed's preflight answer in nginx (inside a location): the origin from
+// the \`$cors_origin\` map, methods, headers, max-age 10, Vary, 204.
+export function nginxPreflight(methods = 'GET, POST, PUT, DELETE, OPTIONS', headers = 'content-type, accept') {
+  return `if ($request_method = OPTIONS) {
+        add_header Access-Control-Allow-Origin $cors_origin always;
+        add_header Access-Control-Allow-Methods "${methods}" always;
+        add_header Access-Control-Allow-Headers "${headers}" always;
+        add_header Access-Control-Max-Age 10 always;
+        add_header Vary Origin always;
+        return 204;
+      }`;
+}
+
 // The part of an nginx configuration every nginx here shares: foreground,
 // files in `dir`, no access log, keep-alive connections kept open.
 export function nginxPreamble(dir, workers, { echo = false } = {}) {

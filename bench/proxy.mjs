@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BODY, ECHO_PREFIX, NGINX_ECHO, ORIGIN, REQUESTS, ROOT, chart, curlRequest, fmt, freePort, measure,
-  median, nginxPreamble, start, stopServer, treeCpuSeconds, treePeakRssKiB, waitForIdle,
+  median, nginxPreamble, nginxPreflight, start, stopServer, treeCpuSeconds, treePeakRssKiB, waitForIdle,
 } from './common.mjs';
 
 const SERVERS = ['corsd', 'nginx', 'haproxy'];
@@ -146,14 +146,7 @@ function nginxProxyConfig(dir, port, upstreamPort) {
   server {
     listen 127.0.0.1:${port};
     location / {
-      if ($request_method = OPTIONS) {
-        add_header Access-Control-Allow-Origin $cors_origin always;
-        add_header Access-Control-Allow-Methods "${CORS_METHODS}" always;
-        add_header Access-Control-Allow-Headers "${CORS_HEADERS}" always;
-        add_header Access-Control-Max-Age 10 always;
-        add_header Vary Origin always;
-        return 204;
-      }
+      ${nginxPreflight(CORS_METHODS, CORS_HEADERS)}
       proxy_pass http://app;
       proxy_http_version 1.1;
       proxy_set_header Connection "";

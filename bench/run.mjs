@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   BODY, ECHO_PREFIX, NGINX_ECHO, ORIGIN, REQUESTS, ROOT, chart, curlRequest, fmt, freePort, measure, median,
-  nginxPreamble, start, stopServer,
+  nginxPreamble, nginxPreflight, start, stopServer,
 } from './common.mjs';
 
 const SEED = resolve(ROOT, '../shared/seed/000_39087d2efae59048.txt');
@@ -71,14 +71,7 @@ function nginxConfig(dir, port, workers) {
   server {
     listen 127.0.0.1:${port} reuseport;
     location / {
-      if ($request_method = OPTIONS) {
-        add_header Access-Control-Allow-Origin $cors_origin always;
-        add_header Access-Control-Allow-Methods "GET, POST, PUT, DELETE, OPTIONS" always;
-        add_header Access-Control-Allow-Headers "content-type, accept" always;
-        add_header Access-Control-Max-Age 10 always;
-        add_header Vary Origin always;
-        return 204;
-      }
+      ${nginxPreflight()}
       add_header Access-Control-Allow-Origin $cors_origin always;
       add_header Vary Origin always;
       ${NGINX_ECHO}

@@ -1,6 +1,7 @@
 // corsd: reads the command line and the config file, and wires the layers
 // together: the site's routes (policies in front of the echo API or an
-// upstream) on the API origin, and the demo page on a second origin.
+// upstream) on the API origin, and the demo page on a second origin; SIGHUP
+// reloads the routes (reload.hpp).
 
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "corsd/app/static_site.hpp"
 #include "corsd/http/server.hpp"
 #include "options.hpp"
+#include "reload.hpp"
 #include "routes.hpp"
 
 namespace {
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
   // it fail with EPIPE instead.
   std::signal(SIGPIPE, SIG_IGN);
   const corsd::cli::Parsed parsed = corsd::cli::parse(argc, argv);
+  if (!parsed.error.empty()) std::cerr << "corsd: error: " << parsed.error << '\n';
   if (parsed.exit_code) return *parsed.exit_code;
   const corsd::cli::Options& options = parsed.options;
 
@@ -79,6 +82,9 @@ int main(int argc, char** argv) {
     demo_listening = server.listen(options.demo.host, options.demo.port, corsd::http::share(*demo));
     if (!demo_listening.ok()) return fail(demo_listening.error + " (choose another with --demo-listen HOST:PORT)");
   }
+
+  corsd::cli::Reloader reloader(argc, argv, options, gateways, server);
+  server.on_reload([&reloader] { reloader.reload(); });
 
   std::cout << "corsd " CORSD_VERSION " ready: api " << api_listening.url;
   if (demo) std::cout << " demo " << demo_listening.url << '/';

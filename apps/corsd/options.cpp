@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <iostream>
 #include <thread>
 
 #include "config_file.hpp"
@@ -272,9 +271,9 @@ std::string apply_policy_flags(const CLI::App& app, const Flags& f, Options& o) 
 }
 
 Parsed error_exit(const std::string& message) {
-  std::cerr << "corsd: error: " << message << '\n';
   Parsed p;
   p.exit_code = 2;
+  p.error = message;
   return p;
 }
 
@@ -301,7 +300,12 @@ Parsed parse(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     Parsed p;
-    p.exit_code = app.exit(e);
+    if (e.get_exit_code() == 0) {
+      p.exit_code = app.exit(e);  // --help, --version
+    } else {
+      p.exit_code = e.get_exit_code();
+      p.error = std::string(e.what()) + "\n  run with --help for more information";
+    }
     return p;
   }
 
@@ -320,10 +324,26 @@ Parsed parse(int argc, char** argv) {
   if (std::string e = apply_policy_flags(app, f, o); !e.empty()) return error_exit(e);
   if (!file.empty() && o.routes.empty()) {
     // Else a file without routes would silently run the demo's allow-any-origin policy.
-    return error_exit(file + ": no [[routes]] and no policy flags: a config file states the policies it serves\n"
-                             "  fix: add a route, e.g. [[routes]] path = \"/\" allow_origins = [\"https://app.example.com\"]");
+    return error_exit(file +
+                      ": no [[routes]] and no policy flags: a config file states the policies it serves\n"
+                      "  fix: add a route, e.g. [[routes]] path = \"/\" allow_origins = [\"https://app.example.com\"]");
   }
   return parsed;
+}
+
+std::vector<std::string> restart_only_changes(const Options& running, const Options& next) {
+  std::vector<std::string> changed;
+  const auto check = [&](bool same, const char* name) {
+    if (!same) changed.emplace_back(name);
+  };
+  check(running.api == next.api, "[server] listen");
+  check(running.threads == next.threads, "[server] threads");
+  check(running.limits == next.limits, "[server] limits (max_*, *_timeout)");
+  check(running.log_level == next.log_level, "[server] log_level");
+  check(running.demo_enabled == next.demo_enabled && running.demo == next.demo && running.demo_root == next.demo_root &&
+            running.jquery == next.jquery && running.demo_api_origin == next.demo_api_origin,
+        "[demo]");
+  return changed;
 }
 
 }  // namespace corsd::cli

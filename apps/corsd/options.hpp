@@ -20,6 +20,8 @@ namespace corsd::cli {
 struct HostPort {
   std::string host;
   std::uint16_t port = 0;
+
+  bool operator==(const HostPort&) const = default;
 };
 
 // seconds_to_ms()
@@ -65,12 +67,26 @@ struct Options {
 };
 
 // The outcome of parse(): run with `options`, or exit with `exit_code`
-// (0 after --help or --version).
+// (0 after --help or --version, which parse() has printed), after printing
+// `error` when there is one.
 struct Parsed {
   Options options;
   std::optional<int> exit_code;
+  std::string error;  // with location, rule and fix
 };
 
+// parse()
+//
+// The effective configuration of this command line: defaults, the config
+// file, the flags. Prints nothing but --help and --version, so a reload can
+// run it again and report its error its own way.
 Parsed parse(int argc, char** argv);
+
+// restart_only_changes()
+//
+// The settings that differ between `running` and `next` but take effect
+// only on restart (listeners, threads, limits, the demo, the log level),
+// by their config-file names.
+std::vector<std::string> restart_only_changes(const Options& running, const Options& next);
 
 }  // namespace corsd::cli

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <iostream>
 #include <thread>
 
 #include "worker.hpp"
@@ -69,14 +70,21 @@ class Server::Impl {
   void on_each_worker(const std::function<void(WorkerContext&)>& task) {
     for (auto& worker : workers_) net::post(worker->io(), [task, w = worker.get()] { task(*w); });
   }
+  void on_reload(std::function<void()> reload) { reload_ = std::move(reload); }
   void run();
   void stop();
 
  private:
+  void await_hangup();
+
   ServerOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   net::io_context control_{1};
+  // Both sets exist from construction: a signal that arrives while the
+  // server starts waits for run() instead of killing the process.
   net::signal_set signals_{control_, SIGINT, SIGTERM};
+  net::signal_set hangups_{control_, SIGHUP};
+  std::function<void()> reload_;
 };
 
 Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory) {
@@ -121,10 +129,24 @@ void Server::Impl::run() {
   signals_.async_wait([this](const error_code& ec, int) {
     if (!ec) stop();
   });
+  await_hangup();
   std::vector<std::thread> threads;
   for (auto& worker : workers_) threads.emplace_back([w = worker.get()] { w->run(); });
   control_.run();
   for (auto& t : threads) t.join();
+}
+
+void Server::Impl::await_hangup() {
+  hangups_.async_wait([this](const error_code& ec, int) {
+    if (ec) return;  // cancelled: shutting down
+    if (reload_) {
+      reload_();
+    } else {
+      constexpr std::string_view line = "corsd: SIGHUP ignored: nothing to reload\n";
+      std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
+    }
+    await_hangup();
+  });
 }
 
 void Server::Impl::stop() {
@@ -132,6 +154,7 @@ void Server::Impl::stop() {
   net::post(control_, [this] {
     error_code ignored;
     signals_.cancel(ignored);
+    hangups_.cancel(ignored);
   });
 }
 
@@ -141,6 +164,7 @@ Listening Server::listen(std::string_view host, std::uint16_t port, const Handle
   return impl_->listen(host, port, factory);
 }
 void Server::on_each_worker(std::function<void(WorkerContext&)> task) { impl_->on_each_worker(task); }
+void Server::on_reload(std::function<void()> reload) { impl_->on_reload(std::move(reload)); }
 void Server::run() { impl_->run(); }
 void Server::stop() { impl_->stop(); }
 

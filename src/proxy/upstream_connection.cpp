@@ -43,7 +43,8 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& author
 
 // Whether nothing has arrived on idle `c`: no EOF, no stray bytes (a late
 // body of a HEAD answer, an unsolicited 408) that the next exchange would
-// take for its own answer. One non-blocking peek.
+// take for its own answer. One non-blocking peek: cheaper than keeping an
+// async_wait on each idle connection, which costs an epoll_ctl to re-arm.
 bool UpstreamPool::quiet(UpstreamConnection& c) noexcept {
   char byte;
   const ssize_t n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -90,7 +91,7 @@ void UpstreamPool::expire() noexcept {
   std::vector<std::unique_ptr<UpstreamConnection>> expired;
   for (auto& [authority, connections] : idle_) {
     for (auto& c : connections) {
-      if (c->idle_until <= now) expired.push_back(std::move(c));
+      if (c->idle_until <= now || worker_.draining()) expired.push_back(std::move(c));
     }
     std::erase(connections, nullptr);
     for (const auto& c : connections) next_sweep_ = std::min(next_sweep_, c->idle_until);

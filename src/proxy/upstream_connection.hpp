@@ -39,11 +39,11 @@ class UpstreamConnection final : public http::Watched {
 
   boost::asio::ip::tcp::socket socket;
   http::InputBuffer in;
-  std::string out;          // the request head on its way
-  http::ResponseHead head;  // the answer head being parsed
+  std::string out;                       // the request head on its way
+  http::ResponseHead head;               // the answer head being parsed
   std::optional<UpstreamParser> parser;  // of the answer on its way (4 KiB: no place for it in a coroutine frame)
-  bool reused = false;      // it has served an exchange before
-  clock::time_point idle_until{};  // while pooled: when it is closed rather than reused
+  bool reused = false;                   // it has served an exchange before
+  clock::time_point idle_until{};        // while pooled: when it is closed rather than reused
 
  private:
   http::WorkerContext& worker_;
@@ -62,8 +62,10 @@ class UpstreamPool final : public http::Watched {
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   clock::time_point deadline() const noexcept override { return next_sweep_; }
-  // Closes the connections idle past their timeout.
+  // Closes the connections idle past their timeout, and all of them once
+  // the worker drains (the upstream gets its sockets back at once).
   void expire() noexcept override;
+  bool idle() const noexcept override { return true; }
 
   // take()
   //

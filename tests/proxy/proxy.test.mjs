@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  ORIGIN, TimeoutError, chunked, connect, exchange, names, patternSha256, request, runCorsd, startCorsd, tokens, values,
-  withConnection, within,
+  ORIGIN, TimeoutError, chunked, connect, exchange, killCorsd, names, patternSha256, request, runCorsd, startCorsd,
+  stopCorsd, tokens, values, withConnection, within,
 } from './support.mjs';
 import { startUpstream } from './upstream.mjs';
 
@@ -748,6 +748,21 @@ for (const threads of [1, 2]) {
         assert.ok(up2.connections <= threads, `5 more client connections: ${up2.connections} upstream connections`);
       });
     });
+
+    test('pooled upstream connections do not hold up a shutdown: SIGTERM exits at once, not after the grace', T,
+      async () => {
+        const up2 = await startUpstream();
+        const c2 = await startCorsd(proxyArgs(up2.url, threads, ['--shutdown-timeout', '30']));
+        try {
+          for (let i = 0; i < 3; i++) assert.equal((await exchange(c2.port, get(`/echo?i=${i}`))).status, 200);
+          assert.ok(up2.connections >= 1);
+          // Well inside the 30 s grace: idle pooled connections are closed as the drain begins.
+          assert.deepEqual(await stopCorsd(c2, 10_000), { code: 0, signal: null });
+        } finally {
+          await killCorsd(c2);
+          await up2.close();
+        }
+      });
 
     test('--upstream-idle-connections 0: no reuse', T, async () => {
       await withProxy({ threads, args: ['--upstream-idle-connections', '0'] }, async ({ up: up2, corsd: c2 }) => {

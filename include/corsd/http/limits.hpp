@@ -23,6 +23,8 @@ struct Limits {
   std::chrono::milliseconds idle_timeout{30'000};    // keep-alive wait for the next request
   std::chrono::milliseconds send_timeout{30'000};    // longest wait for a client to take a response
   std::chrono::milliseconds shutdown_grace{5'000};   // requests in flight may finish within it
+
+  bool operator==(const Limits&) const = default;
 };
 
 }  // namespace corsd::http

@@ -4,8 +4,8 @@
 // The HTTP/1.1 server: one io_context per thread, each with its own
 // listening sockets (SO_REUSEPORT when there are several threads), so nothing
 // is shared between threads on the request path. Keep-alive, pipelining
-// (answered in order, one write per batch), the limits of Limits, and
-// graceful shutdown on SIGINT/SIGTERM.
+// (answered in order, one write per batch), the limits of Limits, graceful
+// shutdown on SIGINT/SIGTERM, and SIGHUP handed to the application.
 
 #include <cstdint>
 #include <functional>
@@ -53,6 +53,12 @@ class Server {
   // Runs `task` on every worker's own thread, with its context: how a new
   // route snapshot reaches each worker's handlers. Safe from any thread.
   void on_each_worker(std::function<void(WorkerContext&)> task);
+
+  // on_reload()
+  //
+  // Calls `reload` on the server's control thread (never a worker's) for
+  // each SIGHUP; without it, SIGHUP is logged and ignored. Set before run().
+  void on_reload(std::function<void()> reload);
 
   // run()
   //

@@ -1,0 +1,41 @@
+#include "reload.hpp"
+
+#include <unistd.h>
+
+#include "routes.hpp"
+
+namespace corsd::cli {
+namespace {
+
+// One write per message, so lines from several threads never interleave.
+void log(std::string message) {
+  message.insert(0, "corsd: ");
+  message.push_back('\n');
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, message.data(), message.size());
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+}  // namespace
+
+void Reloader::reload() {
+  Parsed next = parse(argc_, argv_);
+  if (!next.error.empty()) return log("reload refused, the running configuration stays: " + next.error);
+  auto built = build_site(next.options);
+  if (auto* error = std::get_if<std::string>(&built)) {
+    return log("reload refused, the running configuration stays: " + *error);
+  }
+  gateways_.publish(server_, std::make_shared<const app::Site>(std::get<app::Site>(std::move(built))));
+  const auto restart_only = restart_only_changes(started_, next.options);
+  if (!restart_only.empty()) {
+    log("reload: " + joined(restart_only) + " changed; that takes a restart, and the running values stay");
+  }
+  const std::size_t routes = next.options.routes.empty() ? 1 : next.options.routes.size();
+  log("reloaded: " + std::to_string(routes) + (routes == 1 ? " route" : " routes"));
+}
+
+}  // namespace corsd::cli

@@ -9,7 +9,7 @@ CORSD_BUILD="${CORSD_BUILD:-$CORSD_ROOT/build}"
 corsd_apt_packages=(
   g++ cmake ninja-build ccache pkg-config curl
   libboost1.81-dev libcli11-dev libtomlplusplus-dev libpsl-dev publicsuffix libgtest-dev libgmock-dev libbenchmark-dev
-  chromium nginx-light
+  chromium nginx-light prometheus
 )
 
 corsd_log() { printf '\033[1mcorsd setup:\033[0m %s\n' "$*" >&2; }
@@ -32,6 +32,11 @@ corsd_install_apt() {
   # Debian starts an nginx on port 80 when it installs one; tests/proxy/nginx.test.mjs runs its own.
   if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
     "${sudo[@]}" systemctl disable --now nginx >/dev/null 2>&1 || "${sudo[@]}" pkill -x nginx || true
+  fi
+  # The same for Prometheus: the tests only need its promtool.
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    "${sudo[@]}" systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 ||
+      "${sudo[@]}" pkill -x prometheus || true
   fi
 }
 

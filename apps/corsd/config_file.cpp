@@ -26,7 +26,8 @@ constexpr std::string_view kRouteKeys[] = {"path",
                                            "host_header"};
 constexpr std::string_view kProxyKeys[] = {"connect_timeout", "response_timeout", "idle_timeout", "idle_connections",
                                            "trusted_proxies"};
-constexpr std::string_view kTopKeys[] = {"server", "demo", "proxy", "routes"};
+constexpr std::string_view kAdminKeys[] = {"listen"};
+constexpr std::string_view kTopKeys[] = {"server", "demo", "admin", "proxy", "routes"};
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -173,6 +174,14 @@ bool read_demo(Reader& r, const toml::table& t, Options& o) {
   return true;
 }
 
+bool read_admin(Reader& r, const toml::table& t, Options& o) {
+  if (!r.known_keys(t, "[admin]", kAdminKeys)) return false;
+  for (auto&& [key, n] : t) {
+    if (key.str() == "listen" && !r.read_host_port(n, "listen", o.admin.emplace())) return false;
+  }
+  return true;
+}
+
 bool read_trusted_proxies(Reader& r, const toml::node& n, std::vector<std::string>& out) {
   std::vector<std::size_t> lines;
   if (!r.read_list(n, "trusted_proxies", out, &lines)) return false;
@@ -270,6 +279,7 @@ std::string load_config_file(const std::string& path, Options& options) {
   if (const auto* server = root["server"].as_table(); server && !read_server(r, *server, options)) return r.error();
   if (const auto* demo = root["demo"].as_table(); demo && !read_demo(r, *demo, options)) return r.error();
   if (const auto* proxy = root["proxy"].as_table(); proxy && !read_proxy(r, *proxy, options)) return r.error();
+  if (const auto* admin = root["admin"].as_table(); admin && !read_admin(r, *admin, options)) return r.error();
   if (root.contains("routes")) {
     const toml::array* routes = root["routes"].as_array();
     if (routes == nullptr || !routes->is_array_of_tables()) {

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "corsd/app/admin.hpp"
 #include "corsd/app/gateway.hpp"
 #include "corsd/app/static_site.hpp"
 #include "corsd/http/server.hpp"
@@ -83,11 +84,20 @@ int main(int argc, char** argv) {
     if (!demo_listening.ok()) return fail(demo_listening.error + " (choose another with --demo-listen HOST:PORT)");
   }
 
-  corsd::cli::Reloader reloader(argc, argv, options, gateways, server);
+  corsd::app::ReloadStats reloads;
+  const corsd::app::MetricsSources metrics{server, gateways, reloads};
+  corsd::http::Listening admin_listening;
+  if (options.admin) {
+    admin_listening = server.listen(options.admin->host, options.admin->port, corsd::app::admin_handlers(metrics));
+    if (!admin_listening.ok()) return fail(admin_listening.error + " (choose another with --admin-listen HOST:PORT)");
+  }
+
+  corsd::cli::Reloader reloader(argc, argv, options, gateways, server, reloads);
   server.on_reload([&reloader] { reloader.reload(); });
 
   std::cout << "corsd " CORSD_VERSION " ready: api " << api_listening.url;
   if (demo) std::cout << " demo " << demo_listening.url << '/';
+  if (options.admin) std::cout << " admin " << admin_listening.url;
   std::cout << std::endl;
   server.run();
   std::cout << "corsd: stopped" << std::endl;

@@ -84,7 +84,7 @@ namespace {
 // What the command line said, kept apart from Options so that only the flags
 // actually given override the config file.
 struct Flags {
-  std::string api = "localhost:8080", demo = "localhost:8081";
+  std::string api = "localhost:8080", demo = "localhost:8081", admin;
   bool no_demo = false;
   std::string demo_root = CORSD_DEFAULT_DEMO_ROOT, jquery = CORSD_DEFAULT_JQUERY;
   unsigned threads = 1;
@@ -114,6 +114,9 @@ bool given(const CLI::App& app, const char* name) { return app.count(name) > 0; 
 void add_server_flags(CLI::App& app, Flags& f) {
   app.add_option("--listen", f.api, "Address of the API origin")->check(kHostPort)->capture_default_str();
   app.add_option("--demo-listen", f.demo, "Address of the demo page's origin")->check(kHostPort)->capture_default_str();
+  app.add_option("--admin-listen", f.admin,
+                 "Address of /metrics, /livez and /readyz (off unless given; a bare PORT is localhost's)")
+      ->check(kHostPort);
   app.add_flag("--no-demo", f.no_demo, "Serve the API only, not the demo page");
   app.add_option("--demo-root", f.demo_root, "Folder holding the demo's index.html")->capture_default_str();
   app.add_option("--jquery", f.jquery, "jQuery file the demo page loads")->capture_default_str();
@@ -222,6 +225,7 @@ void add_policy_flags(CLI::App& app, Flags& f) {
 void apply_server_flags(const CLI::App& app, const Flags& f, Options& o) {
   if (given(app, "--listen")) o.api = *parse_host_port(f.api);
   if (given(app, "--demo-listen")) o.demo = *parse_host_port(f.demo);
+  if (given(app, "--admin-listen")) o.admin = *parse_host_port(f.admin);
   if (f.no_demo) o.demo_enabled = false;
   if (given(app, "--demo-root")) o.demo_root = f.demo_root;
   if (given(app, "--jquery")) o.jquery = f.jquery;
@@ -288,7 +292,8 @@ Parsed parse(int argc, char** argv) {
       "and the demo page on a second origin, http://localhost:8081/.",
       "corsd"};
   app.set_version_flag("--version", "corsd " CORSD_VERSION);
-  app.add_option("--config", f.config, "TOML file with [server], [demo] and [[routes]] (see examples/)")
+  app.add_option("--config", f.config,
+                 "TOML file with [server], [demo], [admin], [proxy] and [[routes]] (see examples/)")
       ->check(CLI::ExistingFile);
   app.add_option("--check-config", f.check_config, "Validate a config file, print the effective policies, exit")
       ->check(CLI::ExistingFile)
@@ -337,6 +342,7 @@ std::vector<std::string> restart_only_changes(const Options& running, const Opti
     if (!same) changed.emplace_back(name);
   };
   check(running.api == next.api, "[server] listen");
+  check(running.admin == next.admin, "[admin] listen");
   check(running.threads == next.threads, "[server] threads");
   check(running.limits == next.limits, "[server] limits (max_*, *_timeout)");
   check(running.log_level == next.log_level, "[server] log_level");

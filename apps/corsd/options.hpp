@@ -52,6 +52,7 @@ enum class LogLevel { info, debug };
 struct Options {
   HostPort api{"localhost", 8080};
   HostPort demo{"localhost", 8081};
+  std::optional<HostPort> admin;  // the admin endpoints' listener; none: off
   bool demo_enabled = true;
   std::string demo_root;
   std::string jquery;

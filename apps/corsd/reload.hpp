@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "corsd/app/admin.hpp"
 #include "corsd/app/gateway.hpp"
 #include "corsd/http/server.hpp"
 #include "options.hpp"
@@ -17,8 +18,9 @@ namespace corsd::cli {
 class Reloader {
  public:
   // `argv` must outlive the reloader (main's does).
-  Reloader(int argc, char** argv, Options started, app::Gateways& gateways, http::Server& server)
-      : argc_(argc), argv_(argv), started_(std::move(started)), gateways_(gateways), server_(server) {}
+  Reloader(int argc, char** argv, Options started, app::Gateways& gateways, http::Server& server,
+           app::ReloadStats& stats)
+      : argc_(argc), argv_(argv), started_(std::move(started)), gateways_(gateways), server_(server), stats_(stats) {}
 
   // reload()
   //
@@ -32,6 +34,7 @@ class Reloader {
   const Options started_;
   app::Gateways& gateways_;
   http::Server& server_;
+  app::ReloadStats& stats_;
 };
 
 }  // namespace corsd::cli

@@ -9,7 +9,18 @@ constexpr std::string_view kSiteChanged =
 }  // namespace
 
 Gateway::Gateway(http::WorkerContext& worker, std::shared_ptr<const Site> site, http::RejectionSink on_rejection)
-    : site_(std::move(site)), cors_(std::move(on_rejection)), proxy_(worker) {}
+    : cors_(std::move(on_rejection)), proxy_(worker) {
+  replace(std::move(site));
+}
+
+void Gateway::replace(std::shared_ptr<const Site> site) {
+  site_ = std::move(site);
+  stats_by_route_id_.clear();
+  for (const auto& route : site_->routes.routes()) {
+    if (route.id >= stats_by_route_id_.size()) stats_by_route_id_.resize(route.id + 1, nullptr);
+    stats_by_route_id_[route.id] = &route_stats_.slot(route.prefix);
+  }
+}
 
 bool Gateway::streams(const http::Request& head) {
   const cors::Route* route = site_->routes.match(head.path);
@@ -28,6 +39,7 @@ void Gateway::handle(const http::Request& request, http::Response& response) {
     return;
   }
   const cors::Decision decision = cors_.decide(*route, request);
+  stats_of(*route).count(decision);
   if (http::CorsStage::answers_itself(*route, decision)) {
     http::CorsStage::answer_preflight(decision, response);
     return;
@@ -51,6 +63,7 @@ boost::asio::awaitable<void> Gateway::stream(http::Exchange& exchange) {
   const cors::Route* route = site->routes.match(request.path);
   if (route == nullptr || !site->target(*route).upstream) co_return;  // streams() said otherwise: 500
   const cors::Decision decision = cors_.decide(*route, request);
+  stats_of(*route).count(decision);  // before any suspension: stats_by_route_id_ is still `site`'s
   co_await proxy_.forward(exchange, *site->target(*route).upstream, site->proxy, decision);
 }
 

@@ -173,7 +173,8 @@ std::optional<PolicyError> check_header_names(const std::vector<std::string>& na
     }
     // The answer's own CORS fields (Access-Control-Allow-Origin, ...) in
     // allow_headers mean the policy was written the wrong way round.
-    if (field == "allow_headers" && h.size() > 15 && ascii_iequals(std::string_view(h).substr(0, 15), "access-control-")) {
+    if (field == "allow_headers" && h.size() > 15 &&
+        ascii_iequals(std::string_view(h).substr(0, 15), "access-control-")) {
       return PolicyError{std::string(field),
                          h + " is a response header: the server sends it, a request never carries it",
                          "remove it (corsd sends the Access-Control-* answers itself)", i};
@@ -205,6 +206,17 @@ std::optional<PolicyError> check_spec(const PolicySpec& spec, const PublicSuffix
 }
 
 }  // namespace
+
+std::string_view kind_name(DecisionKind kind) noexcept {
+  switch (kind) {
+    case DecisionKind::not_cors: return "not_cors";
+    case DecisionKind::preflight_accepted: return "preflight_accepted";
+    case DecisionKind::preflight_rejected: return "preflight_rejected";
+    case DecisionKind::actual_allowed: return "actual_allowed";
+    case DecisionKind::actual_rejected: return "actual_rejected";
+  }
+  return "unknown";
+}
 
 std::string_view reason_name(RejectReason reason) noexcept {
   switch (reason) {

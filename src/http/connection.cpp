@@ -5,7 +5,6 @@
 #include <charconv>
 
 #include "corsd/http/chunked.hpp"
-
 #include "worker.hpp"
 
 namespace corsd::http {
@@ -47,7 +46,8 @@ constexpr std::string_view kAllowedMethods = "GET, HEAD, POST, PUT, PATCH, DELET
 // `unparsed` is what the parser was given; `header_bytes` its header limit.
 ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed, std::size_t header_bytes) noexcept {
   const std::size_t line_end = unparsed.find("\r\n");
-  if (ec == bhttp::error::header_limit && !unparsed.empty() && (line_end == std::string_view::npos || line_end >= header_bytes)) {
+  if (ec == bhttp::error::header_limit && !unparsed.empty() &&
+      (line_end == std::string_view::npos || line_end >= header_bytes)) {
     return {414, "URI too long: the request line is over the server's header limit\n"};  // RFC 9112 §3
   }
   if (ec == bhttp::error::header_limit) return kFieldsTooLarge;
@@ -152,6 +152,7 @@ net::awaitable<BodySlice> Connection::Stream::read_body() {
       // again before the next call: that is the back-pressure.
       if (c_.storage_.slice) {
         body_started_ = true;
+        c_.worker_.stats().request_body_bytes.add(c_.storage_.slice->size());
         co_return BodySlice{*c_.storage_.slice};
       }
       if (!ec && used > 0) continue;
@@ -201,6 +202,7 @@ net::awaitable<bool> Connection::Stream::send_head(const ResponseHead& head, Fra
   if (!body_done()) keep_alive_ = false;
   const ResponseContext context{c_.worker_.date(), head_request_, keep_alive_, request_.version};
   serialize_head(head, context, framing, c_.out_);
+  c_.count_response(head.status);
   if (status_has_no_body(head.status) || head_request_) framing = {Framing::Kind::none, 0};
   framing_ = framing;
   head_sent_ = true;
@@ -340,6 +342,7 @@ Connection::Step Connection::serve_buffered() {
     in_.consume(used);
     if (!head_planned_ && parser_->is_header_done()) {
       head_planned_ = true;
+      head_at_ = clock::now();
       if (const Step step = on_head(); step != Step::need_more) return step;
     }
     if (ec == bhttp::error::need_more) break;
@@ -390,6 +393,9 @@ bool Connection::answer() {
     response.close_connection();
     response.send("internal server error\n");
   }
+  worker_.stats().request_body_bytes.add(request.body.size());
+  count_response(response.status());
+  observe_duration();
   return response.keep_alive();
 }
 
@@ -415,6 +421,7 @@ void Connection::answer_refused_method() {
     response.set_status(501);  // never a 2xx: corsd is not a forward proxy
     response.add("Content-Type", "text/plain; charset=utf-8");
     response.send("not implemented: corsd is not a forward proxy; CONNECT is not served\n");
+    count_response(501);
     return;
   }
   response.set_status(405);
@@ -422,6 +429,7 @@ void Connection::answer_refused_method() {
   response.add("Content-Type", "text/plain; charset=utf-8");
   response.send({"method not allowed: corsd does not answer ", storage_.refused_method,
                  " (it would reflect cookies and credentials)\n"});
+  count_response(405);
 }
 
 void Connection::answer_error(unsigned status, std::string_view message) {
@@ -433,6 +441,15 @@ void Connection::answer_error(unsigned status, std::string_view message) {
   response.set_status(status);
   response.add("Content-Type", "text/plain; charset=utf-8");
   response.send(message);
+  count_response(status);
+}
+
+void Connection::count_response(unsigned status) noexcept {
+  if (status >= 100 && status < 600) worker_.stats().responses[status / 100].add();
+}
+
+void Connection::observe_duration() noexcept {
+  if (head_planned_) worker_.stats().request_duration.observe(clock::now() - head_at_);
 }
 
 net::awaitable<Connection::StreamEnd> Connection::serve_stream() {
@@ -445,6 +462,7 @@ net::awaitable<Connection::StreamEnd> Connection::serve_stream() {
     exchange.abort();
   }
   ++served_;
+  if (exchange.head_sent()) observe_duration();
   if (exchange.aborted() && exchange.head_sent()) {
     // An answer broken off: the client must see a reset, not a clean end
     // that an HTTP/1.0 or close-delimited reader would take for the whole
@@ -490,6 +508,7 @@ net::awaitable<bool> Connection::write(std::span<const net::const_buffer> buffer
   write_deadline_ = clock::now() + worker_.limits().send_timeout;
   auto [ec, n] = co_await net::async_write(socket_, buffers, use_tuple);
   write_deadline_ = clock::time_point::max();
+  worker_.stats().response_bytes.add(n);
   co_return !ec;
 }
 

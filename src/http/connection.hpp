@@ -43,6 +43,9 @@ class Connection final : public Watched {
   bool answer();
   void answer_error(unsigned status, std::string_view message);
   void answer_refused_method();
+  // For /metrics: an answer's status class, and the time since its head.
+  void count_response(unsigned status) noexcept;
+  void observe_duration() noexcept;
   bool skip_empty_lines() noexcept;
   void arm_read_deadline();
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
@@ -62,6 +65,7 @@ class Connection final : public Watched {
   clock::time_point read_deadline_;
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point header_deadline_;
+  clock::time_point head_at_;  // when the current request's head was parsed
   bool header_deadline_armed_ = false;
   bool head_planned_ = false;
   bool continue_sent_ = false;

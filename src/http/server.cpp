@@ -71,6 +71,11 @@ class Server::Impl {
     for (auto& worker : workers_) net::post(worker->io(), [task, w = worker.get()] { task(*w); });
   }
   void on_reload(std::function<void()> reload) { reload_ = std::move(reload); }
+  std::vector<const WorkerStats*> worker_stats() const {
+    std::vector<const WorkerStats*> all;
+    for (const auto& worker : workers_) all.push_back(&worker->stats());
+    return all;
+  }
   void run();
   void stop();
 
@@ -165,6 +170,7 @@ Listening Server::listen(std::string_view host, std::uint16_t port, const Handle
 }
 void Server::on_each_worker(std::function<void(WorkerContext&)> task) { impl_->on_each_worker(task); }
 void Server::on_reload(std::function<void()> reload) { impl_->on_reload(std::move(reload)); }
+std::vector<const WorkerStats*> Server::worker_stats() const { return impl_->worker_stats(); }
 void Server::run() { impl_->run(); }
 void Server::stop() { impl_->stop(); }
 

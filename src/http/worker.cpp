@@ -87,6 +87,7 @@ void Worker::refuse(tcp::socket& socket) noexcept {
   socket.write_some(net::buffer(kBusy), ignored);
   socket.shutdown(tcp::socket::shutdown_send, ignored);
   ++refused_;
+  stats_.connections_refused.add();
   const auto now = std::chrono::steady_clock::now();
   if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
     // One write, so that the line never interleaves with another thread's.
@@ -153,11 +154,14 @@ void Worker::unwatch(Watched& w) noexcept {
 void Worker::attach(Connection& c) noexcept {
   watch(c);
   ++connection_count_;
+  stats_.connections_accepted.add();
+  stats_.connections_open.add(1);
 }
 
 void Worker::detach(Connection& c) noexcept {
   unwatch(c);
   --connection_count_;
+  stats_.connections_open.add(-1);
 }
 
 }  // namespace corsd::http

@@ -28,6 +28,8 @@ class Worker final : public WorkerContext {
   net::io_context& io() noexcept override { return io_; }
   std::string_view date() const noexcept override { return view(date_); }
   bool draining() const noexcept override { return draining_; }
+  WorkerStats& stats() noexcept override { return stats_; }
+  const WorkerStats& stats() const noexcept { return stats_; }
   void watch(Watched& w) noexcept override;
   void unwatch(Watched& w) noexcept override;
   const Limits& limits() const noexcept { return limits_; }
@@ -72,6 +74,7 @@ class Worker final : public WorkerContext {
   Watched* watched_ = nullptr;  // connections and whatever handlers registered
   std::size_t connection_count_ = 0;
   std::size_t refused_ = 0;  // connections refused since the last log line
+  WorkerStats stats_;
   std::chrono::steady_clock::time_point last_refusal_log_{};
   bool running_ = false;
   bool draining_ = false;

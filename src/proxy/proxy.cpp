@@ -41,6 +41,7 @@ bool is_idempotent(std::string_view method) noexcept {
 
 // An answer of corsd's own: a failure text with the route's CORS headers.
 struct Failure {
+  FailureKind kind;
   unsigned status = 0;
   std::string message;
 };
@@ -68,8 +69,8 @@ struct Upload {
 class Attempt {
  public:
   Attempt(http::Exchange& exchange, UpstreamConnection& connection, const Upstream& upstream,
-          const ProxySettings& settings, const cors::Decision& cors)
-      : ex_(exchange), c_(connection), upstream_(upstream), settings_(settings), cors_(cors) {}
+          const ProxySettings& settings, const cors::Decision& cors, UpstreamStats& stats)
+      : ex_(exchange), c_(connection), upstream_(upstream), settings_(settings), cors_(cors), stats_(stats) {}
 
   net::awaitable<Outcome> run(bool peer_trusted);
 
@@ -86,6 +87,7 @@ class Attempt {
   const Upstream& upstream_;
   const ProxySettings& settings_;
   const cors::Decision& cors_;
+  UpstreamStats& stats_;
 };
 
 net::awaitable<void> answer(http::Exchange& ex, const cors::Decision& cors, const Failure& failure) {
@@ -103,14 +105,19 @@ net::awaitable<void> answer(http::Exchange& ex, const cors::Decision& cors, cons
   co_await ex.send_last(std::span<const std::string_view>(&body, 1));
 }
 
-Failure failure(const Upstream& upstream, unsigned status, std::string_view what) {
-  return {status, std::string(status == 504   ? "gateway timeout"
-                              : status == 501 ? "not implemented"
-                                              : "bad gateway") +
-                      ": the upstream " + upstream.url + " " + std::string(what) + "\n"};
+Failure failure(const Upstream& upstream, FailureKind kind, std::string_view what) {
+  const unsigned status = kind == FailureKind::connect_timeout || kind == FailureKind::response_timeout ? 504
+                          : kind == FailureKind::upgrade                                                ? 501
+                                                                                                        : 502;
+  return {kind, status,
+          std::string(status == 504   ? "gateway timeout"
+                      : status == 501 ? "not implemented"
+                                      : "bad gateway") +
+              ": the upstream " + upstream.url + " " + std::string(what) + "\n"};
 }
 
 net::awaitable<Outcome> Attempt::fail(Failure f) {
+  stats_.errors[static_cast<std::size_t>(f.kind)].add();
   co_await answer(ex_, cors_, f);
   co_return Outcome::done;
 }
@@ -138,7 +145,7 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
     const std::array head{net::const_buffer(c_.out.data(), c_.out.size())};
     if (co_await write_upstream(head)) co_return co_await download(nullptr);
     if (c_.reused) co_return Outcome::stale;
-    co_return co_await fail(failure(upstream_, 502, "closed the connection before answering"));
+    co_return co_await fail(failure(upstream_, FailureKind::closed, "closed the connection before answering"));
   }
   // The head goes with the first slice of the body. Nothing is in flight
   // upstream yet, so waiting here for the client cannot deadlock.
@@ -148,7 +155,7 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
     // The whole body is in hand (most API calls): one write, no upload beside the answer.
     const std::array request_bytes{net::buffer(std::string_view(c_.out)), net::buffer(first.data)};
     if (co_await write_upstream(request_bytes)) co_return co_await download(nullptr);
-    co_return co_await fail(failure(upstream_, 502, "closed the connection before taking the request"));
+    co_return co_await fail(failure(upstream_, FailureKind::closed, "closed the connection before taking the request"));
   }
   Upload state(co_await net::this_coro::executor);
   net::co_spawn(state.wake.get_executor(), upload(state, first), net::detached);
@@ -222,14 +229,16 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
         const std::size_t used = parser->put(net::const_buffer(data.data(), data.size()), ec);
         c_.in.consume(used);
         if (ec && ec != bhttp::error::need_more) {
-          outcome = co_await fail(failure(upstream_, 502, "sent a malformed answer (" + ec.message() + ")"));
+          outcome = co_await fail(
+              failure(upstream_, FailureKind::malformed, "sent a malformed answer (" + ec.message() + ")"));
           co_return false;
         }
         if (parser->is_header_done()) break;
       }
       const auto space = c_.in.writable();
       if (space.empty()) {
-        outcome = co_await fail(failure(upstream_, 502, "sent a malformed answer (its head is over 64 KiB)"));
+        outcome = co_await fail(
+            failure(upstream_, FailureKind::malformed, "sent a malformed answer (its head is over 64 KiB)"));
         co_return false;
       }
       c_.arm(settings_.response_timeout);
@@ -239,8 +248,8 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
         co_return false;
       }
       if (ec && c_.timed_out()) {
-        outcome =
-            co_await fail(failure(upstream_, 504, "did not answer within " + seconds_text(settings_.response_timeout)));
+        outcome = co_await fail(failure(upstream_, FailureKind::response_timeout,
+                                        "did not answer within " + seconds_text(settings_.response_timeout)));
         co_return false;
       }
       if (ec) {
@@ -248,7 +257,7 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
           outcome = Outcome::stale;
         } else {
           outcome =
-              co_await fail(failure(upstream_, 502,
+              co_await fail(failure(upstream_, any_byte ? FailureKind::malformed : FailureKind::closed,
                                     any_byte ? "sent a malformed answer (it closed the connection inside the head)"
                                              : "closed the connection before answering"));
         }
@@ -260,7 +269,8 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
     const unsigned status = c_.head.status;
     if (status >= 200) co_return true;
     if (status == 101) {
-      outcome = co_await fail(failure(upstream_, 502, "switched protocols, which corsd did not ask for"));
+      outcome =
+          co_await fail(failure(upstream_, FailureKind::malformed, "switched protocols, which corsd did not ask for"));
       co_return false;
     }
     prepare_client_head(c_.head);
@@ -363,10 +373,11 @@ net::awaitable<std::optional<Failure>> connect(UpstreamConnection& c, const Upst
     co_return std::nullopt;
   }
   if (timed_out) {
-    co_return failure(upstream, 504, "did not accept the connection within " + seconds_text(settings.connect_timeout));
+    co_return failure(upstream, FailureKind::connect_timeout,
+                      "did not accept the connection within " + seconds_text(settings.connect_timeout));
   }
-  if (ec == net::error::connection_refused) co_return failure(upstream, 502, "refused the connection");
-  co_return failure(upstream, 502, "could not be reached (" + ec.message() + ")");
+  if (ec == net::error::connection_refused) co_return failure(upstream, FailureKind::refused, "refused the connection");
+  co_return failure(upstream, FailureKind::unreachable, "could not be reached (" + ec.message() + ")");
 }
 
 bool trusted(const ProxySettings& settings, std::string_view peer) {
@@ -378,9 +389,25 @@ bool trusted(const ProxySettings& settings, std::string_view peer) {
 
 class Proxy::Pools {
  public:
-  explicit Pools(http::WorkerContext& worker) : idle(worker) {}
+  explicit Pools(http::WorkerContext& worker) : idle(worker, stats) {}
+  UpstreamStatsTable stats;  // before the pool, which updates its gauges
   UpstreamPool idle;
 };
+
+std::string_view failure_name(FailureKind e) noexcept {
+  switch (e) {
+    case FailureKind::refused: return "refused";
+    case FailureKind::unreachable: return "unreachable";
+    case FailureKind::connect_timeout: return "connect_timeout";
+    case FailureKind::response_timeout: return "response_timeout";
+    case FailureKind::malformed: return "malformed";
+    case FailureKind::closed: return "closed";
+    case FailureKind::upgrade: return "upgrade";
+  }
+  return "unknown";
+}
+
+const UpstreamStatsTable& Proxy::stats() const noexcept { return pools_->stats; }
 
 Proxy::Proxy(http::WorkerContext& worker) : worker_(worker), pools_(std::make_unique<Pools>(worker)) {}
 Proxy::~Proxy() = default;
@@ -388,10 +415,15 @@ Proxy::~Proxy() = default;
 net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& upstream, const ProxySettings& settings,
                                     const cors::Decision& cors) {
   const http::Request& request = exchange.request();
+  UpstreamStats& stats = pools_->stats.slot(upstream.authority);
+  stats.requests.add();
+  const auto fail = [&](const Failure& f) {
+    stats.errors[static_cast<std::size_t>(f.kind)].add();
+    return answer(exchange, cors, f);
+  };
   if (request.find("upgrade")) {
-    co_await answer(
-        exchange, cors,
-        failure(upstream, 501, "is not reached for protocol upgrades (WebSocket): corsd does not forward them yet"));
+    co_await fail(failure(upstream, FailureKind::upgrade,
+                          "is not reached for protocol upgrades (WebSocket): corsd does not forward them yet"));
     co_return;
   }
   const bool peer_trusted = !settings.trusted_proxies.empty() && trusted(settings, exchange.peer_address());
@@ -406,20 +438,21 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
       connection = pools_->idle.make();
       if (auto f = co_await connect(*connection, upstream, settings)) {
         pools_->idle.discard(std::move(connection));
-        co_await answer(exchange, cors, *f);
+        co_await fail(*f);
         co_return;
       }
     }
-    Attempt exchange_once(exchange, *connection, upstream, settings, cors);
+    Attempt exchange_once(exchange, *connection, upstream, settings, cors, stats);
     const Outcome outcome = co_await exchange_once.run(peer_trusted);
     if (outcome == Outcome::reusable && settings.idle_connections > 0) {
-      pools_->idle.give_back(upstream.authority, std::move(connection), settings.idle_connections, settings.idle_timeout);
+      pools_->idle.give_back(upstream.authority, std::move(connection), settings.idle_connections,
+                             settings.idle_timeout);
     } else {
       pools_->idle.discard(std::move(connection));
     }
     if (outcome != Outcome::stale) co_return;
     if (attempt > 0 || !retryable) {
-      co_await answer(exchange, cors, failure(upstream, 502, "closed the connection before answering"));
+      co_await fail(failure(upstream, FailureKind::closed, "closed the connection before answering"));
       co_return;
     }
   }

@@ -20,7 +20,9 @@ void UpstreamConnection::expire() noexcept {
   socket.cancel(ignored);
 }
 
-UpstreamPool::UpstreamPool(http::WorkerContext& worker) : worker_(worker) { worker_.watch(*this); }
+UpstreamPool::UpstreamPool(http::WorkerContext& worker, UpstreamStatsTable& stats) : worker_(worker), stats_(stats) {
+  worker_.watch(*this);
+}
 
 UpstreamPool::~UpstreamPool() { worker_.unwatch(*this); }
 
@@ -30,14 +32,15 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& author
   auto& connections = it->second;
   const auto now = clock::now();
   while (!connections.empty() && connections.front()->idle_until <= now) connections.pop_front();
-  if (connections.empty()) return nullptr;
   while (!connections.empty()) {
     auto c = std::move(connections.back());
     connections.pop_back();
     if (!quiet(*c)) continue;  // closed by the upstream, or sent what nobody asked for
     c->in.give_storage(buffer());
+    count_idle(authority, connections.size());
     return c;
   }
+  count_idle(authority, 0);
   return nullptr;
 }
 
@@ -81,6 +84,7 @@ void UpstreamPool::give_back(const std::string& authority, std::unique_ptr<Upstr
   c->disarm();
   next_sweep_ = std::min(next_sweep_, c->idle_until);
   connections.push_back(std::move(c));
+  count_idle(authority, connections.size());
 }
 
 void UpstreamPool::expire() noexcept {
@@ -94,6 +98,7 @@ void UpstreamPool::expire() noexcept {
       if (c->idle_until <= now || worker_.draining()) expired.push_back(std::move(c));
     }
     std::erase(connections, nullptr);
+    count_idle(authority, connections.size());
     for (const auto& c : connections) next_sweep_ = std::min(next_sweep_, c->idle_until);
   }
   if (!expired.empty()) boost::asio::post(worker_.io(), [expired = std::move(expired)] {});

@@ -14,6 +14,7 @@
 #include "corsd/http/input_buffer.hpp"
 #include "corsd/http/response_head.hpp"
 #include "corsd/http/worker_context.hpp"
+#include "corsd/proxy/proxy.hpp"
 #include "upstream_parser.hpp"
 
 namespace corsd::proxy {
@@ -56,7 +57,8 @@ class UpstreamConnection final : public http::Watched {
 // watched: its deadline is the oldest connection's expiry).
 class UpstreamPool final : public http::Watched {
  public:
-  explicit UpstreamPool(http::WorkerContext& worker);
+  // Keeps each authority's idle_connections gauge in `stats` current.
+  UpstreamPool(http::WorkerContext& worker, UpstreamStatsTable& stats);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -92,9 +94,13 @@ class UpstreamPool final : public http::Watched {
 
   std::unique_ptr<char[]> buffer();
   void keep_buffer(UpstreamConnection& c) noexcept;
+  void count_idle(const std::string& authority, std::size_t idle) {
+    stats_.slot(authority).idle_connections.set(static_cast<std::int64_t>(idle));
+  }
   static bool quiet(UpstreamConnection& c) noexcept;
 
   http::WorkerContext& worker_;
+  UpstreamStatsTable& stats_;
   std::map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>, std::less<>> idle_;
   std::vector<std::unique_ptr<char[]>> spare_buffers_;
   clock::time_point next_sweep_ = clock::time_point::max();

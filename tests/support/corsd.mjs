@@ -41,8 +41,8 @@ function spawnCorsd(args) {
 /**
  * Starts corsd with args and waits (up to timeoutMs) for its "ready: api URL [demo URL]" line on
  * stdout. Resolves to the running corsd:
- *   { proc, pid, apiUrl, port, demoUrl, stdout(), stderr(), output(), exited, stop() }
- * port is the API's; demoUrl is undefined with --no-demo. stdout() and stderr() return everything
+ *   { proc, pid, apiUrl, port, demoUrl, adminUrl, stdout(), stderr(), output(), exited, stop() }
+ * port is the API's; demoUrl is undefined with --no-demo, adminUrl without an admin listener. stdout() and stderr() return everything
  * corsd wrote so far; output() returns both, labelled, for diagnostics; exited resolves to
  * { code, signal, error? } once the process has ended (error when it could not be spawned);
  * stop() sends SIGTERM, and SIGKILL if corsd is still running 5 s later, and resolves to exited.
@@ -84,10 +84,10 @@ export function startCorsd(args, { timeoutMs = STARTUP_TIMEOUT_MS } = {}) {
     };
     const onData = () => {
       // The whole line: corsd writes it at once, but a pipe may hand it over in pieces.
-      const m = run.stdout.match(/ready: api (\S+?:(\d+))(?: demo (\S+))?\n/);
+      const m = run.stdout.match(/ready: api (\S+?:(\d+))(?: demo (\S+))?(?: admin (\S+))?\n/);
       if (m) {
         finish(null, {
-          proc, pid: proc.pid, apiUrl: m[1], port: Number(m[2]), demoUrl: m[3],
+          proc, pid: proc.pid, apiUrl: m[1], port: Number(m[2]), demoUrl: m[3], adminUrl: m[4],
           stdout: () => run.stdout, stderr: () => run.stderr, output, exited, stop,
         });
       }

@@ -7,6 +7,7 @@
 // memory) or from the route's upstream (streamed through the proxy). A path
 // no route covers reaches the built-in applications without CORS handling.
 
+#include <array>
 #include <memory>
 #include <vector>
 
@@ -20,6 +21,19 @@
 
 namespace corsd::app {
 
+// What the CORS stage decided on one route (by its path prefix), in one
+// worker.
+struct RouteStats {
+  std::array<http::Counter, cors::kDecisionKinds> decisions;   // by cors::DecisionKind
+  std::array<http::Counter, cors::kRejectReasons> rejections;  // by cors::RejectReason
+
+  void count(const cors::Decision& d) noexcept {
+    decisions[static_cast<std::size_t>(d.kind)].add();
+    if (d.reason != cors::RejectReason::none) rejections[static_cast<std::size_t>(d.reason)].add();
+  }
+};
+using RouteStatsTable = http::StatsTable<RouteStats>;
+
 class Gateway final : public http::Handler {
  public:
   Gateway(http::WorkerContext& worker, std::shared_ptr<const Site> site, http::RejectionSink on_rejection = {});
@@ -28,14 +42,25 @@ class Gateway final : public http::Handler {
   //
   // Serves new requests from `site`; exchanges in flight keep theirs. On
   // the worker's thread (see http::Server::on_each_worker()).
-  void replace(std::shared_ptr<const Site> site) noexcept { site_ = std::move(site); }
+  void replace(std::shared_ptr<const Site> site);
+
+  // The Site new requests get. On the worker's thread.
+  const std::shared_ptr<const Site>& site() const noexcept { return site_; }
+
+  // This worker's counters, for a scrape from any thread.
+  const RouteStatsTable& route_stats() const noexcept { return route_stats_; }
+  const proxy::UpstreamStatsTable& upstream_stats() const noexcept { return proxy_.stats(); }
 
   bool streams(const http::Request& head) override;
   void handle(const http::Request& request, http::Response& response) override;
   boost::asio::awaitable<void> stream(http::Exchange& exchange) override;
 
  private:
+  RouteStats& stats_of(const cors::Route& route) noexcept { return *stats_by_route_id_[route.id]; }
+
   std::shared_ptr<const Site> site_;
+  RouteStatsTable route_stats_;
+  std::vector<RouteStats*> stats_by_route_id_;  // of site_'s routes
   http::CorsStage cors_;
   EchoApi echo_;
   SessionApi session_{echo_};
@@ -65,6 +90,10 @@ class Gateways {
   // Requests that start after `site` reaches a worker are served from it;
   // exchanges in flight finish with the Site they started with.
   void publish(http::Server& server, std::shared_ptr<const Site> site);
+
+  // Every worker's gateways, by worker index: for a scrape (their stats)
+  // and for the admin endpoints on each worker.
+  const std::vector<std::vector<Gateway*>>& by_worker() const noexcept { return by_worker_; }
 
  private:
   std::shared_ptr<const Site> site_;

@@ -6,6 +6,7 @@
 // Decision lives no longer than both.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -18,6 +19,12 @@ enum class DecisionKind : std::uint8_t {
   actual_allowed,      // pass to the application, add `headers`
   actual_rejected,     // pass to the application, add no CORS headers
 };
+inline constexpr std::size_t kDecisionKinds = 5;
+
+// kind_name()
+//
+// Returns the stable snake_case name of `kind` ("preflight_accepted").
+std::string_view kind_name(DecisionKind kind) noexcept;
 
 enum class RejectReason : std::uint8_t {
   none,
@@ -33,6 +40,7 @@ enum class RejectReason : std::uint8_t {
   header_not_allowed,  // `Decision::detail` names the header
   private_network_not_allowed,
 };
+inline constexpr std::size_t kRejectReasons = static_cast<std::size_t>(RejectReason::private_network_not_allowed) + 1;
 
 // reason_name()
 //

@@ -16,6 +16,7 @@
 
 #include "corsd/http/handler.hpp"
 #include "corsd/http/limits.hpp"
+#include "corsd/http/stats.hpp"
 
 namespace corsd::http {
 
@@ -59,6 +60,11 @@ class Server {
   // Calls `reload` on the server's control thread (never a worker's) for
   // each SIGHUP; without it, SIGHUP is logged and ignored. Set before run().
   void on_reload(std::function<void()> reload);
+
+  // worker_stats()
+  //
+  // Each worker's HTTP counters, for a scrape from any thread.
+  std::vector<const WorkerStats*> worker_stats() const;
 
   // run()
   //

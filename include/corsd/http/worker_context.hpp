@@ -12,6 +12,8 @@ namespace boost::asio {
 class io_context;
 }
 
+#include "corsd/http/stats.hpp"
+
 namespace corsd::http {
 
 // Something with a deadline on a worker: a client connection, an upstream
@@ -42,6 +44,8 @@ class WorkerContext {
   virtual std::string_view date() const noexcept = 0;
   // Whether the server is shutting down.
   virtual bool draining() const noexcept = 0;
+  // The worker's HTTP counters (only this worker writes them).
+  virtual WorkerStats& stats() noexcept = 0;
 
   // watch(), unwatch()
   //

@@ -8,15 +8,44 @@
 // a 401 without CORS headers would show up in the browser as a CORS error
 // and hide the real one.
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "corsd/cors/decision.hpp"
 #include "corsd/http/exchange.hpp"
+#include "corsd/http/stats.hpp"
 #include "corsd/http/worker_context.hpp"
 #include "corsd/proxy/upstream.hpp"
 
 namespace corsd::proxy {
+
+// Why corsd answered for the upstream (502, 504, 501).
+enum class FailureKind : std::uint8_t {
+  refused,           // connection refused
+  unreachable,       // any other connect failure
+  connect_timeout,   // 504
+  response_timeout,  // 504
+  malformed,         // an answer corsd cannot pass on
+  closed,            // closed before answering or before taking the request
+  upgrade,           // a protocol upgrade was asked for: 501
+};
+inline constexpr std::size_t kFailureKinds = 7;
+
+// failure_name()
+//
+// The stable snake_case name of `e` ("connect_timeout"), for /metrics.
+std::string_view failure_name(FailureKind e) noexcept;
+
+// One worker's counters for one upstream (by authority, "127.0.0.1:5000").
+struct UpstreamStats {
+  http::Counter requests;  // exchanges forwarded or answered for it
+  std::array<http::Counter, kFailureKinds> errors;
+  http::Gauge idle_connections;  // in this worker's pool
+};
+using UpstreamStatsTable = http::StatsTable<UpstreamStats>;
 
 class Proxy {
  public:
@@ -33,6 +62,9 @@ class Proxy {
   // `settings` and `cors` must outlive the call.
   boost::asio::awaitable<void> forward(http::Exchange& exchange, const Upstream& upstream,
                                        const ProxySettings& settings, const cors::Decision& cors);
+
+  // This worker's counters by upstream, for a scrape from any thread.
+  const UpstreamStatsTable& stats() const noexcept;
 
  private:
   class Pools;

@@ -15,11 +15,13 @@ class TestWorker final : public http::WorkerContext {
   boost::asio::io_context& io() noexcept override { return io_; }
   std::string_view date() const noexcept override { return kTestDate; }
   bool draining() const noexcept override { return false; }
+  http::WorkerStats& stats() noexcept override { return stats_; }
   void watch(http::Watched&) noexcept override {}
   void unwatch(http::Watched&) noexcept override {}
 
  private:
   boost::asio::io_context io_;
+  http::WorkerStats stats_;
 };
 
 }  // namespace corsd::testing

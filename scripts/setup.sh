@@ -8,8 +8,10 @@ CORSD_BUILD="${CORSD_BUILD:-$CORSD_ROOT/build}"
 
 corsd_apt_packages=(
   g++ cmake ninja-build ccache pkg-config curl
-  libboost1.81-dev libcli11-dev libtomlplusplus-dev libpsl-dev publicsuffix libgtest-dev libgmock-dev libbenchmark-dev
-  chromium nginx-light prometheus
+  libboost1.81-dev libcli11-dev libtomlplusplus-dev libpsl-dev publicsuffix libsystemd-dev libgtest-dev libgmock-dev
+  libbenchmark-dev
+  chromium nginx-light prometheus haproxy
+  systemd socat man-db  # tests/operations/systemd.test.mjs: systemd's own tools play systemd's part
 )
 
 corsd_log() { printf '\033[1mcorsd setup:\033[0m %s\n' "$*" >&2; }
@@ -37,6 +39,11 @@ corsd_install_apt() {
   if [[ " ${missing[*]} " == *" prometheus "* ]]; then
     "${sudo[@]}" systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 ||
       "${sudo[@]}" pkill -x prometheus || true
+  fi
+  # And for HAProxy, which Debian starts as a service: tests/operations/scaling.test.mjs runs its own.
+  if [[ " ${missing[*]} " == *" haproxy "* ]]; then
+    "${sudo[@]}" systemctl disable --now haproxy >/dev/null 2>&1 ||
+      "${sudo[@]}" service haproxy stop >/dev/null 2>&1 || true
   fi
 }
 

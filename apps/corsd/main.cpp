@@ -15,6 +15,7 @@
 #include "options.hpp"
 #include "reload.hpp"
 #include "routes.hpp"
+#include "systemd.hpp"
 
 namespace {
 
@@ -70,35 +71,47 @@ int main(int argc, char** argv) {
   if (options.log_level == corsd::cli::LogLevel::debug) on_rejection = log_debug;
   corsd::app::Gateways gateways(site, on_rejection);
   corsd::http::Server server({options.limits, options.threads});
-  const corsd::http::Listening api_listening = server.listen(options.api.host, options.api.port, gateways.factory());
+  const corsd::cli::InheritedSockets inherited = corsd::cli::inherited_sockets();
+  if (!inherited.error.empty()) return fail(inherited.error);
+  // A socket systemd passed, else the configured address.
+  const auto serve = [&server](const std::optional<int>& fd, const corsd::cli::HostPort& address,
+                               const corsd::http::HandlerFactory& factory, corsd::http::ListenOptions listen = {}) {
+    return fd ? server.adopt(*fd, factory, listen) : server.listen(address.host, address.port, factory, listen);
+  };
+  const corsd::http::Listening api_listening = serve(inherited.api, options.api, gateways.factory());
   if (!api_listening.ok()) return fail(api_listening.error + " (choose another with --listen HOST:PORT)");
 
   std::optional<corsd::app::StaticSite> demo;
   corsd::http::Listening demo_listening;
+  if (inherited.demo && !options.demo_enabled) return fail("systemd passed a demo socket, but the demo is off");
   if (options.demo_enabled) {
     const std::string api_origin = options.demo_api_origin.empty() ? api_listening.url : options.demo_api_origin;
     auto page = corsd::app::make_demo_site({options.demo_root + "/index.html", options.jquery, api_origin});
     if (auto* error = std::get_if<std::string>(&page)) return fail(*error);
     demo = std::move(std::get<corsd::app::StaticSite>(page));
-    demo_listening = server.listen(options.demo.host, options.demo.port, corsd::http::share(*demo));
+    demo_listening = serve(inherited.demo, options.demo, corsd::http::share(*demo));
     if (!demo_listening.ok()) return fail(demo_listening.error + " (choose another with --demo-listen HOST:PORT)");
   }
 
   corsd::app::ReloadStats reloads;
   const corsd::app::MetricsSources metrics{server, gateways, reloads};
   corsd::http::Listening admin_listening;
-  if (options.admin) {
-    admin_listening = server.listen(options.admin->host, options.admin->port, corsd::app::admin_handlers(metrics));
+  if (options.admin || inherited.admin) {
+    admin_listening =
+        serve(inherited.admin, options.admin.value_or(corsd::cli::HostPort{}), corsd::app::admin_handlers(metrics),
+              {.open_while_draining = true});  // /readyz tells the load balancer 503 while requests drain
     if (!admin_listening.ok()) return fail(admin_listening.error + " (choose another with --admin-listen HOST:PORT)");
   }
 
   corsd::cli::Reloader reloader(argc, argv, options, gateways, server, reloads);
   server.on_reload([&reloader] { reloader.reload(); });
+  server.on_shutdown([] { corsd::cli::notify("STOPPING=1"); });
 
   std::cout << "corsd " CORSD_VERSION " ready: api " << api_listening.url;
   if (demo) std::cout << " demo " << demo_listening.url << '/';
-  if (options.admin) std::cout << " admin " << admin_listening.url;
+  if (admin_listening.ok() && !admin_listening.url.empty()) std::cout << " admin " << admin_listening.url;
   std::cout << std::endl;
+  corsd::cli::notify("READY=1\nSTATUS=serving " + api_listening.url);
   server.run();
   std::cout << "corsd: stopped" << std::endl;
   return 0;

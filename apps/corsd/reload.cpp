@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "routes.hpp"
+#include "systemd.hpp"
 
 namespace corsd::cli {
 namespace {
@@ -23,6 +24,11 @@ std::string joined(const std::vector<std::string>& names) {
 }  // namespace
 
 void Reloader::reload() {
+  notify("RELOADING=1");
+  // Serving goes on throughout: systemd hears READY again whatever the outcome.
+  struct Ready {
+    ~Ready() { notify("READY=1"); }
+  } ready;
   const auto refuse = [this](const std::string& error) {
     stats_.failed.add();
     stats_.last_successful.set(0);

@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <sys/ioctl.h>
+
 #include <array>
 #include <boost/asio/write.hpp>
 #include <charconv>
@@ -14,6 +16,10 @@ namespace bhttp = boost::beast::http;
 using clock = Watched::clock;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// How long a shutdown waits for the first request of a connection it had
+// just accepted (a socket handed over by systemd on restart, say): its bytes
+// may be microseconds away.
+constexpr std::chrono::seconds kFirstRequestGrace{1};
 // After an error answer, how much of the client's unread request is drained
 // so that closing does not reset the connection before the answer is read.
 constexpr std::size_t kLingerBytes = 1024 * 1024;
@@ -276,6 +282,12 @@ Connection::Connection(tcp::socket socket, Worker& worker, Handler& handler)
 
 Connection::~Connection() { worker_.detach(*this); }
 
+bool Connection::idle() const noexcept {
+  if (!idle_ || (served_ == 0 && clock::now() - accepted_at_ < kFirstRequestGrace)) return false;
+  int waiting = 0;  // bytes of a next request already here: it is answered, not dropped
+  return ::ioctl(const_cast<tcp::socket&>(socket_).native_handle(), FIONREAD, &waiting) != 0 || waiting == 0;
+}
+
 void Connection::expire() noexcept {
   error_code ec;
   socket_.cancel(ec);
@@ -300,7 +312,7 @@ net::awaitable<void> Connection::run() {
     }
     if (step == Step::flush) continue;
     arm_read_deadline();
-    if (idle_ && worker_.draining()) co_return;
+    if (worker_.draining() && idle()) co_return;
     const auto space = in_.writable();
     if (space.empty()) {
       // Beast bounds the header block, not a chunk extension or the

@@ -31,7 +31,11 @@ class Connection final : public Watched {
   void expire() noexcept override;
   clock::time_point deadline() const noexcept override { return std::min(read_deadline_, write_deadline_); }
   // Whether the connection waits for a next request with nothing buffered.
-  bool idle() const noexcept override { return idle_; }
+  // What a shutdown may close at once: a connection between requests with
+  // nothing of a next one arrived. A connection accepted less than
+  // kFirstRequestGrace ago is not yet: its first request may be on its way
+  // (it is answered, with Connection: close).
+  bool idle() const noexcept override;
 
  private:
   class Stream;
@@ -66,6 +70,7 @@ class Connection final : public Watched {
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point header_deadline_;
   clock::time_point head_at_;  // when the current request's head was parsed
+  const clock::time_point accepted_at_ = clock::now();
   bool header_deadline_armed_ = false;
   bool head_planned_ = false;
   bool continue_sent_ = false;

@@ -1,11 +1,16 @@
 #include "corsd/http/server.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "worker.hpp"
@@ -57,6 +62,20 @@ error_code open_acceptor(tcp::acceptor& a, const tcp::endpoint& endpoint, bool r
   return ec;
 }
 
+// The address `fd` listens on, if it is a listening TCP socket.
+std::optional<tcp::endpoint> listening_endpoint(int fd) {
+  int listening = 0;
+  socklen_t flag_length = sizeof listening;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &flag_length) != 0 || listening == 0) return {};
+  tcp::endpoint endpoint;
+  socklen_t length = static_cast<socklen_t>(endpoint.capacity());
+  if (::getsockname(fd, endpoint.data(), &length) != 0) return {};
+  const int family = endpoint.data()->sa_family;
+  if (family != AF_INET && family != AF_INET6) return {};
+  endpoint.resize(length);
+  return endpoint;
+}
+
 }  // namespace
 
 class Server::Impl {
@@ -66,11 +85,13 @@ class Server::Impl {
     for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(options_.limits, i));
   }
 
-  Listening listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory);
+  Listening listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory, ListenOptions options);
+  Listening adopt(int fd, const HandlerFactory& factory, ListenOptions options);
   void on_each_worker(const std::function<void(WorkerContext&)>& task) {
     for (auto& worker : workers_) net::post(worker->io(), [task, w = worker.get()] { task(*w); });
   }
   void on_reload(std::function<void()> reload) { reload_ = std::move(reload); }
+  void on_shutdown(std::function<void()> begin) { on_shutdown_ = std::move(begin); }
   std::vector<const WorkerStats*> worker_stats() const {
     std::vector<const WorkerStats*> all;
     for (const auto& worker : workers_) all.push_back(&worker->stats());
@@ -90,9 +111,12 @@ class Server::Impl {
   net::signal_set signals_{control_, SIGINT, SIGTERM};
   net::signal_set hangups_{control_, SIGHUP};
   std::function<void()> reload_;
+  std::function<void()> on_shutdown_;
+  std::once_flag shutdown_begun_;
 };
 
-Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory) {
+Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory,
+                               ListenOptions options) {
   Listening result;
   error_code ec;
   tcp::resolver resolver(control_);
@@ -114,7 +138,7 @@ Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const 
       ec = open_acceptor(acceptor, endpoint, reuse_port);
       if (ec) break;
       if (result.port == 0) endpoint.port(result.port = acceptor.local_endpoint().port());
-      workers_[i]->add_acceptor(std::move(acceptor), *handlers[i]);
+      workers_[i]->add_acceptor(std::move(acceptor), *handlers[i], options);
     }
     // A resolved address the machine lacks (no IPv6 loopback) is skipped;
     // any other failure is the user's to fix.
@@ -127,6 +151,33 @@ Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const 
     result.addresses.push_back(endpoint.address().to_string());
   }
   result.url = url_for(host, result.port);
+  return result;
+}
+
+Listening Server::Impl::adopt(int fd, const HandlerFactory& factory, ListenOptions options) {
+  Listening result;
+  const std::optional<tcp::endpoint> endpoint = listening_endpoint(fd);
+  if (!endpoint) {
+    ::close(fd);
+    result.error = "inherited socket " + std::to_string(fd) + " is not a listening TCP socket";
+    return result;
+  }
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    // Each worker's acceptor owns a descriptor of its own for the one socket.
+    const int own = i + 1 == workers_.size() ? fd : ::dup(fd);
+    error_code ec;
+    tcp::acceptor acceptor(workers_[i]->io());
+    if (own >= 0) acceptor.assign(endpoint->protocol(), own, ec);
+    if (own < 0 || ec) {
+      result.error = "cannot serve inherited socket " + std::to_string(fd) + ": " +
+                     (own < 0 ? std::string(std::strerror(errno)) : ec.message());
+      return result;
+    }
+    workers_[i]->add_acceptor(std::move(acceptor), workers_[i]->add_handler(factory), options);
+  }
+  result.addresses.push_back(endpoint->address().to_string());
+  result.port = endpoint->port();
+  result.url = url_for(endpoint->address().to_string(), endpoint->port());
   return result;
 }
 
@@ -155,6 +206,9 @@ void Server::Impl::await_hangup() {
 }
 
 void Server::Impl::stop() {
+  std::call_once(shutdown_begun_, [this] {
+    if (on_shutdown_) on_shutdown_();
+  });
   for (auto& worker : workers_) net::post(worker->io(), [w = worker.get()] { w->begin_shutdown(); });
   net::post(control_, [this] {
     error_code ignored;
@@ -165,11 +219,16 @@ void Server::Impl::stop() {
 
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Server::~Server() = default;
-Listening Server::listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory) {
-  return impl_->listen(host, port, factory);
+Listening Server::listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory,
+                         ListenOptions options) {
+  return impl_->listen(host, port, factory, options);
+}
+Listening Server::adopt(int fd, const HandlerFactory& factory, ListenOptions options) {
+  return impl_->adopt(fd, factory, options);
 }
 void Server::on_each_worker(std::function<void(WorkerContext&)> task) { impl_->on_each_worker(task); }
 void Server::on_reload(std::function<void()> reload) { impl_->on_reload(std::move(reload)); }
+void Server::on_shutdown(std::function<void()> begin) { impl_->on_shutdown(std::move(begin)); }
 std::vector<const WorkerStats*> Server::worker_stats() const { return impl_->worker_stats(); }
 void Server::run() { impl_->run(); }
 void Server::stop() { impl_->stop(); }

@@ -57,8 +57,8 @@ TEST(TargetTest, MalformedPercentEncodingIsAnError) {
 }
 
 TEST(TargetTest, PathsUpstreamsCouldResolveDifferentlyAreErrors) {
-  for (std::string_view target : {"/public/..\\private", "/public\\x", "/public/%2e%2e%2Fprivate", "/a%2fb",
-                                  "/a%5Cb", "/public/..;/private", "/public/.;x/y", "/a/..;jsessionid=1"}) {
+  for (std::string_view target : {"/public/..\\private", "/public\\x", "/public/%2e%2e%2Fprivate", "/a%2fb", "/a%5Cb",
+                                  "/public/..;/private", "/public/.;x/y", "/a/..;jsessionid=1"}) {
     std::string scratch;
     EXPECT_EQ(normalized(target, scratch).error, TargetError::ambiguous_path) << target;
   }

@@ -43,8 +43,8 @@ Handler& Worker::add_handler(const HandlerFactory& factory) {
   return *handlers_.back();
 }
 
-void Worker::add_acceptor(tcp::acceptor acceptor, Handler& handler) {
-  listeners_.push_back(std::make_unique<Listener>(Listener{std::move(acceptor), &handler}));
+void Worker::add_acceptor(tcp::acceptor acceptor, Handler& handler, ListenOptions options) {
+  listeners_.push_back(std::make_unique<Listener>(Listener{std::move(acceptor), &handler, options}));
   if (running_) net::co_spawn(io_, accept_loop(*listeners_.back()), log_exception);
 }
 
@@ -58,7 +58,7 @@ void Worker::run() {
 net::awaitable<void> Worker::accept_loop(Listener& listener) {
   for (;;) {
     auto [ec, socket] = co_await listener.acceptor.async_accept(use_tuple);
-    if (draining_ || ec == net::error::operation_aborted) co_return;
+    if ((draining_ && !listener.options.open_while_draining) || ec == net::error::operation_aborted) co_return;
     if (ec) {
       // Out of descriptors or memory: back off instead of spinning.
       net::steady_timer pause(io_, kAcceptBackoff);
@@ -106,6 +106,7 @@ net::awaitable<void> Worker::tick_loop() {
     co_await ticker_.async_wait(use_tuple);
     tick();
   }
+  close_listeners();  // those open while draining: nothing is left to drain
 }
 
 void Worker::tick() {
@@ -129,12 +130,19 @@ void Worker::begin_shutdown() {
   force_close_at_ = std::chrono::steady_clock::now() + limits_.shutdown_grace;
   for (auto& l : listeners_) {
     error_code ignored;
-    l->acceptor.close(ignored);
+    if (!l->options.open_while_draining) l->acceptor.close(ignored);
   }
   for (Watched* w = watched_; w != nullptr; w = w->next) {
     if (w->idle()) w->expire();
   }
   ticker_.cancel();  // re-check at once whether anything is left
+}
+
+void Worker::close_listeners() noexcept {
+  for (auto& l : listeners_) {
+    error_code ignored;
+    l->acceptor.close(ignored);
+  }
 }
 
 void Worker::watch(Watched& w) noexcept {

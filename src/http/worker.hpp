@@ -9,6 +9,7 @@
 
 #include "corsd/http/handler.hpp"
 #include "corsd/http/limits.hpp"
+#include "corsd/http/server.hpp"
 #include "corsd/http/worker_context.hpp"
 #include "http_date.hpp"
 #include "net.hpp"
@@ -39,7 +40,7 @@ class Worker final : public WorkerContext {
   Handler& add_handler(const HandlerFactory& factory);
   // Serves `acceptor` with `handler`; accepting starts at once if the worker
   // is running.
-  void add_acceptor(tcp::acceptor acceptor, Handler& handler);
+  void add_acceptor(tcp::acceptor acceptor, Handler& handler, ListenOptions options = {});
   // Runs the io_context until shutdown has finished.
   void run();
   // Stops accepting, closes idle connections, and gives the others until
@@ -53,10 +54,12 @@ class Worker final : public WorkerContext {
   struct Listener {
     tcp::acceptor acceptor;
     Handler* handler;
+    ListenOptions options;
   };
 
   net::awaitable<void> accept_loop(Listener& listener);
   void refuse(tcp::socket& socket) noexcept;
+  void close_listeners() noexcept;
   net::awaitable<void> tick_loop();
   void tick();
 

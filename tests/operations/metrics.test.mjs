@@ -105,7 +105,8 @@ allow_origins = ["${ORIGIN}"]
     dir = mkdtempSync(join(tmpdir(), 'corsd-metrics-'));
     upstream = http.createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.end('upstream'));
+      // /api/slow answers after 1.5 s: a request in flight while corsd drains.
+      req.on('end', () => setTimeout(() => res.end('upstream'), req.url.startsWith('/api/slow') ? 1500 : 0));
     });
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
@@ -246,5 +247,17 @@ allow_origins = ["${ORIGIN}"]
     assert.equal(value(m, 'corsd_config_reloads_total', { result: 'success' }), 1);
     assert.equal(value(m, 'corsd_config_reloads_total', { result: 'failure' }), 1);
     assert.equal(value(m, 'corsd_config_last_reload_successful'), 0);
+  });
+
+  test('while requests drain after SIGTERM, /readyz answers 503; then corsd exits 0', T, async () => {
+    const slow = fetchText(`${api}/api/slow`, { headers: { origin: ORIGIN } });
+    await new Promise((r) => setTimeout(r, 300));
+    corsd.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const ready = await fetchText(`${admin}/readyz`);
+    assert.equal(ready.status, 503, ready.body);
+    assert.match(ready.body, /\[-\] not draining: shutting down/);
+    assert.equal((await slow).status, 200, 'the request in flight finishes');
+    assert.deepEqual(await corsd.exited, { code: 0, signal: null });
   });
 });

@@ -25,6 +25,12 @@ struct ServerOptions {
   unsigned threads = 1;
 };
 
+struct ListenOptions {
+  // Keeps accepting while requests drain (the admin endpoints: /readyz says
+  // 503 to the load balancer meanwhile); closed once nothing else is left.
+  bool open_while_draining = false;
+};
+
 // The addresses one listen() call bound, and the URL to reach them.
 struct Listening {
   std::string error;  // empty on success
@@ -47,7 +53,15 @@ class Server {
   // Binds every address `host` resolves to ("localhost" gives 127.0.0.1 and
   // ::1) on `port` (0 picks a free one, the same for all addresses) and
   // serves them with one handler per worker, made by `factory`.
-  Listening listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory);
+  Listening listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory,
+                   ListenOptions options = {});
+
+  // adopt()
+  //
+  // Serves a socket that listens already (one systemd passed, socket
+  // activation), with one handler per worker; every worker accepts from it.
+  // The server owns `fd` from then on.
+  Listening adopt(int fd, const HandlerFactory& factory, ListenOptions options = {});
 
   // on_each_worker()
   //
@@ -60,6 +74,12 @@ class Server {
   // Calls `reload` on the server's control thread (never a worker's) for
   // each SIGHUP; without it, SIGHUP is logged and ignored. Set before run().
   void on_reload(std::function<void()> reload);
+
+  // on_shutdown()
+  //
+  // Calls `begin` as the graceful shutdown begins, on the thread that
+  // starts it (SIGINT/SIGTERM: the control thread). Set before run().
+  void on_shutdown(std::function<void()> begin);
 
   // worker_stats()
   //

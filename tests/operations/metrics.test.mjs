@@ -7,12 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { startCorsd } from '../support/corsd.mjs';
+import { freePort } from '../support/net.mjs';
 
 const T = { timeout: 30_000 };
 const ORIGIN = 'https://app.test';
@@ -65,14 +65,6 @@ async function fetchText(url, init) {
   return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
 }
 
-/** A port nothing listens on. */
-async function closedPort() {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('admin listener', () => {
   let downPort;
@@ -111,7 +103,7 @@ allow_origins = ["${ORIGIN}"]
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
     file = join(dir, 'corsd.toml');
-    downPort = await closedPort();
+    downPort = await freePort();
     writeFileSync(file, configText({ down: true }));
     corsd = await startCorsd(['--config', file, '--listen', '127.0.0.1:0', '--threads', '2']);
     api = corsd.apiUrl;

@@ -25,6 +25,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { killCorsd, runCorsd, startCorsd } from '../support/corsd.mjs';
+import { freePort } from '../support/net.mjs';
 
 const HAPROXY = process.env.HAPROXY_BIN || '/usr/sbin/haproxy';
 const NGINX = process.env.NGINX_BIN || '/usr/sbin/nginx';
@@ -46,14 +47,6 @@ const now = () => performance.now();
 /** Loads still running; after() stops them, so a test that timed out leaves no loop behind. */
 const loads = new Set();
 
-/** A loopback port that was free a moment ago (bound to port 0, then closed). */
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((resolve, reject) => { s.once('error', reject); s.listen({ host: '127.0.0.1', port: 0 }, resolve); });
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 function executable(file, hint) {
   try {

@@ -6,26 +6,19 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { corsdBin } from '../support/corsd.mjs';
+import { freePort } from '../support/net.mjs';
 
 const T = { timeout: 60_000 };
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BUILD = process.env.CORSD_BUILD_DIR || join(ROOT, 'build');
 const ORIGIN = 'https://app.test';
 
-async function freePort() {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Polls `check` every 20 ms for up to `ms`; returns its last value. */
 async function until(check, ms = 5000) {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ORIGIN, connect, request, startCorsd } from './support.mjs';
+import { freePort } from '../support/net.mjs';
 
 const NGINX = process.env.NGINX_BIN || '/usr/sbin/nginx';
 const T = { timeout: 20_000 };
@@ -37,14 +38,6 @@ const SMALL = knownBytes(SMALL_SIZE, 'small');
 const BIG = knownBytes(BIG_SIZE, 'big');
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
-/** A loopback port that was free a moment ago (bound to port 0, then closed). */
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((resolve, reject) => { s.once('error', reject); s.listen({ host: '127.0.0.1', port: 0 }, resolve); });
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 function nginxConf(dir, port) {
   return `

@@ -195,7 +195,7 @@ void apply_proxy_flags(const CLI::App& app, const Flags& f, Options& o) {
 }
 
 void add_policy_flags(CLI::App& app, Flags& f) {
-  const char* group = "Policy (one route for every path; instead of the seed's policy or a config file's routes)";
+  const char* group = "Policy (one route for every path; instead of the demo's policy or a config file's routes)";
   app.add_option("--allow-origin", f.allow_origins,
                  "Allowed origin or pattern (https://app.example.com, https://*.example.com, http://localhost:*), "
                  "or * for a public resource; repeat or separate with commas")
@@ -288,7 +288,7 @@ Parsed parse(int argc, char** argv) {
   f.threads = std::max(1u, std::thread::hardware_concurrency());
   CLI::App app{
       "corsd: a fast, spec-exact CORS server.\n"
-      "With no arguments it runs the seed's demo: the echo API on http://localhost:8080\n"
+      "With no arguments it runs the demo (the blog post's system): the echo API on http://localhost:8080\n"
       "and the demo page on a second origin, http://localhost:8081/.",
       "corsd"};
   app.set_version_flag("--version", "corsd " CORSD_VERSION);

@@ -92,7 +92,8 @@ CorsdProcess::CorsdProcess(std::vector<std::string> args, bool stderr_reader_gon
   pid_ = spawn(args, stdout_fd_, stderr_reader_gone);
   std::string output;
   const auto deadline = clock::now() + 10s;
-  const std::regex ready(R"(ready: api http://127\.0\.0\.1:(\d+)(?: demo http://127\.0\.0\.1:(\d+)/)?\n)");
+  const std::regex ready(
+      R"(ready: api http://127\.0\.0\.1:(\d+)(?: demo http://127\.0\.0\.1:(\d+)/)?(?: admin http://\S+)?\n)");
   std::smatch m;
   while (!std::regex_search(output, m, ready)) {
     if (!read_some(stdout_fd_, output, deadline)) {

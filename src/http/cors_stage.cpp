@@ -32,7 +32,7 @@ void append_printable(std::string& out, std::string_view s) {
 
 bool is_access_control_field(std::string_view name) noexcept {
   constexpr std::string_view prefix = "access-control-";
-  return name.size() > prefix.size() && cors::ascii_iequals(name.substr(0, prefix.size()), prefix);
+  return name.size() >= prefix.size() && cors::ascii_iequals(name.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace

@@ -220,5 +220,21 @@ TEST(CorsStageTest, LooksLikePreflightNeedsOptionsOriginAndRequestMethod) {
   EXPECT_FALSE(looks_like_preflight(request));
 }
 
+TEST(ApplyCorsTest, EveryAccessControlFieldGoesTheBarePrefixToo) {
+  ResponseHead head;
+  head.add("Access-Control-Allow-Origin", "*");
+  head.add("access-control-expose-headers", "x-secret");
+  head.add("Access-Control-", "found by the upstream-answer fuzzer");
+  head.add("Access-Controlled", "not a CORS field: stays");
+  cors::Decision decision;
+  decision.kind = cors::DecisionKind::actual_allowed;
+  decision.headers.push_back("Access-Control-Allow-Origin", "https://app.test");
+  apply_cors(decision, head);
+  ASSERT_EQ(head.size(), 2u);
+  EXPECT_EQ(head[0].name, "Access-Controlled");
+  EXPECT_EQ(head[1].name, "Access-Control-Allow-Origin");
+  EXPECT_EQ(head[1].value, "https://app.test");
+}
+
 }  // namespace
 }  // namespace corsd::http

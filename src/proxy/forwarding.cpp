@@ -122,4 +122,11 @@ void prepare_client_head(http::ResponseHead& head) {
   head.add("Via", kVia);
 }
 
+http::Framing client_framing(const UpstreamParser& parser, unsigned status, bool head_request) {
+  if (http::status_has_no_body(status)) return {http::Framing::Kind::none, 0};
+  if (const auto length = parser.content_length()) return {http::Framing::Kind::length, *length};
+  if (head_request) return {http::Framing::Kind::none, 0};
+  return {http::Framing::Kind::chunked, 0};  // chunked or until close upstream; close for HTTP/1.0 clients
+}
+
 }  // namespace corsd::proxy

@@ -10,6 +10,7 @@
 
 #include "corsd/http/request.hpp"
 #include "corsd/http/response_head.hpp"
+#include "upstream_parser.hpp"
 
 namespace corsd::proxy {
 
@@ -46,5 +47,13 @@ void build_upstream_request(const http::Request& request, const ForwardContext& 
 // and those its Connection names go, as do Content-Length and
 // Transfer-Encoding (the client's framing is corsd's), and Via is added.
 void prepare_client_head(http::ResponseHead& head);
+
+// client_framing()
+//
+// How the client's answer is delimited, given the upstream's (`parser`
+// has its head): no body for 1xx/204/304, the upstream's Content-Length, no
+// body for a HEAD answer without one, else chunked (the connection layer
+// turns that into close-delimited for HTTP/1.0 clients).
+http::Framing client_framing(const UpstreamParser& parser, unsigned status, bool head_request);
 
 }  // namespace corsd::proxy

@@ -328,13 +328,6 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
   co_return co_await ex_.send_last(std::span<const std::string_view>(held.data(), count));
 }
 
-http::Framing client_framing(const UpstreamParser& parser, unsigned status, bool head_request) {
-  if (http::status_has_no_body(status)) return {http::Framing::Kind::none, 0};
-  if (const auto length = parser.content_length()) return {http::Framing::Kind::length, *length};
-  if (head_request) return {http::Framing::Kind::none, 0};
-  return {http::Framing::Kind::chunked, 0};  // chunked or until close upstream; close for HTTP/1.0 clients
-}
-
 net::awaitable<Outcome> Attempt::download(Upload* upload) {
   std::optional<UpstreamParser>& parser = c_.parser;
   Outcome outcome = Outcome::done;

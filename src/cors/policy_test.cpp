@@ -162,7 +162,10 @@ TEST(FetchMethodTest, WildcardMethodAllowsAnyMethodWithoutCredentials) {
   PolicySpec s;
   s.origins = PolicySpec::Origins::any;
   s.allow_methods = {"*"};
-  const Decision d = make(s).decide(preflight("https://a.example", "PATCH").build());
+  // A Decision's views point into the policy and the request: both outlive it.
+  const Policy policy = make(s);
+  const auto request = preflight("https://a.example", "PATCH");
+  const Decision d = policy.decide(request.build());
   EXPECT_EQ(d.kind, DecisionKind::preflight_accepted);
   EXPECT_EQ(to_map(d).at("Access-Control-Allow-Methods"), "*");
   EXPECT_EQ(to_map(d).at("Access-Control-Allow-Origin"), "*");
@@ -178,8 +181,9 @@ TEST(FetchHeadersTest, RequestHeadersMatchCaseInsensitively) {
 }
 
 TEST(FetchHeadersTest, UnlistedHeaderIsRejectedAndNamed) {
-  const Decision d =
-      make(listed_spec()).decide(preflight("https://app.example.com", "PUT", {"content-type,x-foo"}).build());
+  const Policy policy = make(listed_spec());
+  const auto request = preflight("https://app.example.com", "PUT", {"content-type,x-foo"});
+  const Decision d = policy.decide(request.build());  // `detail` points into the request
   EXPECT_EQ(d.kind, DecisionKind::preflight_rejected);
   EXPECT_EQ(d.reason, RejectReason::header_not_allowed);
   EXPECT_EQ(d.detail, "x-foo");
@@ -252,7 +256,8 @@ TEST(PrivateNetworkTest, AnsweredOnlyWhenEnabled) {
   b.private_network = true;
   EXPECT_EQ(make(spec).decide(b.build()).reason, RejectReason::private_network_not_allowed);
   spec.allow_private_network = true;
-  const Decision d = make(spec).decide(b.build());
+  const Policy policy = make(spec);  // outlives the Decision, whose views point into it
+  const Decision d = policy.decide(b.build());
   EXPECT_EQ(to_map(d).at("Access-Control-Allow-Private-Network"), "true");
 }
 
@@ -288,7 +293,10 @@ TEST(PolicyValidationTest, InsecureOrMeaninglessSpecsAreRefused) {
       {"forbidden request header", [](PolicySpec& s) { s.allow_headers = {"Cookie"}; }, "allow_headers"},
       {"sec- request header", [](PolicySpec& s) { s.allow_headers = {"sec-fetch-mode"}; }, "allow_headers"},
       {"response header in allow_headers",
-       [](PolicySpec& s) { s.allow_headers = {"content-type", "Access-Control-Allow-Origin"}; }, "allow_headers"},
+       [](PolicySpec& s) {
+         s.allow_headers = {"content-type", "Access-Control-Allow-Origin"};
+       },
+       "allow_headers"},
       {"wildcard in the wrong place", [](PolicySpec& s) { s.allow_origins = {"https://app.*.example.com"}; },
        "allow_origins"},
       {"wildcard exposed with credentials", [](PolicySpec& s) { s.expose_headers = {"*"}; }, "expose_headers"},

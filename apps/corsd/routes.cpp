@@ -2,6 +2,8 @@
 
 #include <libpsl.h>
 
+#include "corsd/http/target.hpp"
+
 namespace corsd::cli {
 namespace {
 
@@ -34,12 +36,57 @@ std::string where(const RouteConfig& route, const cors::PolicyError& e) {
   if (auto it = route.element_lines.find(e.field); it != route.element_lines.end() && e.index < it->second.size()) {
     line = it->second[e.index];
   }
-  return route.file + ":" + std::to_string(line) + ": route \"" + route.path + "\": " + e.field;
+  // The path as text a terminal shows as it is: a control byte becomes \xNN.
+  std::string path;
+  for (const char c : route.path) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      path.push_back(c);
+      continue;
+    }
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    path.append("\\x").push_back(kHex[byte >> 4]);
+    path.push_back(kHex[byte & 0xf]);
+  }
+  return route.file + ":" + std::to_string(line) + ": route \"" + path + "\": " + e.field;
 }
 
 std::string error_at(const RouteConfig& config, const std::string& field, const std::string& rule,
                      const std::string& fix) {
   return where(config, cors::PolicyError{field, rule, fix}) + ": " + rule + "\n  fix: " + fix;
+}
+
+// Whether a request can ever match the route's path: requests are matched
+// on their normalized path (see http/target.hpp), so a prefix with a byte
+// no request path has, a dot segment or a percent-encoded unreserved
+// character would silently never match. "" or the error.
+std::string check_path(const RouteConfig& config) {
+  const std::string& path = config.path;
+  if (path.empty() || path.front() != '/' || path.find_first_of("*?#") != std::string::npos)
+    return "";  // RouteTable says
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (c <= 0x20 || c >= 0x7f) {
+      return error_at(
+          config, "path",
+          "byte " + std::to_string(i) + " is a control byte, a space or not ASCII, which no request path has",
+          "percent-encode it (a space is %20), as requests do");
+    }
+  }
+  std::string scratch;
+  const http::Target normalized = http::normalize_target(path, scratch);
+  if (normalized.error != http::TargetError::none) {
+    return error_at(config, "path",
+                    "a request path like this one is refused with 400 (it climbs above \"/\" or is ambiguous)",
+                    "write the path without \"..\", backslashes, %2F or %5C");
+  }
+  if (normalized.path != path) {
+    return error_at(
+        config, "path",
+        "never matched: requests are matched on their normalized path, here \"" + std::string(normalized.path) + "\"",
+        "write \"" + std::string(normalized.path) + "\"");
+  }
+  return "";
 }
 
 // The route's upstream, parsed and resolved, or an error message.
@@ -76,6 +123,7 @@ std::variant<app::Site, std::string> build_site(const Options& options) {
   std::vector<cors::Route> routes;
   site.targets.clear();
   for (const RouteConfig& config : configs) {
+    if (std::string e = check_path(config); !e.empty()) return e;
     auto policy = cors::Policy::create(config.policy, is_public_suffix);
     if (auto* e = std::get_if<cors::PolicyError>(&policy))
       return where(config, *e) + ": " + e->rule + "\n  fix: " + e->fix;

@@ -66,6 +66,11 @@ const Refusal kRefusals[] = {
     {"bad_listen", "[server]\nlisten = \"localhost\"\n", 2, "is not HOST:PORT"},
     {"empty_origins", "[[routes]]\nallow_origins = []\n", 2, "no origin would ever be allowed"},
     {"glob_path", "[[routes]]\npath = \"/api/*\"\nallow_origins = [\"*\"]\n", 1, "matched literally"},
+    // Requests are matched on their normalized path: these prefixes would never match.
+    {"dot_segment_path", "[[routes]]\nallow_origins = [\"*\"]\npath = \"/a/../b\"\n", 3, "write \"/b\""},
+    {"encoded_unreserved_path", "[[routes]]\nallow_origins = [\"*\"]\npath = \"/%7Euser\"\n", 3, "write \"/~user\""},
+    {"control_byte_path", "[[routes]]\nallow_origins = [\"*\"]\npath = \"/a\\u0001b\"\n", 3, "is a control byte"},
+    {"space_in_path", "[[routes]]\nallow_origins = [\"*\"]\npath = \"/a b\"\n", 3, "a space is %20"},
     {"timeout_too_small", "[server]\nheader_timeout = 0.0001\n", 2, "from 0.001 to 86400"},
     {"upstream_without_origins", "[[routes]]\npath = \"/api\"\nupstream = \"http://127.0.0.1:5000\"\n", 1,
      "has an upstream but no allow_origins"},

@@ -18,7 +18,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ORIGIN, TimeoutError, chunked, connect, exchange, killCorsd, names, patternSha256, request, runCorsd, startCorsd,
-  stopCorsd, tokens, values, withConnection, within,
+  tokens, values, withConnection, within,
 } from './support.mjs';
 import { startUpstream } from './upstream.mjs';
 
@@ -749,15 +749,24 @@ for (const threads of [1, 2]) {
       });
     });
 
-    test('pooled upstream connections do not hold up a shutdown: SIGTERM exits at once, not after the grace', T,
+    test('a drain closes idle pooled upstream connections at once, while a request in flight finishes', T,
       async () => {
         const up2 = await startUpstream();
         const c2 = await startCorsd(proxyArgs(up2.url, threads, ['--shutdown-timeout', '30']));
         try {
-          for (let i = 0; i < 3; i++) assert.equal((await exchange(c2.port, get(`/echo?i=${i}`))).status, 200);
-          assert.ok(up2.connections >= 1);
-          // Well inside the 30 s grace: idle pooled connections are closed as the drain begins.
-          assert.deepEqual(await stopCorsd(c2, 10_000), { code: 0, signal: null });
+          // Two answers at once: two upstream connections, both pooled afterwards (on one worker or two).
+          const both = await Promise.all([0, 1].map((i) => exchange(c2.port, get(`/delay?ms=200&i=${i}`))));
+          assert.deepEqual(both.map((r) => r.status), [200, 200]);
+          assert.equal(up2.openConnections, 2);
+          const slow = exchange(c2.port, get('/delay?ms=2000'));  // takes one of them (or a new one)
+          await sleep(300);
+          c2.proc.kill('SIGTERM');
+          // The idle one closes as the drain begins, long before the slow answer (and the 30 s grace) ends.
+          const start = Date.now();
+          while (up2.openConnections > 1 && Date.now() - start < 1000) await sleep(20);
+          assert.equal(up2.openConnections, 1, 'only the connection carrying the slow request stays open');
+          assert.equal((await slow).status, 200, 'the request in flight finishes');
+          assert.deepEqual(await c2.exited, { code: 0, signal: null });
         } finally {
           await killCorsd(c2);
           await up2.close();

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-export { killCorsd, runCorsd, startCorsd, stopCorsd } from '../support/corsd.mjs';
+export { killCorsd, runCorsd, startCorsd } from '../support/corsd.mjs';
 
 /** The origin the test policy allows (https: corsd refuses credentials for a plain http origin). */
 export const ORIGIN = 'https://app.test';

@@ -3,8 +3,6 @@
 // upstream) on the API origin, and the demo page on a second origin; SIGHUP
 // reloads the routes (reload.hpp).
 
-#include <unistd.h>
-
 #include <csignal>
 #include <iostream>
 
@@ -12,6 +10,7 @@
 #include "corsd/app/gateway.hpp"
 #include "corsd/app/static_site.hpp"
 #include "corsd/http/server.hpp"
+#include "log.hpp"
 #include "options.hpp"
 #include "reload.hpp"
 #include "routes.hpp"
@@ -24,12 +23,7 @@ int fail(const std::string& message) {
   return 2;
 }
 
-// One write per line, so lines from several threads never interleave.
-void log_debug(std::string_view line) {
-  std::string out = "corsd: debug: ";
-  out.append(line).push_back('\n');
-  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, out.data(), out.size());
-}
+void log_debug(std::string_view line) { corsd::cli::log_line(line, "debug: "); }
 
 void print_indented(const std::string& text) {
   for (std::size_t at = 0, end; at < text.size(); at = end + 1) {

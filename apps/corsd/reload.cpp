@@ -1,19 +1,11 @@
 #include "reload.hpp"
 
-#include <unistd.h>
-
+#include "log.hpp"
 #include "routes.hpp"
 #include "systemd.hpp"
 
 namespace corsd::cli {
 namespace {
-
-// One write per message, so lines from several threads never interleave.
-void log(std::string message) {
-  message.insert(0, "corsd: ");
-  message.push_back('\n');
-  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, message.data(), message.size());
-}
 
 std::string joined(const std::vector<std::string>& names) {
   std::string out;
@@ -32,7 +24,7 @@ void Reloader::reload() {
   const auto refuse = [this](const std::string& error) {
     stats_.failed.add();
     stats_.last_successful.set(0);
-    log("reload refused, the running configuration stays: " + error);
+    log_line("reload refused, the running configuration stays: " + error);
   };
   Parsed next = parse(argc_, argv_);
   if (!next.error.empty()) return refuse(next.error);
@@ -41,12 +33,12 @@ void Reloader::reload() {
   gateways_.publish(server_, std::make_shared<const app::Site>(std::get<app::Site>(std::move(built))));
   const auto restart_only = restart_only_changes(started_, next.options);
   if (!restart_only.empty()) {
-    log("reload: " + joined(restart_only) + " changed; that takes a restart, and the running values stay");
+    log_line("reload: " + joined(restart_only) + " changed; that takes a restart, and the running values stay");
   }
   stats_.succeeded.add();
   stats_.last_successful.set(1);
   const std::size_t routes = next.options.routes.empty() ? 1 : next.options.routes.size();
-  log("reloaded: " + std::to_string(routes) + (routes == 1 ? " route" : " routes"));
+  log_line("reloaded: " + std::to_string(routes) + (routes == 1 ? " route" : " routes"));
 }
 
 }  // namespace corsd::cli

@@ -29,16 +29,11 @@ void answer_text(http::Response& response, unsigned status, std::string_view bod
 // "" or what went wrong.
 net::awaitable<std::string> check_upstream(net::io_context& io, const proxy::Upstream& upstream) {
   using namespace net::experimental::awaitable_operators;
-  std::vector<tcp::endpoint> endpoints;
-  for (const auto& address : upstream.addresses) {
-    boost::system::error_code ec;
-    const auto ip = net::ip::make_address(address, ec);
-    if (!ec) endpoints.emplace_back(ip, upstream.port);
-  }
   tcp::socket socket(io);
   net::steady_timer timer(io, kUpstreamCheckTimeout);
   // Whichever ends first cancels the other.
-  auto result = co_await (net::async_connect(socket, endpoints, use_tuple) || timer.async_wait(use_tuple));
+  auto result =
+      co_await (net::async_connect(socket, proxy::endpoints_of(upstream), use_tuple) || timer.async_wait(use_tuple));
   if (result.index() == 1) co_return "did not accept a connection within 1 s";
   const auto& [ec, endpoint] = std::get<0>(result);
   co_return ec ? ec.message() : "";

@@ -42,6 +42,12 @@ class Writer {
     out_.append(text);
   }
 
+  // A family of one sample without labels.
+  void single(std::string_view name, std::string_view type, std::string_view help, double value) {
+    family(name, type, help);
+    sample(name, {}, value);
+  }
+
   std::string take() { return std::move(out_); }
 
  private:
@@ -59,35 +65,34 @@ class Writer {
   std::string out_;
 };
 
-template <typename F>
-double sum(const std::vector<const http::WorkerStats*>& workers, F value) {
+// The sum of `value` over every worker's stats (or every worker's slot of one label).
+template <typename T, typename F>
+double sum(const std::vector<const T*>& all, F value) {
   double total = 0;
-  for (const auto* w : workers) total += static_cast<double>(value(*w));
+  for (const T* s : all) total += static_cast<double>(value(*s));
   return total;
 }
 
 void write_http(Writer& w, const std::vector<const http::WorkerStats*>& workers) {
-  w.family("corsd_connections_open", "gauge", "Client connections open now.");
-  w.sample("corsd_connections_open", {}, sum(workers, [](auto& s) { return s.connections_open.value(); }));
-  w.family("corsd_connections_accepted_total", "counter", "Client connections accepted.");
-  w.sample("corsd_connections_accepted_total", {},
+  w.single("corsd_connections_open", "gauge", "Client connections open now.",
+           sum(workers, [](auto& s) { return s.connections_open.value(); }));
+  w.single("corsd_connections_accepted_total", "counter", "Client connections accepted.",
            sum(workers, [](auto& s) { return s.connections_accepted.value(); }));
-  w.family("corsd_connections_refused_total", "counter", "Client connections refused with 503 over max_connections.");
-  w.sample("corsd_connections_refused_total", {}, sum(workers, [](auto& s) { return s.connections_refused.value(); }));
+  w.single("corsd_connections_refused_total", "counter", "Client connections refused with 503 over max_connections.",
+           sum(workers, [](auto& s) { return s.connections_refused.value(); }));
   w.family("corsd_http_responses_total", "counter", "Answers to clients, by status class.");
   for (std::size_t c = 1; c <= 5; ++c) {
     const std::string code = std::to_string(c) + "xx";
     w.sample("corsd_http_responses_total", {"code", code},
              sum(workers, [c](auto& s) { return s.responses[c].value(); }));
   }
-  w.family("corsd_http_request_body_bytes_total", "counter", "Request body bytes received (de-chunked).");
-  w.sample("corsd_http_request_body_bytes_total", {},
+  w.single("corsd_http_request_body_bytes_total", "counter", "Request body bytes received (de-chunked).",
            sum(workers, [](auto& s) { return s.request_body_bytes.value(); }));
-  w.family("corsd_http_response_bytes_total", "counter", "Bytes written to clients.");
-  w.sample("corsd_http_response_bytes_total", {}, sum(workers, [](auto& s) { return s.response_bytes.value(); }));
+  w.single("corsd_http_response_bytes_total", "counter", "Bytes written to clients.",
+           sum(workers, [](auto& s) { return s.response_bytes.value(); }));
 
-  constexpr std::string_view kDuration = "corsd_http_request_duration_seconds";
-  w.family(kDuration, "histogram",
+  const std::string duration = "corsd_http_request_duration_seconds";
+  w.family(duration, "histogram",
            "From a request's parsed head to its answer composed (buffered) or written (streamed).");
   const auto& bounds = http::DurationHistogram::kBoundsNs;
   double cumulative = 0;
@@ -99,11 +104,10 @@ void write_http(Writer& w, const std::vector<const http::WorkerStats*>& workers)
     } else {
       std::snprintf(le, sizeof le, "+Inf");
     }
-    w.sample("corsd_http_request_duration_seconds_bucket", {"le", le}, cumulative);
+    w.sample(duration + "_bucket", {"le", le}, cumulative);
   }
-  w.sample("corsd_http_request_duration_seconds_sum", {},
-           sum(workers, [](auto& s) { return s.request_duration.sum_ns(); }) / 1e9);
-  w.sample("corsd_http_request_duration_seconds_count", {}, cumulative);
+  w.sample(duration + "_sum", {}, sum(workers, [](auto& s) { return s.request_duration.sum_ns(); }) / 1e9);
+  w.sample(duration + "_count", {}, cumulative);
 }
 
 // Sums `T` by label over every worker's gateways; `table` picks a gateway's table.
@@ -116,13 +120,6 @@ std::map<std::string, std::vector<const T*>> by_label(const Gateways& gateways, 
     }
   }
   return grouped;
-}
-
-template <typename T, typename F>
-double sum(const std::vector<const T*>& all, F value) {
-  double total = 0;
-  for (const T* s : all) total += static_cast<double>(value(*s));
-  return total;
 }
 
 void write_routes(Writer& w, const Gateways& gateways) {
@@ -173,8 +170,8 @@ void write_reloads(Writer& w, const ReloadStats& reloads) {
   w.family("corsd_config_reloads_total", "counter", "Config reloads on SIGHUP, by result.");
   w.sample("corsd_config_reloads_total", {"result", "success"}, static_cast<double>(reloads.succeeded.value()));
   w.sample("corsd_config_reloads_total", {"result", "failure"}, static_cast<double>(reloads.failed.value()));
-  w.family("corsd_config_last_reload_successful", "gauge", "1 when the last reload (or the start) succeeded.");
-  w.sample("corsd_config_last_reload_successful", {}, static_cast<double>(reloads.last_successful.value()));
+  w.single("corsd_config_last_reload_successful", "gauge", "1 when the last reload (or the start) succeeded.",
+           static_cast<double>(reloads.last_successful.value()));
 }
 
 }  // namespace

@@ -433,15 +433,14 @@ void Connection::answer_refused_method() {
     response.set_status(501);  // never a 2xx: corsd is not a forward proxy
     response.add("Content-Type", "text/plain; charset=utf-8");
     response.send("not implemented: corsd is not a forward proxy; CONNECT is not served\n");
-    count_response(501);
-    return;
+  } else {
+    response.set_status(405);
+    response.add("Allow", kAllowedMethods);
+    response.add("Content-Type", "text/plain; charset=utf-8");
+    response.send({"method not allowed: corsd does not answer ", storage_.refused_method,
+                   " (it would reflect cookies and credentials)\n"});
   }
-  response.set_status(405);
-  response.add("Allow", kAllowedMethods);
-  response.add("Content-Type", "text/plain; charset=utf-8");
-  response.send({"method not allowed: corsd does not answer ", storage_.refused_method,
-                 " (it would reflect cookies and credentials)\n"});
-  count_response(405);
+  count_response(response.status());
 }
 
 void Connection::answer_error(unsigned status, std::string_view message) {

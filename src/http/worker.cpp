@@ -106,7 +106,7 @@ net::awaitable<void> Worker::tick_loop() {
     co_await ticker_.async_wait(use_tuple);
     tick();
   }
-  close_listeners();  // those open while draining: nothing is left to drain
+  close_listeners(/*all=*/true);  // those open while draining too: nothing is left to drain
 }
 
 void Worker::tick() {
@@ -128,20 +128,17 @@ void Worker::begin_shutdown() {
   if (draining_) return;
   draining_ = true;
   force_close_at_ = std::chrono::steady_clock::now() + limits_.shutdown_grace;
-  for (auto& l : listeners_) {
-    error_code ignored;
-    if (!l->options.open_while_draining) l->acceptor.close(ignored);
-  }
+  close_listeners(/*all=*/false);
   for (Watched* w = watched_; w != nullptr; w = w->next) {
     if (w->idle()) w->expire();
   }
   ticker_.cancel();  // re-check at once whether anything is left
 }
 
-void Worker::close_listeners() noexcept {
+void Worker::close_listeners(bool all) noexcept {
   for (auto& l : listeners_) {
     error_code ignored;
-    l->acceptor.close(ignored);
+    if (all || !l->options.open_while_draining) l->acceptor.close(ignored);
   }
 }
 

@@ -59,7 +59,8 @@ class Worker final : public WorkerContext {
 
   net::awaitable<void> accept_loop(Listener& listener);
   void refuse(tcp::socket& socket) noexcept;
-  void close_listeners() noexcept;
+  // Every listener, or (`all` false) those not open while draining.
+  void close_listeners(bool all) noexcept;
   net::awaitable<void> tick_loop();
   void tick();
 

@@ -42,9 +42,13 @@ bool is_idempotent(std::string_view method) noexcept {
 // An answer of corsd's own: a failure text with the route's CORS headers.
 struct Failure {
   FailureKind kind;
-  unsigned status = 0;
   std::string message;
 };
+
+unsigned status_of(FailureKind kind) noexcept {
+  if (kind == FailureKind::connect_timeout || kind == FailureKind::response_timeout) return 504;
+  return kind == FailureKind::upgrade ? 501 : 502;
+}
 
 // How one attempt at an exchange ended.
 enum class Outcome {
@@ -90,13 +94,16 @@ class Attempt {
   UpstreamStats& stats_;
 };
 
-net::awaitable<void> answer(http::Exchange& ex, const cors::Decision& cors, const Failure& failure) {
+// Counts `failure` for its upstream and answers it.
+net::awaitable<void> answer(http::Exchange& ex, const cors::Decision& cors, const Failure& failure,
+                            UpstreamStats& stats) {
+  stats.errors[static_cast<std::size_t>(failure.kind)].add();
   if (ex.head_sent()) {
     ex.abort();  // the answer has begun: the client must not take it for whole
     co_return;
   }
   http::ResponseHead head;
-  head.status = failure.status;
+  head.status = status_of(failure.kind);
   head.add("Content-Type", "text/plain; charset=utf-8");
   head.add("Cache-Control", "no-store");
   http::apply_cors(cors, head);
@@ -106,19 +113,15 @@ net::awaitable<void> answer(http::Exchange& ex, const cors::Decision& cors, cons
 }
 
 Failure failure(const Upstream& upstream, FailureKind kind, std::string_view what) {
-  const unsigned status = kind == FailureKind::connect_timeout || kind == FailureKind::response_timeout ? 504
-                          : kind == FailureKind::upgrade                                                ? 501
-                                                                                                        : 502;
-  return {kind, status,
-          std::string(status == 504   ? "gateway timeout"
-                      : status == 501 ? "not implemented"
-                                      : "bad gateway") +
-              ": the upstream " + upstream.url + " " + std::string(what) + "\n"};
+  const unsigned status = status_of(kind);
+  return {kind, std::string(status == 504   ? "gateway timeout"
+                            : status == 501 ? "not implemented"
+                                            : "bad gateway") +
+                    ": the upstream " + upstream.url + " " + std::string(what) + "\n"};
 }
 
 net::awaitable<Outcome> Attempt::fail(Failure f) {
-  stats_.errors[static_cast<std::size_t>(f.kind)].add();
-  co_await answer(ex_, cors_, f);
+  co_await answer(ex_, cors_, f, stats_);
   co_return Outcome::done;
 }
 
@@ -350,14 +353,8 @@ net::awaitable<Outcome> Attempt::download(Upload* upload) {
 // timeout, or says why not.
 net::awaitable<std::optional<Failure>> connect(UpstreamConnection& c, const Upstream& upstream,
                                                const ProxySettings& settings) {
-  std::vector<tcp::endpoint> endpoints;
-  for (const auto& address : upstream.addresses) {
-    error_code ec;
-    const auto ip = net::ip::make_address(address, ec);
-    if (!ec) endpoints.emplace_back(ip, upstream.port);
-  }
   c.arm(settings.connect_timeout);
-  auto [ec, endpoint] = co_await net::async_connect(c.socket, endpoints, use_tuple);
+  auto [ec, endpoint] = co_await net::async_connect(c.socket, endpoints_of(upstream), use_tuple);
   const bool timed_out = c.timed_out();
   c.disarm();
   if (!ec) {
@@ -402,6 +399,16 @@ std::string_view failure_name(FailureKind e) noexcept {
 
 const UpstreamStatsTable& Proxy::stats() const noexcept { return pools_->stats; }
 
+std::vector<tcp::endpoint> endpoints_of(const Upstream& upstream) {
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& address : upstream.addresses) {
+    error_code ec;
+    const auto ip = net::ip::make_address(address, ec);
+    if (!ec) endpoints.emplace_back(ip, upstream.port);
+  }
+  return endpoints;
+}
+
 Proxy::Proxy(http::WorkerContext& worker) : worker_(worker), pools_(std::make_unique<Pools>(worker)) {}
 Proxy::~Proxy() = default;
 
@@ -410,13 +417,11 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
   const http::Request& request = exchange.request();
   UpstreamStats& stats = pools_->stats.slot(upstream.authority);
   stats.requests.add();
-  const auto fail = [&](const Failure& f) {
-    stats.errors[static_cast<std::size_t>(f.kind)].add();
-    return answer(exchange, cors, f);
-  };
   if (request.find("upgrade")) {
-    co_await fail(failure(upstream, FailureKind::upgrade,
-                          "is not reached for protocol upgrades (WebSocket): corsd does not forward them yet"));
+    co_await answer(exchange, cors,
+                    failure(upstream, FailureKind::upgrade,
+                            "is not reached for protocol upgrades (WebSocket): corsd does not forward them yet"),
+                    stats);
     co_return;
   }
   const bool peer_trusted = !settings.trusted_proxies.empty() && trusted(settings, exchange.peer_address());
@@ -426,26 +431,27 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
   const bool retryable = is_idempotent(request.method) && !has_body;
   for (int attempt = 0;; ++attempt) {
     // The retry goes on a new connection: the other idle ones may be as dead.
-    auto connection = attempt == 0 ? pools_->idle.take(upstream.authority) : nullptr;
+    auto connection = attempt == 0 ? pools_->idle.take(upstream.authority, stats) : nullptr;
     if (!connection) {
       connection = pools_->idle.make();
       if (auto f = co_await connect(*connection, upstream, settings)) {
         pools_->idle.discard(std::move(connection));
-        co_await fail(*f);
+        co_await answer(exchange, cors, *f, stats);
         co_return;
       }
     }
     Attempt exchange_once(exchange, *connection, upstream, settings, cors, stats);
     const Outcome outcome = co_await exchange_once.run(peer_trusted);
     if (outcome == Outcome::reusable && settings.idle_connections > 0) {
-      pools_->idle.give_back(upstream.authority, std::move(connection), settings.idle_connections,
+      pools_->idle.give_back(upstream.authority, stats, std::move(connection), settings.idle_connections,
                              settings.idle_timeout);
     } else {
       pools_->idle.discard(std::move(connection));
     }
     if (outcome != Outcome::stale) co_return;
     if (attempt > 0 || !retryable) {
-      co_await fail(failure(upstream, FailureKind::closed, "closed the connection before answering"));
+      co_await answer(exchange, cors, failure(upstream, FailureKind::closed, "closed the connection before answering"),
+                      stats);
       co_return;
     }
   }

@@ -26,7 +26,7 @@ UpstreamPool::UpstreamPool(http::WorkerContext& worker, UpstreamStatsTable& stat
 
 UpstreamPool::~UpstreamPool() { worker_.unwatch(*this); }
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& authority) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& authority, UpstreamStats& stats) {
   const auto it = idle_.find(authority);
   if (it == idle_.end()) return nullptr;
   auto& connections = it->second;
@@ -37,10 +37,10 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& author
     connections.pop_back();
     if (!quiet(*c)) continue;  // closed by the upstream, or sent what nobody asked for
     c->in.give_storage(buffer());
-    count_idle(authority, connections.size());
+    count_idle(stats, connections.size());
     return c;
   }
-  count_idle(authority, 0);
+  count_idle(stats, 0);
   return nullptr;
 }
 
@@ -74,8 +74,8 @@ void UpstreamPool::discard(std::unique_ptr<UpstreamConnection> c) noexcept {
   if (c) keep_buffer(*c);
 }
 
-void UpstreamPool::give_back(const std::string& authority, std::unique_ptr<UpstreamConnection> c, std::size_t limit,
-                             std::chrono::milliseconds idle_timeout) {
+void UpstreamPool::give_back(const std::string& authority, UpstreamStats& stats, std::unique_ptr<UpstreamConnection> c,
+                             std::size_t limit, std::chrono::milliseconds idle_timeout) {
   auto& connections = idle_[authority];
   keep_buffer(*c);  // checked empty: the answer ended where the data did
   if (connections.size() >= limit) return;
@@ -84,7 +84,7 @@ void UpstreamPool::give_back(const std::string& authority, std::unique_ptr<Upstr
   c->disarm();
   next_sweep_ = std::min(next_sweep_, c->idle_until);
   connections.push_back(std::move(c));
-  count_idle(authority, connections.size());
+  count_idle(stats, connections.size());
 }
 
 void UpstreamPool::expire() noexcept {
@@ -98,7 +98,7 @@ void UpstreamPool::expire() noexcept {
       if (c->idle_until <= now || worker_.draining()) expired.push_back(std::move(c));
     }
     std::erase(connections, nullptr);
-    count_idle(authority, connections.size());
+    count_idle(stats_.slot(authority), connections.size());
     for (const auto& c : connections) next_sweep_ = std::min(next_sweep_, c->idle_until);
   }
   if (!expired.empty()) boost::asio::post(worker_.io(), [expired = std::move(expired)] {});

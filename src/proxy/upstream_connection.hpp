@@ -57,7 +57,8 @@ class UpstreamConnection final : public http::Watched {
 // watched: its deadline is the oldest connection's expiry).
 class UpstreamPool final : public http::Watched {
  public:
-  // Keeps each authority's idle_connections gauge in `stats` current.
+  // Keeps each authority's idle_connections gauge in `stats` current (the
+  // sweep looks them up; take() and give_back() are handed them).
   UpstreamPool(http::WorkerContext& worker, UpstreamStatsTable& stats);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
@@ -72,8 +73,9 @@ class UpstreamPool final : public http::Watched {
   // take()
   //
   // The newest idle connection to `authority` still within its idle
-  // timeout (with a buffer again), or nullptr.
-  std::unique_ptr<UpstreamConnection> take(const std::string& authority);
+  // timeout (with a buffer again), or nullptr. `stats` are the
+  // authority's, whose idle gauge it keeps current.
+  std::unique_ptr<UpstreamConnection> take(const std::string& authority, UpstreamStats& stats);
 
   // A new, unconnected connection with a buffer from the pool.
   std::unique_ptr<UpstreamConnection> make();
@@ -81,9 +83,9 @@ class UpstreamPool final : public http::Watched {
   // give_back()
   //
   // Keeps `c` for reuse for `idle_timeout`, unless `limit` connections to
-  // `authority` are idle already.
-  void give_back(const std::string& authority, std::unique_ptr<UpstreamConnection> c, std::size_t limit,
-                 std::chrono::milliseconds idle_timeout);
+  // `authority` (whose `stats` these are) are idle already.
+  void give_back(const std::string& authority, UpstreamStats& stats, std::unique_ptr<UpstreamConnection> c,
+                 std::size_t limit, std::chrono::milliseconds idle_timeout);
 
   // Closes `c`, keeping its buffer for the next connection.
   void discard(std::unique_ptr<UpstreamConnection> c) noexcept;
@@ -94,8 +96,8 @@ class UpstreamPool final : public http::Watched {
 
   std::unique_ptr<char[]> buffer();
   void keep_buffer(UpstreamConnection& c) noexcept;
-  void count_idle(const std::string& authority, std::size_t idle) {
-    stats_.slot(authority).idle_connections.set(static_cast<std::int64_t>(idle));
+  static void count_idle(UpstreamStats& stats, std::size_t idle) noexcept {
+    stats.idle_connections.set(static_cast<std::int64_t>(idle));
   }
   static bool quiet(UpstreamConnection& c) noexcept;
 

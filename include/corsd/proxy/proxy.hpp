@@ -10,9 +10,11 @@
 
 #include <array>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "corsd/cors/decision.hpp"
 #include "corsd/http/exchange.hpp"
@@ -46,6 +48,12 @@ struct UpstreamStats {
   http::Gauge idle_connections;  // in this worker's pool
 };
 using UpstreamStatsTable = http::StatsTable<UpstreamStats>;
+
+// endpoints_of()
+//
+// The addresses `upstream` resolved to at start, with its port: what a
+// connection to it tries, in order.
+std::vector<boost::asio::ip::tcp::endpoint> endpoints_of(const Upstream& upstream);
 
 class Proxy {
  public:

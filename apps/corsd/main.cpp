@@ -9,6 +9,7 @@
 #include "corsd/app/admin.hpp"
 #include "corsd/app/gateway.hpp"
 #include "corsd/app/static_site.hpp"
+#include "corsd/http/access_log.hpp"
 #include "corsd/http/server.hpp"
 #include "log.hpp"
 #include "options.hpp"
@@ -32,7 +33,9 @@ void print_indented(const std::string& text) {
   }
 }
 
-int check_config(const corsd::app::Site& site) {
+int check_config(const corsd::cli::Options& options, const corsd::app::Site& site) {
+  std::cout << "settings:\n";
+  print_indented(corsd::cli::describe_settings(options));
   for (const auto& route : site.routes.routes()) {
     std::cout << "route \"" << route.prefix << "\":\n";
     if (const auto& upstream = site.target(route).upstream) {
@@ -59,12 +62,17 @@ int main(int argc, char** argv) {
   auto built = corsd::cli::build_site(options);
   if (auto* error = std::get_if<std::string>(&built)) return fail(*error);
   auto site = std::make_shared<const corsd::app::Site>(std::get<corsd::app::Site>(std::move(built)));
-  if (options.check_only) return check_config(*site);
+  if (options.check_only) return check_config(options, *site);
 
   corsd::http::RejectionSink on_rejection;
   if (options.log_level == corsd::cli::LogLevel::debug) on_rejection = log_debug;
   corsd::app::Gateways gateways(site, on_rejection);
-  corsd::http::Server server({options.limits, options.threads});
+  // Declared before the server, so it outlives the workers and writes their last lines.
+  corsd::http::AccessLog access_log(options.threads);
+  if (std::string e = access_log.configure(options.access_log.path, options.access_log.format); !e.empty()) {
+    return fail(e);
+  }
+  corsd::http::Server server({options.limits, options.threads, &access_log});
   const corsd::cli::InheritedSockets inherited = corsd::cli::inherited_sockets();
   if (!inherited.error.empty()) return fail(inherited.error);
   // A socket systemd passed, else the configured address.
@@ -88,7 +96,7 @@ int main(int argc, char** argv) {
   }
 
   corsd::app::ReloadStats reloads;
-  const corsd::app::MetricsSources metrics{server, gateways, reloads};
+  const corsd::app::MetricsSources metrics{server, gateways, reloads, access_log};
   corsd::http::Listening admin_listening;
   if (options.admin || inherited.admin) {
     admin_listening =
@@ -97,8 +105,12 @@ int main(int argc, char** argv) {
     if (!admin_listening.ok()) return fail(admin_listening.error + " (choose another with --admin-listen HOST:PORT)");
   }
 
-  corsd::cli::Reloader reloader(argc, argv, options, gateways, server, reloads);
+  corsd::cli::Reloader reloader(argc, argv, options, gateways, server, access_log, reloads);
   server.on_reload([&reloader] { reloader.reload(); });
+  server.on_reopen([&access_log] {
+    const std::string error = access_log.reopen();
+    corsd::cli::log_line(error.empty() ? "SIGUSR1: log files reopened" : "SIGUSR1: " + error);
+  });
   server.on_shutdown([] { corsd::cli::notify("STOPPING=1"); });
 
   std::cout << "corsd " CORSD_VERSION " ready: api " << api_listening.url;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "corsd/cors/policy.hpp"
+#include "corsd/http/access_log.hpp"
 #include "corsd/http/limits.hpp"
 #include "corsd/proxy/upstream.hpp"
 
@@ -34,20 +35,30 @@ std::chrono::milliseconds seconds_to_ms(double seconds);
 // Parses "HOST:PORT", "[IPV6]:PORT" or a bare "PORT" (host "localhost").
 std::optional<HostPort> parse_host_port(std::string_view text);
 
+// Which Host a proxied request carries.
+enum class HostHeader { client, upstream };
+
 // One route's policy as written, and where: error messages name the file
 // and line of the offending key or list element.
 struct RouteConfig {
   std::string path = "/";
   cors::PolicySpec policy;
-  std::string upstream;        // "http://127.0.0.1:5000", or empty: the built-in echo API
-  bool upstream_host = false;  // send the upstream's authority as Host, not the client's
-  std::string file;            // empty for a route built from flags
-  std::size_t line = 0;        // where the route's table starts
+  std::string upstream;  // "http://127.0.0.1:5000", or empty: the built-in echo API
+  HostHeader host_header = HostHeader::client;
+  std::string file;      // empty for a route built from flags
+  std::size_t line = 0;  // where the route's table starts
   std::map<std::string, std::size_t, std::less<>> key_lines;
   std::map<std::string, std::vector<std::size_t>, std::less<>> element_lines;
 };
 
 enum class LogLevel { info, debug };
+
+struct AccessLogOptions {
+  std::string path;  // empty: off; "-": standard output
+  http::AccessLogFormat format = http::AccessLogFormat::json;
+
+  bool operator==(const AccessLogOptions&) const = default;
+};
 
 struct Options {
   HostPort api{"localhost", 8080};
@@ -61,7 +72,8 @@ struct Options {
   http::Limits limits;
   proxy::ProxySettings proxy;
   LogLevel log_level = LogLevel::info;
-  // Empty: the seed's policy on "/".
+  AccessLogOptions access_log;
+  // Empty: the demo's policy (the blog post's) on "/".
   std::vector<RouteConfig> routes;
   // --check-config: validate, print the effective policies, exit.
   bool check_only = false;
@@ -87,7 +99,13 @@ Parsed parse(int argc, char** argv);
 //
 // The settings that differ between `running` and `next` but take effect
 // only on restart (listeners, threads, limits, the demo, the log level),
-// by their config-file names.
+// as "[section] key".
 std::vector<std::string> restart_only_changes(const Options& running, const Options& next);
+
+// describe_settings()
+//
+// Every setting of `options` but the routes, one "[section] key = value"
+// line each: what --check-config prints.
+std::string describe_settings(const Options& options);
 
 }  // namespace corsd::cli

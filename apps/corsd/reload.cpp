@@ -30,6 +30,11 @@ void Reloader::reload() {
   if (!next.error.empty()) return refuse(next.error);
   auto built = build_site(next.options);
   if (auto* error = std::get_if<std::string>(&built)) return refuse(*error);
+  if (next.options.access_log != access_log_options_) {
+    const AccessLogOptions& log = next.options.access_log;
+    if (std::string error = access_log_.configure(log.path, log.format); !error.empty()) return refuse(error);
+    access_log_options_ = log;
+  }
   gateways_.publish(server_, std::make_shared<const app::Site>(std::get<app::Site>(std::move(built))));
   const auto restart_only = restart_only_changes(started_, next.options);
   if (!restart_only.empty()) {

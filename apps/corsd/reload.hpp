@@ -1,7 +1,7 @@
 #pragma once
 // What SIGHUP does: read the command line again (and so the config file),
 // check the result as at start, and publish the new routes, policies,
-// upstreams and proxy settings to every worker. A configuration that fails
+// upstreams, proxy settings and access log to every worker. A configuration that fails
 // is refused with the same file:line errors and the running one stays;
 // settings that only a restart can change are named and left as they are.
 
@@ -19,8 +19,15 @@ class Reloader {
  public:
   // `argv` must outlive the reloader (main's does).
   Reloader(int argc, char** argv, Options started, app::Gateways& gateways, http::Server& server,
-           app::ReloadStats& stats)
-      : argc_(argc), argv_(argv), started_(std::move(started)), gateways_(gateways), server_(server), stats_(stats) {}
+           http::AccessLog& access_log, app::ReloadStats& stats)
+      : argc_(argc),
+        argv_(argv),
+        started_(started),
+        access_log_options_(started.access_log),
+        gateways_(gateways),
+        server_(server),
+        access_log_(access_log),
+        stats_(stats) {}
 
   // reload()
   //
@@ -32,8 +39,10 @@ class Reloader {
   char** argv_;
   // As at start: restart-only settings keep these values while it runs.
   const Options started_;
+  AccessLogOptions access_log_options_;  // in use now
   app::Gateways& gateways_;
   http::Server& server_;
+  http::AccessLog& access_log_;
   app::ReloadStats& stats_;
 };
 

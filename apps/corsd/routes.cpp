@@ -3,6 +3,7 @@
 #include <libpsl.h>
 
 #include "corsd/http/target.hpp"
+#include "settings.hpp"
 
 namespace corsd::cli {
 namespace {
@@ -20,13 +21,12 @@ cors::PublicSuffixCheck system_public_suffixes() {
   };
 }
 
+// The flag of the route key `field`, for a route the flags made.
 std::string flag_for(const std::string& field) {
-  if (field == "allow_origins") return "--allow-origin";
-  if (field == "upstream") return "--upstream";
-  if (field == "max_age") return "--max-age";
-  std::string flag = "--" + field;
-  for (char& c : flag) c = c == '_' ? '-' : c;
-  return flag;
+  for (const RouteSetting& s : route_settings()) {
+    if (s.key == field && !s.flag.empty()) return std::string(s.flag);
+  }
+  return field;
 }
 
 std::string where(const RouteConfig& route, const cors::PolicyError& e) {
@@ -96,7 +96,7 @@ std::variant<app::RouteTarget, std::string> build_target(const RouteConfig& conf
   auto parsed = proxy::parse_upstream(config.upstream);
   if (auto* e = std::get_if<proxy::UpstreamError>(&parsed)) return error_at(config, "upstream", e->rule, e->fix);
   proxy::Upstream upstream = std::get<proxy::Upstream>(std::move(parsed));
-  upstream.forward_client_host = !config.upstream_host;
+  upstream.forward_client_host = config.host_header == HostHeader::client;
   if (std::string e = proxy::resolve(upstream); !e.empty()) {
     return error_at(config, "upstream", e, "use an IP address or a name this machine resolves");
   }

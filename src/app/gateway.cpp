@@ -63,6 +63,7 @@ boost::asio::awaitable<void> Gateway::stream(http::Exchange& exchange) {
   const cors::Route* route = site->routes.match(request.path);
   if (route == nullptr || !site->target(*route).upstream) co_return;  // streams() said otherwise: 500
   const cors::Decision decision = cors_.decide(*route, request);
+  exchange.note().set_cors(decision);
   stats_of(*route).count(decision);  // before any suspension: stats_by_route_id_ is still `site`'s
   co_await proxy_.forward(exchange, *site->target(*route).upstream, site->proxy, decision);
 }

@@ -174,6 +174,14 @@ void write_reloads(Writer& w, const ReloadStats& reloads) {
            static_cast<double>(reloads.last_successful.value()));
 }
 
+void write_access_log(Writer& w, const http::AccessLog& log) {
+  w.single("corsd_access_log_lines_total", "counter", "Lines queued for the access log.",
+           static_cast<double>(log.lines()));
+  w.single("corsd_access_log_dropped_total", "counter",
+           "Access log lines dropped: a worker's queue was full, or the write failed.",
+           static_cast<double>(log.dropped()));
+}
+
 }  // namespace
 
 std::string render_metrics(const MetricsSources& sources) {
@@ -182,6 +190,7 @@ std::string render_metrics(const MetricsSources& sources) {
   write_routes(w, sources.gateways);
   write_upstreams(w, sources.gateways);
   write_reloads(w, sources.reloads);
+  write_access_log(w, sources.access_log);
   return w.take();
 }
 

@@ -82,14 +82,8 @@ class Connection::Stream final : public Exchange {
   }
 
   const Request& request() const noexcept override { return request_; }
-  std::string_view peer_address() override {
-    if (c_.peer_.empty()) {
-      error_code ec;
-      const auto endpoint = c_.socket_.remote_endpoint(ec);
-      c_.peer_ = ec ? "unknown" : endpoint.address().to_string();
-    }
-    return c_.peer_;
-  }
+  std::string_view peer_address() override { return c_.peer_address(); }
+  AccessNote& note() noexcept override { return c_.note_; }
   std::string_view date() const noexcept override { return c_.worker_.date(); }
   std::optional<std::uint64_t> body_length() const noexcept override {
     const auto n = c_.parser_->content_length();
@@ -116,6 +110,8 @@ class Connection::Stream final : public Exchange {
 
   bool aborted() const noexcept { return aborted_; }
   bool finished() const noexcept { return finished_; }
+  unsigned status() const noexcept { return status_; }
+  std::uint64_t body_bytes() const noexcept { return sent_; }
   bool keep_alive() const noexcept { return keep_alive_ && finished_ && !aborted_ && body_done(); }
   const error_code& body_error() const noexcept { return body_error_; }
   // The client stopped sending (it went away or stalled past the body timeout).
@@ -127,7 +123,8 @@ class Connection::Stream final : public Exchange {
   Connection& c_;
   Request request_;
   Framing framing_;
-  std::uint64_t sent_ = 0;
+  std::uint64_t sent_ = 0;  // body bytes
+  unsigned status_ = 0;
   error_code body_error_;
   bool head_request_ = false;
   bool keep_alive_ = true;
@@ -209,6 +206,7 @@ net::awaitable<bool> Connection::Stream::send_head(const ResponseHead& head, Fra
   const ResponseContext context{c_.worker_.date(), head_request_, keep_alive_, request_.version};
   serialize_head(head, context, framing, c_.out_);
   c_.count_response(head.status);
+  status_ = head.status;
   if (status_has_no_body(head.status) || head_request_) framing = {Framing::Kind::none, 0};
   framing_ = framing;
   head_sent_ = true;
@@ -355,6 +353,7 @@ Connection::Step Connection::serve_buffered() {
     if (!head_planned_ && parser_->is_header_done()) {
       head_planned_ = true;
       head_at_ = clock::now();
+      note_.clear();
       if (const Step step = on_head(); step != Step::need_more) return step;
     }
     if (ec == bhttp::error::need_more) break;
@@ -393,6 +392,7 @@ bool Connection::answer() {
   context.head = request.method == "HEAD";
   context.keep_alive = parser_->keep_alive() && !worker_.draining();
   context.version = request.version;
+  context.note = &note_;
   Response response(out_, head_, context);
   try {
     handler_.handle(request, response);
@@ -408,6 +408,7 @@ bool Connection::answer() {
   worker_.stats().request_body_bytes.add(request.body.size());
   count_response(response.status());
   observe_duration();
+  if (worker_.logging()) log_access(&request, response.status(), response.body_bytes());
   return response.keep_alive();
 }
 
@@ -441,6 +442,7 @@ void Connection::answer_refused_method() {
                    " (it would reflect cookies and credentials)\n"});
   }
   count_response(response.status());
+  if (worker_.logging()) log_access(nullptr, response.status(), response.body_bytes());
 }
 
 void Connection::answer_error(unsigned status, std::string_view message) {
@@ -453,6 +455,37 @@ void Connection::answer_error(unsigned status, std::string_view message) {
   response.add("Content-Type", "text/plain; charset=utf-8");
   response.send(message);
   count_response(status);
+  if (worker_.logging()) log_access(nullptr, status, response.body_bytes());
+}
+
+void Connection::log_access(const Request* request, unsigned status, std::uint64_t body_bytes) {
+  AccessRecord r;
+  r.time = std::chrono::system_clock::now();
+  r.peer = peer_address();
+  if (request != nullptr) {
+    r.method = request->method;
+    r.target = request->target;
+    r.version = request->version;
+    r.origin = request->find("origin").value_or("");
+    r.referer = request->find("referer").value_or("");
+    r.user_agent = request->find("user-agent").value_or("");
+  } else {
+    note_.clear();
+  }
+  r.status = status;
+  r.body_bytes = body_bytes;
+  r.duration = head_planned_ ? clock::now() - head_at_ : clock::duration::zero();
+  r.note = &note_;
+  worker_.log_access(r);
+}
+
+std::string_view Connection::peer_address() {
+  if (peer_.empty()) {
+    error_code ec;
+    const auto endpoint = socket_.remote_endpoint(ec);
+    peer_ = ec ? "unknown" : endpoint.address().to_string();
+  }
+  return peer_;
 }
 
 void Connection::count_response(unsigned status) noexcept {
@@ -474,6 +507,8 @@ net::awaitable<Connection::StreamEnd> Connection::serve_stream() {
   }
   ++served_;
   if (exchange.head_sent()) observe_duration();
+  if (exchange.head_sent() && worker_.logging())
+    log_access(&exchange.request(), exchange.status(), exchange.body_bytes());
   if (exchange.aborted() && exchange.head_sent()) {
     // An answer broken off: the client must see a reset, not a clean end
     // that an HTTP/1.0 or close-delimited reader would take for the whole

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "corsd/http/access_log.hpp"
 #include "corsd/http/handler.hpp"
 #include "corsd/http/input_buffer.hpp"
 #include "net.hpp"
@@ -50,6 +51,11 @@ class Connection final : public Watched {
   // For /metrics: an answer's status class, and the time since its head.
   void count_response(unsigned status) noexcept;
   void observe_duration() noexcept;
+  // The access log's line for this request, when it is on; `request` null:
+  // a request too malformed to name.
+  void log_access(const Request* request, unsigned status, std::uint64_t body_bytes);
+  // The client's address, looked up once.
+  std::string_view peer_address();
   bool skip_empty_lines() noexcept;
   void arm_read_deadline();
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
@@ -66,6 +72,7 @@ class Connection final : public Watched {
   ResponseHead head_;
   std::optional<RequestParser> parser_;
   std::string peer_;
+  AccessNote note_;
   clock::time_point read_deadline_;
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point header_deadline_;

@@ -1,8 +1,14 @@
 #include "corsd/http/response.hpp"
 
+#include "corsd/http/access_log.hpp"
 #include "corsd/http/cors_stage.hpp"
 
 namespace corsd::http {
+
+void Response::use_cors(const cors::Decision* decision) noexcept {
+  cors_ = decision;
+  if (context_.note != nullptr) context_.note->set_cors(*decision);
+}
 
 void Response::send(std::string_view body) { send({body}); }
 
@@ -15,6 +21,7 @@ void Response::send(std::initializer_list<std::string_view> parts) {
   serialize_head(head_, context_, {Framing::Kind::length, length}, out_);
   if (context_.head || status_has_no_body(head_.status)) return;
   for (auto part : parts) out_.append(part);
+  body_bytes_ = length;
 }
 
 }  // namespace corsd::http

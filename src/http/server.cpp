@@ -82,7 +82,9 @@ class Server::Impl {
  public:
   explicit Impl(ServerOptions options) : options_(std::move(options)) {
     const unsigned n = options_.threads == 0 ? 1 : options_.threads;
-    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(options_.limits, i));
+    for (unsigned i = 0; i < n; ++i) {
+      workers_.push_back(std::make_unique<Worker>(options_.limits, i, options_.access_log));
+    }
   }
 
   Listening listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory, ListenOptions options);
@@ -91,6 +93,7 @@ class Server::Impl {
     for (auto& worker : workers_) net::post(worker->io(), [task, w = worker.get()] { task(*w); });
   }
   void on_reload(std::function<void()> reload) { reload_ = std::move(reload); }
+  void on_reopen(std::function<void()> reopen) { reopen_ = std::move(reopen); }
   void on_shutdown(std::function<void()> begin) { on_shutdown_ = std::move(begin); }
   std::vector<const WorkerStats*> worker_stats() const {
     std::vector<const WorkerStats*> all;
@@ -101,7 +104,8 @@ class Server::Impl {
   void stop();
 
  private:
-  void await_hangup();
+  // SIGHUP and SIGUSR1, one at a time on the control thread.
+  void await_control_signal();
 
   ServerOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -109,8 +113,9 @@ class Server::Impl {
   // Both sets exist from construction: a signal that arrives while the
   // server starts waits for run() instead of killing the process.
   net::signal_set signals_{control_, SIGINT, SIGTERM};
-  net::signal_set hangups_{control_, SIGHUP};
+  net::signal_set control_signals_{control_, SIGHUP, SIGUSR1};
   std::function<void()> reload_;
+  std::function<void()> reopen_;
   std::function<void()> on_shutdown_;
   std::once_flag shutdown_begun_;
 };
@@ -185,23 +190,25 @@ void Server::Impl::run() {
   signals_.async_wait([this](const error_code& ec, int) {
     if (!ec) stop();
   });
-  await_hangup();
+  await_control_signal();
   std::vector<std::thread> threads;
   for (auto& worker : workers_) threads.emplace_back([w = worker.get()] { w->run(); });
   control_.run();
   for (auto& t : threads) t.join();
 }
 
-void Server::Impl::await_hangup() {
-  hangups_.async_wait([this](const error_code& ec, int) {
+void Server::Impl::await_control_signal() {
+  control_signals_.async_wait([this](const error_code& ec, int signal) {
     if (ec) return;  // cancelled: shutting down
-    if (reload_) {
-      reload_();
+    const std::function<void()>& action = signal == SIGHUP ? reload_ : reopen_;
+    if (action) {
+      action();
     } else {
-      constexpr std::string_view line = "corsd: SIGHUP ignored: nothing to reload\n";
+      const std::string_view line = signal == SIGHUP ? "corsd: SIGHUP ignored: nothing to reload\n"
+                                                     : "corsd: SIGUSR1 ignored: no log file to reopen\n";
       std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
     }
-    await_hangup();
+    await_control_signal();
   });
 }
 
@@ -213,7 +220,7 @@ void Server::Impl::stop() {
   net::post(control_, [this] {
     error_code ignored;
     signals_.cancel(ignored);
-    hangups_.cancel(ignored);
+    control_signals_.cancel(ignored);
   });
 }
 
@@ -228,6 +235,7 @@ Listening Server::adopt(int fd, const HandlerFactory& factory, ListenOptions opt
 }
 void Server::on_each_worker(std::function<void(WorkerContext&)> task) { impl_->on_each_worker(task); }
 void Server::on_reload(std::function<void()> reload) { impl_->on_reload(std::move(reload)); }
+void Server::on_reopen(std::function<void()> reopen) { impl_->on_reopen(std::move(reopen)); }
 void Server::on_shutdown(std::function<void()> begin) { impl_->on_shutdown(std::move(begin)); }
 std::vector<const WorkerStats*> Server::worker_stats() const { return impl_->worker_stats(); }
 void Server::run() { impl_->run(); }

@@ -29,7 +29,18 @@ net::awaitable<void> serve(tcp::socket socket, Worker& worker, Handler& handler)
 
 }  // namespace
 
-Worker::Worker(const Limits& limits, unsigned index) : limits_(limits), index_(index) { tick(); }
+Worker::Worker(const Limits& limits, unsigned index, AccessLog* access_log)
+    : limits_(limits),
+      index_(index),
+      access_log_(access_log),
+      line_(access_log ? std::make_unique<char[]>(kMaxAccessLine) : nullptr) {
+  tick();
+}
+
+void Worker::log_access(const AccessRecord& record) noexcept {
+  const std::size_t n = format_access_line(record, access_log_->format(), {line_.get(), kMaxAccessLine});
+  access_log_->append(index_, {line_.get(), n});
+}
 
 // Handlers go before the io_context: what they own (upstream sockets) is
 // bound to it.

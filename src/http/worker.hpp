@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "corsd/http/access_log.hpp"
 #include "corsd/http/handler.hpp"
 #include "corsd/http/limits.hpp"
 #include "corsd/http/server.hpp"
@@ -20,7 +21,7 @@ class Connection;
 
 class Worker final : public WorkerContext {
  public:
-  Worker(const Limits& limits, unsigned index);
+  Worker(const Limits& limits, unsigned index, AccessLog* access_log);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -34,6 +35,14 @@ class Worker final : public WorkerContext {
   void watch(Watched& w) noexcept override;
   void unwatch(Watched& w) noexcept override;
   const Limits& limits() const noexcept { return limits_; }
+
+  // Whether the access log wants lines now.
+  bool logging() const noexcept { return access_log_ != nullptr && access_log_->enabled(); }
+  // log_access()
+  //
+  // Formats `record` and queues it on this worker's ring of the access log;
+  // only when logging().
+  void log_access(const AccessRecord& record) noexcept;
 
   // Makes this worker's handler for one listen() call, kept as long as the
   // worker: every address of that call shares it (and its upstream pools).
@@ -66,6 +75,8 @@ class Worker final : public WorkerContext {
 
   const Limits& limits_;
   const unsigned index_;
+  AccessLog* const access_log_;
+  std::unique_ptr<char[]> line_;  // kMaxAccessLine bytes, where a line is formatted
   // One thread runs this context, so the reactor's per-operation locking is
   // switched off; the scheduler keeps its lock because stop() posts from
   // the control thread.

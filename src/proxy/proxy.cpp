@@ -335,6 +335,7 @@ net::awaitable<Outcome> Attempt::download(Upload* upload) {
   std::optional<UpstreamParser>& parser = c_.parser;
   Outcome outcome = Outcome::done;
   if (!co_await read_head(parser, upload, outcome)) co_return outcome;
+  ex_.note().upstream_answered(std::chrono::steady_clock::now());
   const unsigned status = c_.head.status;
   prepare_client_head(c_.head);
   http::apply_cors(cors_, c_.head);
@@ -417,6 +418,7 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
   const http::Request& request = exchange.request();
   UpstreamStats& stats = pools_->stats.slot(upstream.authority);
   stats.requests.add();
+  exchange.note().set_upstream(upstream.authority, std::chrono::steady_clock::now());
   if (request.find("upgrade")) {
     co_await answer(exchange, cors,
                     failure(upstream, FailureKind::upgrade,

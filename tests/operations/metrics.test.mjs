@@ -33,6 +33,8 @@ const GOLDEN = {
   corsd_upstream_idle_connections: ['gauge', ['upstream']],
   corsd_config_reloads_total: ['counter', ['result']],
   corsd_config_last_reload_successful: ['gauge', []],
+  corsd_access_log_lines_total: ['counter', []],
+  corsd_access_log_dropped_total: ['counter', []],
 };
 
 /** Parses the text format: { types: {family: type}, samples: [{ name, labels, value }] }. */

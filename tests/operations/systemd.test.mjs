@@ -98,6 +98,31 @@ describe('systemd', () => {
     const man = spawnSync('man', ['-P', 'cat', '-l', join(prefix, 'share/man/man1/corsd.1')], { encoding: 'utf8' });
     assert.equal(man.status, 0, man.stderr);
     assert.match(man.stdout, /SIGHUP/);
+    assert.match(man.stdout, /SIGUSR1/);
+  });
+
+  test('the installed binary serves the installed demo, not the source tree\'s', T, async () => {
+    const prefix = join(dir, 'prefix');  // installed by the test before
+    assert.ok(existsSync(join(prefix, 'share/corsd/demo/index.html')), 'the demo page is installed');
+    assert.ok(existsSync(join(prefix, 'share/corsd/demo/jquery.min.js')), 'jQuery is installed beside it');
+    // Marked, so that the source tree's copy (the same file) cannot pass for it.
+    const installedJquery = join(prefix, 'share/corsd/demo/jquery.min.js');
+    writeFileSync(installedJquery, readFileSync(installedJquery, 'utf8') + '\n/* the installed copy */\n');
+    // From another folder, so nothing relative to the source tree could be found by accident.
+    const r = run(join(prefix, 'bin/corsd'), ['--threads', '1', '--listen', '127.0.0.1:0', '--demo-listen', '127.0.0.1:0'],
+      { cwd: dir });
+    running.push(r);
+    const ready = await until(() => r.out().match(/ready: api \S+ demo http:\/\/127\.0\.0\.1:(\d+)\//), 5000);
+    assert.ok(ready, r.out());
+    const demo = Number(ready[1]);
+    const page = await fetch(`http://127.0.0.1:${demo}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script src="\/vendor\/jquery\.min\.js">/);
+    const jquery = await fetch(`http://127.0.0.1:${demo}/vendor/jquery.min.js`);
+    assert.equal(jquery.status, 200);
+    assert.match(await jquery.text(), /the installed copy/);
+    r.signalGroup('SIGTERM');
+    assert.equal((await r.exited).code, 0, r.out());
   });
 
   test('socket activation: the sockets systemd passes are served, the first connection included', T, async () => {

@@ -34,6 +34,7 @@ struct MetricsSources {
   const http::Server& server;
   const Gateways& gateways;
   const ReloadStats& reloads;
+  const http::AccessLog& access_log;
 };
 
 // render_metrics()

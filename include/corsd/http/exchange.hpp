@@ -13,6 +13,7 @@
 #include <span>
 #include <string_view>
 
+#include "corsd/http/access_log.hpp"
 #include "corsd/http/request.hpp"
 #include "corsd/http/response_head.hpp"
 
@@ -98,6 +99,9 @@ class Exchange {
   // Ends the exchange without ending the response: the connection closes.
   // Pending reads and writes on it are cancelled.
   virtual void abort() noexcept = 0;
+
+  // What the access log is told of this exchange (CORS, upstream).
+  virtual AccessNote& note() noexcept = 0;
 
   // Whether send_head() has been called.
   virtual bool head_sent() const noexcept = 0;

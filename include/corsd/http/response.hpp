@@ -41,7 +41,8 @@ class Response {
   // Makes send() apply `decision` to the head first (see cors_stage.hpp):
   // whatever Access-Control-* fields the application set are replaced by
   // the policy's. `decision` must outlive send().
-  void use_cors(const cors::Decision* decision) noexcept { cors_ = decision; }
+  // It is also what the access log says of the request's CORS.
+  void use_cors(const cors::Decision* decision) noexcept;
 
   // Ends the connection after this response.
   void close_connection() noexcept { context_.keep_alive = false; }
@@ -55,6 +56,8 @@ class Response {
   void send(std::initializer_list<std::string_view> parts);
 
   bool sent() const noexcept { return sent_; }
+  // The body bytes send() wrote (none for HEAD, 204 and 304).
+  std::uint64_t body_bytes() const noexcept { return body_bytes_; }
   bool keep_alive() const noexcept { return context_.keep_alive; }
 
  private:
@@ -62,6 +65,7 @@ class Response {
   ResponseHead& head_;
   ResponseContext context_;
   const cors::Decision* cors_ = nullptr;
+  std::uint64_t body_bytes_ = 0;
   bool sent_ = false;
 };
 

@@ -92,11 +92,14 @@ struct Framing {
 };
 
 // What the connection knows about the response and the handler does not.
+class AccessNote;
+
 struct ResponseContext {
-  std::string_view date;   // the Date field value, formatted once per second
-  bool head = false;       // the request was HEAD: send the fields only
-  bool keep_alive = true;  // the connection may stay open after this response
-  unsigned version = 11;   // the request's version
+  std::string_view date;       // the Date field value, formatted once per second
+  bool head = false;           // the request was HEAD: send the fields only
+  bool keep_alive = true;      // the connection may stay open after this response
+  unsigned version = 11;       // the request's version
+  AccessNote* note = nullptr;  // what the access log is told of the request, if anything
 };
 
 // serialize_head()

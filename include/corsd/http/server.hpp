@@ -5,7 +5,8 @@
 // listening sockets (SO_REUSEPORT when there are several threads), so nothing
 // is shared between threads on the request path. Keep-alive, pipelining
 // (answered in order, one write per batch), the limits of Limits, graceful
-// shutdown on SIGINT/SIGTERM, and SIGHUP handed to the application.
+// shutdown on SIGINT/SIGTERM, and SIGHUP and SIGUSR1 handed to the
+// application.
 
 #include <cstdint>
 #include <functional>
@@ -20,9 +21,14 @@
 
 namespace corsd::http {
 
+class AccessLog;
+
 struct ServerOptions {
   Limits limits;
   unsigned threads = 1;
+  // Where each worker's request lines go, if anywhere; it must have a ring
+  // per thread and outlive the server.
+  AccessLog* access_log = nullptr;
 };
 
 struct ListenOptions {
@@ -74,6 +80,12 @@ class Server {
   // Calls `reload` on the server's control thread (never a worker's) for
   // each SIGHUP; without it, SIGHUP is logged and ignored. Set before run().
   void on_reload(std::function<void()> reload);
+
+  // on_reopen()
+  //
+  // Calls `reopen` on the control thread for each SIGUSR1 (logrotate's
+  // signal to reopen log files). Set before run().
+  void on_reopen(std::function<void()> reopen);
 
   // on_shutdown()
   //

@@ -1,0 +1,253 @@
+#include "settings.hpp"
+
+#include "corsd/proxy/upstream.hpp"
+#include "setting_field.hpp"
+
+// Every setting of corsd, in the order --help, --check-config and the
+// README list them.
+
+namespace corsd::cli {
+namespace {
+
+using setting_field::kAccessLogFormats;
+using setting_field::kHostHeaders;
+using setting_field::kLogLevels;
+using setting_field::route;
+using setting_field::server;
+
+std::optional<Problem> check_ip_address(std::string_view text) {
+  if (!proxy::parse_address(text).empty()) return std::nullopt;
+  return Problem{"\"" + std::string(text) + "\" is not an IP address",
+                 "list the addresses of the proxies in front of corsd, e.g. \"10.0.0.2\" or \"::1\""};
+}
+
+constexpr std::int64_t kDay = 86'400'000;  // in milliseconds: the longest timeout
+
+using http::Limits;
+using proxy::ProxySettings;
+using A = Applies;
+using T = Type;
+
+const ServerSetting kServerSettings[] = {
+    // [server]
+    server<&Options::api>({.section = "server",
+                           .key = "listen",
+                           .flag = "--listen",
+                           .type = T::address,
+                           .help = "Address of the API origin",
+                           .applies = A::on_restart}),
+    server<&Options::threads>({.section = "server",
+                               .key = "threads",
+                               .flag = "--threads",
+                               .type = T::integer,
+                               .help = "Worker threads, each with its own event loop",
+                               .applies = A::on_restart,
+                               .min = 1,
+                               .max = 256,
+                               .default_text = "one per core"}),
+    server<&Options::limits, &Limits::body_bytes>({.section = "server",
+                                                   .key = "max_body",
+                                                   .flag = "--max-body",
+                                                   .type = T::integer,
+                                                   .help = "Largest request body in bytes; a larger one gets 413",
+                                                   .applies = A::on_restart,
+                                                   .min = 0,
+                                                   .max = std::int64_t{1} << 40}),
+    server<&Options::limits, &Limits::header_bytes>(
+        {.section = "server",
+         .key = "max_header_bytes",
+         .flag = "--max-header-bytes",
+         .type = T::integer,
+         .help = "Largest request header block in bytes; a larger one gets 431",
+         .applies = A::on_restart,
+         .min = 1024,
+         .max = 1024 * 1024}),
+    server<&Options::limits, &Limits::connections_per_thread>({.section = "server",
+                                                               .key = "max_connections",
+                                                               .flag = "--max-connections",
+                                                               .type = T::integer,
+                                                               .help = "Open connections per thread; more get 503",
+                                                               .applies = A::on_restart,
+                                                               .min = 1,
+                                                               .max = 1'000'000}),
+    server<&Options::limits, &Limits::header_timeout>({.section = "server",
+                                                       .key = "header_timeout",
+                                                       .flag = "--header-timeout",
+                                                       .type = T::seconds,
+                                                       .help = "Seconds a client has to send a request's headers",
+                                                       .applies = A::on_restart,
+                                                       .min = 1,
+                                                       .max = kDay}),
+    server<&Options::limits, &Limits::body_timeout>({.section = "server",
+                                                     .key = "body_timeout",
+                                                     .flag = "--body-timeout",
+                                                     .type = T::seconds,
+                                                     .help = "Longest pause in seconds while a request body arrives",
+                                                     .applies = A::on_restart,
+                                                     .min = 1,
+                                                     .max = kDay}),
+    server<&Options::limits, &Limits::idle_timeout>(
+        {.section = "server",
+         .key = "idle_timeout",
+         .flag = "--idle-timeout",
+         .type = T::seconds,
+         .help = "Seconds a keep-alive connection may wait for its next request",
+         .applies = A::on_restart,
+         .min = 1,
+         .max = kDay}),
+    server<&Options::limits, &Limits::shutdown_grace>({.section = "server",
+                                                       .key = "shutdown_timeout",
+                                                       .flag = "--shutdown-timeout",
+                                                       .type = T::seconds,
+                                                       .help = "Seconds requests in flight get to finish after SIGTERM",
+                                                       .applies = A::on_restart,
+                                                       .min = 0,
+                                                       .max = kDay}),
+    server<&Options::log_level>({.section = "server",
+                                 .key = "log_level",
+                                 .flag = "--log-level",
+                                 .type = T::choice,
+                                 .help = "info, or debug to log every CORS rejection with its reason",
+                                 .applies = A::on_restart,
+                                 .choices = kLogLevels}),
+    // [demo]
+    server<&Options::demo_enabled>({.section = "demo",
+                                    .key = "enabled",
+                                    .flag = "--no-demo",
+                                    .type = T::boolean,
+                                    .help = "Serve the demo page; --no-demo serves the API only",
+                                    .applies = A::on_restart,
+                                    .flag_negates = true}),
+    server<&Options::demo>(
+        {"demo", "listen", "--demo-listen", T::address, "Address of the demo page's origin", A::on_restart}),
+    server<&Options::demo_root>({.section = "demo",
+                                 .key = "root",
+                                 .flag = "--demo-root",
+                                 .type = T::path,
+                                 .help = "Folder holding the demo's index.html",
+                                 .applies = A::on_restart,
+                                 .default_text = "the installed demo, else the source tree's"}),
+    server<&Options::jquery>({.section = "demo",
+                              .key = "jquery",
+                              .flag = "--jquery",
+                              .type = T::path,
+                              .help = "jQuery file the demo page loads",
+                              .applies = A::on_restart,
+                              .default_text = "the installed copy, else the source tree's npm copy"}),
+    server<&Options::demo_api_origin>({.section = "demo",
+                                       .key = "api_origin",
+                                       .flag = "--demo-api-origin",
+                                       .type = T::text,
+                                       .help = "Origin the demo page calls",
+                                       .applies = A::on_restart,
+                                       .default_text = "the API's own, from listen"}),
+    // [admin]
+    server<&Options::admin>({.section = "admin",
+                             .key = "listen",
+                             .flag = "--admin-listen",
+                             .type = T::address,
+                             .help = "Address of /metrics, /livez and /readyz; off unless set",
+                             .applies = A::on_restart}),
+    // [proxy]
+    server<&Options::proxy, &ProxySettings::connect_timeout>({.section = "proxy",
+                                                              .key = "connect_timeout",
+                                                              .flag = "--upstream-connect-timeout",
+                                                              .type = T::seconds,
+                                                              .help = "Seconds to connect to an upstream",
+                                                              .min = 1,
+                                                              .max = kDay}),
+    server<&Options::proxy, &ProxySettings::response_timeout>(
+        {"proxy", "response_timeout", "--upstream-response-timeout", T::seconds,
+         "Longest silence of an upstream in seconds while its answer is awaited", A::on_reload, 1, kDay}),
+    server<&Options::proxy, &ProxySettings::idle_timeout>(
+        {"proxy", "idle_timeout", "--upstream-idle-timeout", T::seconds,
+         "Seconds an idle upstream connection is kept for reuse", A::on_reload, 1, kDay}),
+    server<&Options::proxy, &ProxySettings::idle_connections>(
+        {"proxy", "idle_connections", "--upstream-idle-connections", T::integer,
+         "Idle upstream connections kept per thread and upstream (0: no reuse)", A::on_reload, 0, 10000}),
+    server<&Options::proxy, &ProxySettings::trusted_proxies>(
+        {"proxy",
+         "trusted_proxies",
+         "--trusted-proxy",
+         T::list,
+         "Peer addresses whose X-Forwarded-* fields are kept and appended to",
+         A::on_reload,
+         0,
+         0,
+         {},
+         {},
+         false,
+         check_ip_address}),
+    // [access_log]
+    server<&Options::access_log, &AccessLogOptions::path>(
+        {"access_log", "path", "--access-log", T::path,
+         "File to append one line per request to; \"-\": standard output; empty: off", A::on_reload}),
+    server<&Options::access_log, &AccessLogOptions::format>(
+        {.section = "access_log",
+         .key = "format",
+         .flag = "--access-log-format",
+         .type = T::choice,
+         .help = "Line format: JSON lines, or the combined log format",
+         .choices = kAccessLogFormats}),
+};
+
+using cors::PolicySpec;
+
+const RouteSetting kRouteSettings[] = {
+    route<&RouteConfig::path>(
+        {.section = "routes", .key = "path", .type = T::text, .help = "Path prefix the route serves"}),
+    route<&RouteConfig::policy, &PolicySpec::allow_origins>(
+        {"routes", "allow_origins", "--allow-origin", T::list,
+         "Allowed origins or patterns (https://app.example.com, https://*.example.com, http://localhost:*), or * "
+         "for a public resource"}),
+    route<&RouteConfig::policy, &PolicySpec::allow_credentials>(
+        {.section = "routes",
+         .key = "allow_credentials",
+         .flag = "--allow-credentials",
+         .type = T::boolean,
+         .help = "Allow cookies and Authorization (not with *)"}),
+    route<&RouteConfig::policy, &PolicySpec::allow_methods>(
+        {"routes", "allow_methods", "--allow-methods", T::list, "Methods beyond GET, HEAD and POST"}),
+    route<&RouteConfig::policy, &PolicySpec::allow_headers>(
+        {"routes", "allow_headers", "--allow-headers", T::list, "Request headers scripts may send"}),
+    route<&RouteConfig::policy, &PolicySpec::expose_headers>(
+        {"routes", "expose_headers", "--expose-headers", T::list, "Response headers scripts may read"}),
+    route<&RouteConfig::policy, &PolicySpec::max_age_seconds>({.section = "routes",
+                                                               .key = "max_age",
+                                                               .flag = "--max-age",
+                                                               .type = T::integer,
+                                                               .help = "Seconds browsers may cache a preflight",
+                                                               .min = 0,
+                                                               .max = 86400,
+                                                               .default_text = "the browser's own"}),
+    route<&RouteConfig::policy, &PolicySpec::allow_private_network>(
+        {"routes", "allow_private_network", "--allow-private-network", T::boolean,
+         "Answer Access-Control-Request-Private-Network preflights"}),
+    route<&RouteConfig::policy, &PolicySpec::preflight_passthrough>(
+        {"routes", "preflight_passthrough", "--preflight-passthrough", T::boolean,
+         "Let the application or upstream answer accepted preflights"}),
+    route<&RouteConfig::policy, &PolicySpec::dangerously_allow_insecure_origins_with_credentials>(
+        {"routes", "dangerously_allow_insecure_origins_with_credentials", "", T::boolean,
+         "Allow credentials for plain-http origins other than loopback"}),
+    route<&RouteConfig::upstream>({.section = "routes",
+                                   .key = "upstream",
+                                   .flag = "--upstream",
+                                   .type = T::text,
+                                   .help = "API to forward to (http://HOST:PORT); empty: the built-in echo API"}),
+    route<&RouteConfig::host_header>({.section = "routes",
+                                      .key = "host_header",
+                                      .flag = "--host-header",
+                                      .type = T::choice,
+                                      .help = "Host sent upstream: the client's, or the upstream's own",
+                                      .choices = kHostHeaders}),
+};
+
+constexpr std::string_view kSections[] = {"server", "demo", "admin", "proxy", "access_log", "routes"};
+
+}  // namespace
+
+std::span<const ServerSetting> server_settings() { return kServerSettings; }
+std::span<const RouteSetting> route_settings() { return kRouteSettings; }
+std::span<const std::string_view> config_sections() { return kSections; }
+
+}  // namespace corsd::cli

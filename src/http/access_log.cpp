@@ -34,17 +34,23 @@ constexpr std::size_t kMaxShortField = 256;  // origin, user agent, method, peer
 
 constexpr char kHex[] = "0123456789abcdef";
 
+// '"', '\\', control bytes and bytes from 0x7f: what both formats escape.
+constexpr bool needs_escape(char c) noexcept {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte < 0x20 || byte >= 0x7f || c == '"' || c == '\\';
+}
+
 // Appends to a fixed buffer; what does not fit is left out.
 class LineWriter {
  public:
   explicit LineWriter(std::span<char> out) noexcept : begin_(out.data()), at_(out.data()), end_(at_ + out.size()) {}
 
-  void put(std::string_view s) noexcept {
+  [[gnu::always_inline]] void put(std::string_view s) noexcept {
     const std::size_t n = std::min(s.size(), static_cast<std::size_t>(end_ - at_));
     std::memcpy(at_, s.data(), n);
     at_ += n;
   }
-  void put(char c) noexcept {
+  [[gnu::always_inline]] void put(char c) noexcept {
     if (at_ != end_) *at_++ = c;
   }
   void number(std::uint64_t n) noexcept {
@@ -64,22 +70,34 @@ class LineWriter {
     put('.');
     padded(static_cast<unsigned>(us % 1'000'000), 6);
   }
-  // A JSON string, or null when `s` is empty and `null_if_empty`.
+  // `s`, which needs no escape, as a JSON string; null when empty.
+  void quoted_or_null(std::string_view s) noexcept {
+    if (s.empty()) return put("null");
+    put('"');
+    put(s);
+    put('"');
+  }
+  // A JSON string, or null when `s` is empty and `null_if_empty`. Runs of
+  // bytes that need no escape are copied whole.
   void json(std::string_view s, std::size_t cap, bool null_if_empty = true) noexcept {
     if (s.empty() && null_if_empty) return put("null");
     put('"');
-    for (const char c : s.substr(0, cap)) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
+    s = s.substr(0, cap);
+    while (!s.empty()) {
+      std::size_t plain = 0;
+      while (plain < s.size() && !needs_escape(s[plain])) ++plain;
+      put(s.substr(0, plain));
+      if (plain == s.size()) break;
+      const auto byte = static_cast<unsigned char>(s[plain]);
+      if (byte == '"' || byte == '\\') {
         put('\\');
-        put(c);
-      } else if (byte < 0x20 || byte >= 0x7f) {
+        put(s[plain]);
+      } else {
         put("\\u00");
         put(kHex[byte >> 4]);
         put(kHex[byte & 0xf]);
-      } else {
-        put(c);
       }
+      s.remove_prefix(plain + 1);
     }
     put('"');
   }
@@ -87,15 +105,17 @@ class LineWriter {
   // printable ASCII as \xNN; "-" when empty.
   void escaped(std::string_view s, std::size_t cap) noexcept {
     if (s.empty()) return put('-');
-    for (const char c : s.substr(0, cap)) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\' || byte < 0x20 || byte >= 0x7f) {
-        put("\\x");
-        put(kHex[byte >> 4]);
-        put(kHex[byte & 0xf]);
-      } else {
-        put(c);
-      }
+    s = s.substr(0, cap);
+    while (!s.empty()) {
+      std::size_t plain = 0;
+      while (plain < s.size() && !needs_escape(s[plain])) ++plain;
+      put(s.substr(0, plain));
+      if (plain == s.size()) break;
+      const auto byte = static_cast<unsigned char>(s[plain]);
+      put("\\x");
+      put(kHex[byte >> 4]);
+      put(kHex[byte & 0xf]);
+      s.remove_prefix(plain + 1);
     }
   }
   std::size_t size() const noexcept { return static_cast<std::size_t>(at_ - begin_); }
@@ -136,7 +156,7 @@ void write_json(const AccessRecord& r, LineWriter& w) {
   w.put('.');
   w.padded(static_cast<unsigned>(duration_cast<milliseconds>(since_epoch).count() % 1000), 3);
   w.put("Z\",\"peer\":");
-  w.json(r.peer, kMaxShortField);
+  w.json(r.peer, kMaxShortField);  // an address, or "unknown"
   w.put(",\"method\":");
   w.json(r.method, kMaxShortField);
   w.put(",\"path\":");
@@ -156,11 +176,11 @@ void write_json(const AccessRecord& r, LineWriter& w) {
   w.put(",\"user_agent\":");
   w.json(r.user_agent, kMaxShortField);
   const AccessNote& note = *r.note;
+  // The names are snake_case ASCII: nothing to escape.
   w.put(",\"cors\":");
-  w.json(note.has_cors() ? cors::kind_name(note.kind()) : std::string_view(), kMaxShortField);
+  w.quoted_or_null(note.has_cors() ? cors::kind_name(note.kind()) : std::string_view());
   w.put(",\"reason\":");
-  w.json(note.reason() == cors::RejectReason::none ? std::string_view() : cors::reason_name(note.reason()),
-         kMaxShortField);
+  w.quoted_or_null(note.reason() == cors::RejectReason::none ? std::string_view() : cors::reason_name(note.reason()));
   w.put(",\"upstream\":");
   w.json(note.upstream(), kMaxShortField);
   w.put(",\"upstream_time\":");

@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 
+#include "corsd/cors/token.hpp"
 #include "corsd/http/chunked.hpp"
 #include "worker.hpp"
 
@@ -466,9 +467,11 @@ void Connection::log_access(const Request* request, unsigned status, std::uint64
     r.method = request->method;
     r.target = request->target;
     r.version = request->version;
-    r.origin = request->find("origin").value_or("");
-    r.referer = request->find("referer").value_or("");
-    r.user_agent = request->find("user-agent").value_or("");
+    for (const Field& f : request->fields) {  // one pass for the three
+      if (r.origin.empty() && cors::ascii_iequals(f.name, "origin")) r.origin = f.value;
+      if (r.referer.empty() && cors::ascii_iequals(f.name, "referer")) r.referer = f.value;
+      if (r.user_agent.empty() && cors::ascii_iequals(f.name, "user-agent")) r.user_agent = f.value;
+    }
   } else {
     note_.clear();
   }

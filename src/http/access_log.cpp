@@ -389,6 +389,7 @@ class AccessLog::Writer {
         close_log(fd_);
         fd_ = next_fd_;
         next_fd_ = -1;
+        give_up_at_ = {};
         struct stat st {};
         fd_is_stream_ = fd_ >= 0 && ::fstat(fd_, &st) == 0 && !S_ISREG(st.st_mode);
         switching_ = false;
@@ -409,9 +410,8 @@ class AccessLog::Writer {
   // Writes `bytes`. To a pipe or socket, a pipe's worth at a time once
   // poll() says it fits, so a reader that stops reading never blocks this
   // thread for good: the rings fill and drop meanwhile. A switch of files
-  // or a stop waits kGiveUp at most for a stalled one.
+  // or a stop waits kGiveUp at most for a stalled one, over all the rings.
   void write_all(std::string_view bytes) {
-    std::chrono::steady_clock::time_point stalled_since{};
     while (!bytes.empty() && fd_ >= 0) {
       pollfd p{fd_, POLLOUT, 0};
       const int ready = ::poll(&p, 1, 100);
@@ -419,8 +419,8 @@ class AccessLog::Writer {
       if (ready <= 0) {
         if (!stopping_.load() && !switching_.load()) continue;
         const auto now = std::chrono::steady_clock::now();
-        if (stalled_since == std::chrono::steady_clock::time_point{}) stalled_since = now;
-        if (now - stalled_since > kGiveUp) break;
+        if (give_up_at_ == std::chrono::steady_clock::time_point{}) give_up_at_ = now + kGiveUp;
+        if (now >= give_up_at_) break;
         continue;
       }
       if ((p.revents & (POLLERR | POLLNVAL)) != 0) break;
@@ -444,6 +444,8 @@ class AccessLog::Writer {
   static constexpr std::chrono::seconds kGiveUp{1};
 
   int fd_ = -1;  // the writer thread's own
+  // While a switch or a stop waits on a stalled file: when it stops waiting.
+  std::chrono::steady_clock::time_point give_up_at_{};
   bool fd_is_stream_ = false;
   int next_fd_ = -1;  // under mutex_
   std::string path_;  // under mutex_
@@ -467,8 +469,10 @@ std::string AccessLog::configure(const std::string& path, AccessLogFormat format
   }
   const int fd = open_log(path);
   if (fd < 0) return open_error(path);
-  writer_->switch_to(fd, path);
+  // The new file gets lines of the new format only; the old one may end
+  // with a few of them.
   format_.store(format, std::memory_order_relaxed);
+  writer_->switch_to(fd, path);
   enabled_.store(true, std::memory_order_relaxed);
   return {};
 }

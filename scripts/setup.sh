@@ -12,6 +12,7 @@ corsd_apt_packages=(
   libbenchmark-dev
   chromium nginx-light prometheus haproxy
   systemd socat man-db  # tests/operations/systemd.test.mjs: systemd's own tools play systemd's part
+  wrk  # tests/operations/reload.test.mjs: reloads under wrk's load
 )
 
 corsd_log() { printf '\033[1mcorsd setup:\033[0m %s\n' "$*" >&2; }

@@ -4,6 +4,7 @@
 // loopback only.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -183,6 +184,30 @@ describe('reload on SIGHUP', () => {
     agent.destroy();
     assert.deepEqual(failures.slice(0, 5), [], `${failures.length} failed requests`);
     assert.ok(seen['x-a'] > 0 && seen['x-b'] > 0, `both snapshots served: ${JSON.stringify(seen)}`);
+    assert.doesNotMatch(corsd.stderr().slice(from), /reload refused/);
+  });
+
+  test('reloads in a loop under wrk: wrk sees no error and no status but 200', T, async () => {
+    const variants = [config({ origin: 'https://b.test', expose: 'x-a' }), config({ origin: 'https://b.test', expose: 'x-b' })];
+    const from = corsd.stderr().length;
+    const wrk = spawn('wrk', ['-t2', '-c32', '-d3s', '-H', 'Origin: https://b.test', `http://127.0.0.1:${corsd.port}/item`],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    wrk.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+    wrk.stderr.setEncoding('utf8').on('data', (d) => { out += d; });
+    const exited = once(wrk, 'exit');
+    await sleep(200);
+    let reloads = 0;
+    while (wrk.exitCode === null && reloads < 40) {
+      await reload(variants[reloads++ % 2]);
+      await sleep(50);
+    }
+    const [code] = await exited;
+    assert.equal(code, 0, out);
+    const requests = Number(out.match(/(\d+) requests in/)?.[1]);
+    assert.ok(requests > 1000, out);
+    assert.doesNotMatch(out, /Socket errors|Non-2xx or 3xx responses/, out);
+    assert.ok(reloads >= 20, `${reloads} reloads during the run`);
     assert.doesNotMatch(corsd.stderr().slice(from), /reload refused/);
   });
 });

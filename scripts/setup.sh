@@ -10,7 +10,7 @@ corsd_apt_packages=(
   g++ cmake ninja-build ccache pkg-config curl
   libboost1.81-dev libcli11-dev libtomlplusplus-dev libpsl-dev publicsuffix libsystemd-dev libgtest-dev libgmock-dev
   libbenchmark-dev libssl-dev
-  chromium nginx-light prometheus haproxy
+  chromium firefox-esr nginx-light prometheus haproxy
   systemd socat man-db  # tests/operations/systemd.test.mjs: systemd's own tools play systemd's part
   wrk  # tests/operations/reload.test.mjs: reloads under wrk's load
 )
@@ -55,7 +55,7 @@ corsd_install_npm() {
      [ "$CORSD_ROOT/node_modules/.package-lock.json" -nt "$CORSD_ROOT/package-lock.json" ]; then
     return 0
   fi
-  corsd_log "installing npm packages (jquery, playwright-core)"
+  corsd_log "installing npm packages (jquery, playwright-core, puppeteer-core)"
   (cd "$CORSD_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 }
 

@@ -10,6 +10,7 @@
 #include "corsd/cors/origin.hpp"
 #include "corsd/cors/token.hpp"
 #include "corsd/http/client.hpp"
+#include "json.hpp"
 
 #ifndef CORSD_VERSION
 #define CORSD_VERSION "0.0.0"
@@ -206,32 +207,6 @@ Outcome run(const CheckOptions& o) {
 }
 
 // --- Output -----------------------------------------------------------------
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (b < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[b >> 4];
-      out += kHex[b & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-template <typename List, typename Item>
-std::string json_list(const List& list, Item item) {
-  std::string out = "[";
-  for (const auto& x : list) out += (out.size() > 1 ? "," : "") + item(x);
-  return out + "]";
-}
 
 std::string json_headers(const std::vector<std::pair<std::string, std::string>>& headers) {
   return json_list(headers,

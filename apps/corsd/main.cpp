@@ -11,6 +11,7 @@
 #include "corsd/app/static_site.hpp"
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/server.hpp"
+#include "audit.hpp"
 #include "check.hpp"
 #include "log.hpp"
 #include "options.hpp"
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   // it fail with EPIPE instead.
   std::signal(SIGPIPE, SIG_IGN);
   if (argc > 1 && std::string_view(argv[1]) == "check") return corsd::cli::run_check(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "audit") return corsd::cli::run_audit(argc - 1, argv + 1);
   const corsd::cli::Parsed parsed = corsd::cli::parse(argc, argv);
   if (!parsed.error.empty()) std::cerr << "corsd: error: " << parsed.error << '\n';
   if (parsed.exit_code) return *parsed.exit_code;

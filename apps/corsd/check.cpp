@@ -1,6 +1,7 @@
 #include "check.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@ struct CheckOptions {
 struct Step {
   std::string kind;  // "preflight" or "request"
   std::string method;
+  std::string url;
   std::vector<browser::Header> sent;
   std::optional<http::ClientResponse> answer;
   browser::Failure failure;
@@ -48,6 +50,7 @@ struct Outcome {
   browser::Failure failure;
   std::vector<std::string> readable;
   std::vector<std::string> refused_headers;  // all of them, where the message names one
+  std::string corsd_fix;                     // when the server is corsd and named its reason
   std::vector<std::string> notes;
 };
 
@@ -99,7 +102,7 @@ std::optional<http::ClientResponse> send(const CheckOptions& o, const Step& step
 // returns the answer as the browser sees it when it passed.
 template <typename Judge>
 std::optional<browser::Response> take_step(const CheckOptions& o, Step step, Outcome& out, Judge judge) {
-  step.answer = send(o, step, out.request.url, out);
+  step.answer = send(o, step, step.url, out);
   if (!step.answer) return std::nullopt;
   browser::Response answer = as_browser_sees(*step.answer);
   step.failure = judge(answer);
@@ -109,13 +112,36 @@ std::optional<browser::Response> take_step(const CheckOptions& o, Step step, Out
   return answer;
 }
 
+// corsd answers a preflight it refuses with 403 and "CORS preflight rejected:
+// REASON[: NAME]": the browser only sees no Access-Control-Allow-Origin,
+// but the server said what its policy lacks.
+void corsd_says_why(const std::string& body, Outcome& out) {
+  constexpr std::string_view kLead = "CORS preflight rejected: ";
+  if (!body.starts_with(kLead)) return;
+  const std::string line = body.substr(kLead.size(), body.find('\n') - kLead.size());
+  const std::size_t colon = line.find(": ");
+  const std::string reason = line.substr(0, colon);
+  const std::string name = colon == std::string::npos ? "" : line.substr(colon + 2);
+  out.notes.push_back("the server is corsd, and its answer says why it refused: " + line);
+  if (reason == "header_not_allowed") out.corsd_fix = "add \"" + name + "\" to the route's allow_headers";
+  if (reason == "method_not_allowed") out.corsd_fix = "add \"" + name + "\" to the route's allow_methods";
+  if (reason == "origin_not_allowed") out.corsd_fix = "add \"" + out.request.origin + "\" to the route's allow_origins";
+  if (reason == "private_network_not_allowed") out.corsd_fix = "set allow_private_network = true on the route";
+}
+
+// The fix to print: corsd's own words when it gave them, else the browser's rule's.
+std::string fix_of(const Outcome& out) {
+  return out.corsd_fix.empty() ? browser::fix_for(out.request, out.failure) : out.corsd_fix;
+}
+
 bool preflight(const CheckOptions& o, Outcome& out) {
   const browser::Request& r = out.request;
-  Step step{"preflight", "OPTIONS", browser::preflight_headers(r), {}, {}, "Fetch Standard §4.8"};
+  Step step{"preflight", "OPTIONS", r.url, browser::preflight_headers(r), {}, {}, "Fetch Standard §4.8"};
   const auto answer =
       take_step(o, std::move(step), out, [&](const browser::Response& a) { return check_preflight(o.engine, r, a); });
   if (!answer) {
     const Step& last = out.steps.back();
+    if (last.answer) corsd_says_why(last.answer->body, out);
     if (last.answer && out.failure.blocked == Blocked::header_disallowed_by_preflight_response) {
       out.refused_headers = browser::refused_headers(o.engine, r, as_browser_sees(*last.answer));
     }
@@ -183,8 +209,13 @@ Outcome run(const CheckOptions& o) {
   for (int hop = 0; hop <= kMaxRedirects; ++hop) {
     if (browser::needs_preflight(out.request) && !preflight(o, out)) return out;
     const browser::Request& r = out.request;
-    Step step{
-        "request", browser::normalize_method(r.method), browser::actual_headers(r), {}, {}, "Fetch Standard §4.9"};
+    Step step{"request",
+              browser::normalize_method(r.method),
+              r.url,
+              browser::actual_headers(r),
+              {},
+              {},
+              "Fetch Standard §4.9"};
     const auto answer =
         take_step(o, std::move(step), out, [&](const browser::Response& a) { return browser::check_actual(r, a); });
     if (!answer) return out;
@@ -216,8 +247,8 @@ std::string json_headers(const std::vector<std::pair<std::string, std::string>>&
 std::string json_step(const Step& s) {
   std::vector<std::pair<std::string, std::string>> sent;
   for (const auto& h : s.sent) sent.emplace_back(h.name, h.value);
-  std::string out =
-      "{\"kind\":" + json_string(s.kind) + ",\"method\":" + json_string(s.method) + ",\"sent\":" + json_headers(sent);
+  std::string out = "{\"kind\":" + json_string(s.kind) + ",\"method\":" + json_string(s.method) +
+                    ",\"url\":" + json_string(s.url) + ",\"sent\":" + json_headers(sent);
   if (s.answer) {
     out += ",\"status\":" + std::to_string(s.answer->status) + ",\"received\":" + json_headers(s.answer->headers);
   }
@@ -237,7 +268,7 @@ void print_json(const CheckOptions& o, const Outcome& out) {
             << ",\"preflight\":" << (out.why_preflight.empty() ? "false" : "true")
             << ",\"blocked_by\":" << or_null(blocked, std::string(browser::blocked_name(out.failure.blocked)))
             << ",\"message\":" << or_null(blocked, browser::console_message(o.engine, out.request, out.failure))
-            << ",\"fix\":" << or_null(blocked, browser::fix_for(out.request, out.failure))
+            << ",\"fix\":" << or_null(blocked, fix_of(out))
             << ",\"error\":" << or_null(!out.unreachable.empty(), out.unreachable)
             << ",\"steps\":" << json_list(out.steps, json_step)
             << ",\"readable_headers\":" << json_list(out.readable, json_string)
@@ -245,13 +276,21 @@ void print_json(const CheckOptions& o, const Outcome& out) {
             << ",\"notes\":" << json_list(out.notes, json_string) << "}\n";
 }
 
+// A body worth showing: one short line of text (corsd's 403 names its reason).
+std::string short_text(const std::string& body) {
+  std::string line = body.substr(0, body.find('\n'));
+  const bool printable = std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  return printable && line.size() <= 160 ? line : std::string();
+}
+
 void print_step(std::size_t n, const Step& s) {
   std::cout << n << ". " << (s.kind == "preflight" ? "the preflight" : "the request") << ":\n";
-  std::cout << "   > " << s.method << '\n';
+  std::cout << "   > " << s.method << ' ' << s.url << '\n';
   for (const auto& h : s.sent) std::cout << "   > " << h.name << ": " << h.value << '\n';
   if (!s.answer) return;
   std::cout << "   < " << s.answer->status << ' ' << s.answer->reason << '\n';
   for (const auto& [name, value] : s.answer->headers) std::cout << "   < " << name << ": " << value << '\n';
+  if (const std::string body = short_text(s.answer->body); !body.empty()) std::cout << "   < (body) " << body << '\n';
   std::cout << "   " << (s.failure ? "blocked: " + std::string(browser::blocked_name(s.failure.blocked)) : "passed")
             << " (" << s.rule << ")\n";
 }
@@ -277,8 +316,8 @@ void print_text(const CheckOptions& o, const Outcome& out) {
   } else if (out.failure) {
     std::cout << "verdict: blocked (" << browser::blocked_name(out.failure.blocked) << ")\n"
               << (o.engine == browser::Browser::chromium ? "Chromium" : "Firefox") << "'s console says:\n  "
-              << browser::console_message(o.engine, out.request, out.failure)
-              << "\nfix: " << browser::fix_for(out.request, out.failure) << refused_text(out) << '\n';
+              << browser::console_message(o.engine, out.request, out.failure) << "\nfix: " << fix_of(out)
+              << refused_text(out) << '\n';
   } else {
     std::string names;
     for (const auto& n : out.readable) names += (names.empty() ? "" : ", ") + n;

@@ -1,6 +1,9 @@
 // Fuzzes Policy::decide() and checks what must hold for every input: no
 // CORS headers on a rejection, never "*" with credentials, an allowed origin
-// answered with itself or "*", no request without Origin treated as CORS.
+// answered with itself or "*", no request without Origin treated as CORS;
+// and that the browser's side (browser.hpp, as `corsd check` judges) lets
+// through exactly what the server's side allows, for every request a
+// browser could send.
 //
 // Input: lines "method\norigin\nrequest-method\nrequest-headers...", an
 // empty line meaning "absent".
@@ -10,8 +13,10 @@
 #include <string_view>
 #include <vector>
 
+#include "corsd/cors/browser.hpp"
 #include "corsd/cors/origin.hpp"
 #include "corsd/cors/policy.hpp"
+#include "corsd/cors/token.hpp"
 
 namespace {
 
@@ -61,6 +66,51 @@ void check(const Policy& policy, const CorsRequest& request, const Decision& d) 
   if (policy.spec().origins != PolicySpec::Origins::any) require(!d.vary.empty());
 }
 
+namespace browser = corsd::cors::browser;
+
+// The answer the server side gives for `d`, as a browser receives it.
+browser::Response answer_of(const Decision& d) {
+  browser::Response r;
+  const bool rejected = d.kind == DecisionKind::preflight_rejected || d.kind == DecisionKind::actual_rejected;
+  r.status = d.kind == DecisionKind::preflight_accepted ? 204 : rejected && d.kind == DecisionKind::preflight_rejected ? 403 : 200;
+  for (const auto& f : d.headers) r.headers.push_back({std::string(f.name), std::string(f.value)});
+  if (!d.vary.empty()) r.headers.push_back({"Vary", std::string(d.vary)});
+  return r;
+}
+
+// The fetch() whose preflight `request` is, if a browser could send it:
+// a normalized method, token header names none of them forbidden (their
+// values made unsafe so each name is one the browser lists).
+bool as_fetch(const CorsRequest& request, browser::Request& b) {
+  const std::string_view method = request.request_method.value;
+  if (!corsd::cors::is_token(method) || browser::normalize_method(method) != method) return false;
+  b.method = std::string(method);
+  corsd::cors::ListCursor names(request.request_headers);
+  std::string_view name;
+  while (names.next(name)) {
+    if (!corsd::cors::is_token(name) || browser::is_forbidden_request_header(name)) return false;
+    b.headers.push_back({std::string(name), "x("});
+  }
+  return browser::needs_preflight(b);
+}
+
+void agree_with_browser(const Policy& policy, const CorsRequest& request, const Decision& d) {
+  if (!request.origin.present() || !corsd::cors::is_serialized_origin(request.origin.value)) return;
+  browser::Request b;
+  b.url = "https://api.example/items";
+  b.origin = std::string(request.origin.value);
+  b.credentials = policy.spec().allow_credentials;
+  const browser::Response r = answer_of(d);
+  if (d.kind == DecisionKind::preflight_accepted || d.kind == DecisionKind::preflight_rejected) {
+    if (request.method != "OPTIONS" || !as_fetch(request, b)) return;
+    const bool passes = !browser::check_preflight(browser::Browser::firefox, b, r);
+    require(passes == (d.kind == DecisionKind::preflight_accepted));
+  } else if (d.kind == DecisionKind::actual_allowed || d.kind == DecisionKind::actual_rejected) {
+    b.method = std::string(request.method);
+    require(!browser::check_actual(b, r) == (d.kind == DecisionKind::actual_allowed));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -79,6 +129,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!lines[1].empty()) request.origin = {lines[1], 1};
   if (!lines[2].empty()) request.request_method = {lines[2], 1};
   request.request_headers = std::span<const std::string_view>(lines).subspan(3);
-  for (const Policy& p : policies) check(p, request, p.decide(request));
+  for (const Policy& p : policies) {
+    const Decision d = p.decide(request);
+    check(p, request, d);
+    agree_with_browser(p, request, d);
+  }
   return 0;
 }

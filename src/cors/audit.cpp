@@ -39,7 +39,14 @@ void look_alikes(const OriginParts& o, std::vector<Probe>& out) {
   const std::string base = o.scheme + "://";
   const std::string& host = o.host;
   out.push_back({base + host + "." + std::string(kEvil) + o.port, Class::prefix_match});
-  out.push_back({base + "corsdaudit" + host + o.port, Class::suffix_match});
+  // "corsdauditexample.com" fools a check of the end of the registrable
+  // domain; "corsdauditapp.example.com", a sibling subdomain, one of the
+  // end of the host (and `*.example.com` patterns, rightly, as a subdomain).
+  const std::size_t first_dot = host.find('.');
+  const bool has_parent = first_dot != std::string::npos && host.find('.', first_dot + 1) != std::string::npos;
+  const std::string parent = has_parent ? host.substr(first_dot + 1) : host;
+  out.push_back({base + "corsdaudit" + parent + o.port, Class::suffix_match});
+  if (has_parent) out.push_back({base + "corsdaudit" + host + o.port, Class::any_subdomain});
   if (const std::size_t dot = host.find('.'); dot != std::string::npos) {
     std::string x = host;
     x[dot] = 'x';
@@ -126,7 +133,10 @@ std::vector<browser::Header> evidence(const browser::Response& r) {
 
 class Collector {
  public:
-  explicit Collector(std::string_view page_origin) : page_origin_(page_origin) {}
+  // `answers_differ`: whether the GETs' Access-Control-Allow-Origin values
+  // differ between probes (a static value needs no Vary, Fetch §3.2.5).
+  Collector(std::string_view page_origin, bool answers_differ)
+      : page_origin_(page_origin), answers_differ_(answers_differ) {}
 
   void add(Class c, Severity s, const Observation& o, std::string explanation, std::string fix) {
     if (std::any_of(found_.begin(), found_.end(), [c](const Finding& f) { return f.what == c; })) return;
@@ -145,6 +155,11 @@ class Collector {
     if (o.preflight) look_at_preflight(o, allow_origin, credentials);
   }
 
+  void fold(Class kept, Class implied) {
+    const bool found = std::any_of(found_.begin(), found_.end(), [kept](const Finding& f) { return f.what == kept; });
+    if (found) std::erase_if(found_, [implied](const Finding& f) { return f.what == implied; });
+  }
+
   std::vector<Finding> take() {
     const bool reflection =
         std::any_of(found_.begin(), found_.end(), [](const Finding& f) { return f.what == Class::origin_reflection; });
@@ -153,6 +168,11 @@ class Collector {
         return is_origin_class(f.what) && f.what != Class::origin_reflection && f.what != Class::null_trusted;
       });
     }
+    // One mistake, one finding: a check of the start also lets `_` and a
+    // backtick through; one of the end also every subdomain and look-alike.
+    fold(Class::prefix_match, Class::special_characters);
+    fold(Class::suffix_match, Class::any_subdomain);
+    fold(Class::suffix_match, Class::unescaped_dot);  // appxexample.com ends with example.com too
     std::stable_sort(found_.begin(), found_.end(),
                      [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
     return std::move(found_);
@@ -174,7 +194,9 @@ class Collector {
           "answer with the one origin of the request, when it is allowed (corsd does)");
     }
     const bool echoed = !allow_origin.empty() && allow_origin != "*" && allow_origin == o.probe.origin;
-    if (!o.preflight && echoed && !list_contains(value(o.response, "vary").value_or(""), "origin")) {
+    const std::string vary = value(o.response, "vary").value_or("");
+    const bool varies = list_contains(vary, "origin") || list_contains(vary, "*");
+    if (!o.preflight && echoed && !varies && answers_differ_) {
       add(Class::missing_vary_origin, Severity::medium, o,
           "the answer depends on the origin but has no `Vary: Origin`: a shared cache or CDN may hand one page's "
           "answer to another origin",
@@ -219,8 +241,20 @@ class Collector {
   }
 
   std::string page_origin_;
+  bool answers_differ_;
   std::vector<Finding> found_;
 };
+
+bool gets_differ(const std::vector<Observation>& observations) {
+  std::optional<std::string> first;
+  for (const Observation& o : observations) {
+    if (o.preflight) continue;
+    const std::string allow_origin = o.response.find("access-control-allow-origin").value_or("");
+    if (!first) first = allow_origin;
+    if (allow_origin != *first) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -255,7 +289,7 @@ std::vector<Probe> probes(std::string_view target_origin, std::string_view page_
 }
 
 std::vector<Finding> findings(const std::vector<Observation>& observations, std::string_view page_origin) {
-  Collector collector(page_origin);
+  Collector collector(page_origin, gets_differ(observations));
   for (const Observation& o : observations) collector.look(o);
   return collector.take();
 }

@@ -200,7 +200,9 @@ Parsed parse(int argc, char** argv) {
       "corsd: a fast, spec-exact CORS server.\n"
       "With no arguments it runs the demo (the blog post's system): the echo API on http://localhost:8080\n"
       "and the demo page on a second origin, http://localhost:8081/.\n"
-      "Every flag has a config-file key: corsd --help-settings lists them.",
+      "Every flag has a config-file key: corsd --help-settings lists them.\n"
+      "Also: corsd check URL --origin O (what a browser does with one fetch, and why; corsd check --help)\n"
+      "      corsd audit URL [--origin O] (every CORS misconfiguration of a server; corsd audit --help)",
       "corsd"};
   app.set_version_flag("--version", "corsd " CORSD_VERSION);
   std::string config, check_config;

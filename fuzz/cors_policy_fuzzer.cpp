@@ -72,7 +72,9 @@ namespace browser = corsd::cors::browser;
 browser::Response answer_of(const Decision& d) {
   browser::Response r;
   const bool rejected = d.kind == DecisionKind::preflight_rejected || d.kind == DecisionKind::actual_rejected;
-  r.status = d.kind == DecisionKind::preflight_accepted ? 204 : rejected && d.kind == DecisionKind::preflight_rejected ? 403 : 200;
+  r.status = d.kind == DecisionKind::preflight_accepted               ? 204
+             : rejected && d.kind == DecisionKind::preflight_rejected ? 403
+                                                                      : 200;
   for (const auto& f : d.headers) r.headers.push_back({std::string(f.name), std::string(f.value)});
   if (!d.vary.empty()) r.headers.push_back({"Vary", std::string(d.vary)});
   return r;
@@ -88,7 +90,7 @@ bool as_fetch(const CorsRequest& request, browser::Request& b) {
   corsd::cors::ListCursor names(request.request_headers);
   std::string_view name;
   while (names.next(name)) {
-    if (!corsd::cors::is_token(name) || browser::is_forbidden_request_header(name)) return false;
+    if (!corsd::cors::is_token(name) || corsd::cors::is_forbidden_request_header(name)) return false;
     b.headers.push_back({std::string(name), "x("});
   }
   return browser::needs_preflight(b);

@@ -10,6 +10,7 @@
 #include "corsd/cors/token.hpp"
 #include "corsd/http/client.hpp"
 #include "json.hpp"
+#include "subcommand.hpp"
 
 #ifndef CORSD_VERSION
 #define CORSD_VERSION "0.0.0"
@@ -106,18 +107,8 @@ int run_audit(int argc, char** argv) {
   app.add_flag("--json", o.json, "Print one JSON object instead of text");
   app.add_flag("--insecure", o.insecure, "Accept any TLS certificate (a test server's own)");
   app.add_option("--timeout", o.timeout_seconds, "Seconds for each request")->check(CLI::Range(0.1, 600.0));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "corsd audit: error: " << e.what() << "\n  run corsd audit --help for more information\n";
-    return 2;
-  }
-  if (!o.page_origin.empty() && !cors::is_serialized_origin(o.page_origin)) {
-    std::cerr << "corsd audit: error: --origin \"" << o.page_origin
-              << "\" is not an origin\n  fix: write scheme://host[:port], e.g. https://app.example.com\n";
-    return 2;
-  }
+  if (const auto status = parse_subcommand(app, argc, argv, "audit")) return *status;
+  if (!o.page_origin.empty() && !is_page_origin(o.page_origin, "audit")) return 2;
   std::vector<audit::Observation> seen;
   for (const audit::Probe& probe : audit::probes(origin_of(o.url), o.page_origin)) {
     for (const bool preflight : {false, true}) {

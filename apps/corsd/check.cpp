@@ -12,6 +12,7 @@
 #include "corsd/cors/token.hpp"
 #include "corsd/http/client.hpp"
 #include "json.hpp"
+#include "subcommand.hpp"
 
 #ifndef CORSD_VERSION
 #define CORSD_VERSION "0.0.0"
@@ -74,7 +75,7 @@ browser::Response as_browser_sees(const http::ClientResponse& answer) {
 std::string why_preflight(const browser::Request& request) {
   std::string why;
   const std::string method = browser::normalize_method(request.method);
-  if (!browser::is_safelisted_method(method)) why = method + " is not GET, HEAD or POST";
+  if (!cors::is_safelisted_method(method)) why = method + " is not GET, HEAD or POST";
   for (const std::string& name : browser::unsafe_header_names(request.headers)) {
     why += (why.empty() ? "" : "; ") + ("`" + name + "` is not a CORS-safelisted request header");
   }
@@ -201,7 +202,7 @@ Outcome run(const CheckOptions& o) {
   Outcome out;
   out.request = o.request;
   for (const auto& h : o.request.headers) {
-    if (browser::is_forbidden_request_header(h.name)) {
+    if (cors::is_forbidden_request_header(h.name)) {
       out.notes.push_back("`" + h.name + "` is a forbidden request header: fetch() leaves it out, so it is not sent");
     }
   }
@@ -356,18 +357,8 @@ int run_check(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--insecure", o.insecure, "Accept any TLS certificate (a test server's own)");
   app.add_option("--timeout", o.timeout_seconds, "Seconds for each request")->check(CLI::Range(0.1, 600.0));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "corsd check: error: " << e.what() << "\n  run corsd check --help for more information\n";
-    return 2;
-  }
-  if (o.request.origin != "null" && !cors::is_serialized_origin(o.request.origin)) {
-    std::cerr << "corsd check: error: --origin \"" << o.request.origin
-              << "\" is not an origin\n  fix: write scheme://host[:port], e.g. https://app.example.com\n";
-    return 2;
-  }
+  if (const auto status = parse_subcommand(app, argc, argv, "check")) return *status;
+  if (!is_page_origin(o.request.origin, "check")) return 2;
   for (const auto& text : headers) {
     auto header = parse_header(text);
     if (!header) {

@@ -6,13 +6,13 @@
 #include <csignal>
 #include <iostream>
 
+#include "audit.hpp"
+#include "check.hpp"
 #include "corsd/app/admin.hpp"
 #include "corsd/app/gateway.hpp"
 #include "corsd/app/static_site.hpp"
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/server.hpp"
-#include "audit.hpp"
-#include "check.hpp"
 #include "log.hpp"
 #include "options.hpp"
 #include "reload.hpp"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "corsd/cors/fetch_names.hpp"
 #include "corsd/cors/token.hpp"
 
 namespace corsd::cors::browser {
@@ -268,37 +269,6 @@ std::string normalize_method(std::string_view method) {
     if (ascii_iequals(method, standard)) return std::string(standard);
   }
   return std::string(method);
-}
-
-bool is_safelisted_method(std::string_view method) noexcept {
-  return method == "GET" || method == "HEAD" || method == "POST";
-}
-
-bool is_forbidden_request_header(std::string_view name) {
-  static constexpr std::string_view kForbidden[] = {"accept-charset",
-                                                    "accept-encoding",
-                                                    "access-control-request-headers",
-                                                    "access-control-request-method",
-                                                    "connection",
-                                                    "content-length",
-                                                    "cookie",
-                                                    "cookie2",
-                                                    "date",
-                                                    "dnt",
-                                                    "expect",
-                                                    "host",
-                                                    "keep-alive",
-                                                    "origin",
-                                                    "referer",
-                                                    "set-cookie",
-                                                    "te",
-                                                    "trailer",
-                                                    "transfer-encoding",
-                                                    "upgrade",
-                                                    "via"};
-  const std::string lower = ascii_lowercase(name);
-  if (lower.starts_with("proxy-") || lower.starts_with("sec-")) return true;
-  return std::find(std::begin(kForbidden), std::end(kForbidden), lower) != std::end(kForbidden);
 }
 
 bool is_safelisted_request_header(std::string_view name, std::string_view value) {

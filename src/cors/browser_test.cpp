@@ -88,7 +88,8 @@ TEST(BrowserPreflightTest, TheAnswerIsCheckedInTheBrowsersOrder) {
   Response redirect = answer(307, {origin, {"Location", "https://elsewhere.example/"}});
   redirect.redirect = true;
   EXPECT_EQ(check_preflight(Browser::firefox, put, redirect).blocked, Blocked::preflight_disallowed_redirect);
-  EXPECT_EQ(check_preflight(Browser::firefox, put, answer(204, {})).blocked, Blocked::preflight_missing_allow_origin_header);
+  EXPECT_EQ(check_preflight(Browser::firefox, put, answer(204, {})).blocked,
+            Blocked::preflight_missing_allow_origin_header);
   EXPECT_EQ(blocked(put, 404, {}).blocked, Blocked::preflight_invalid_status);
   EXPECT_EQ(blocked(put, 204, {{"Access-Control-Allow-Methods", "PUT DELETE"}}).blocked,
             Blocked::invalid_allow_methods_preflight_response);

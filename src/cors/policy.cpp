@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "corsd/cors/fetch_names.hpp"
 #include "corsd/cors/token.hpp"
 
 namespace corsd::cors {
@@ -36,42 +37,6 @@ std::string normalize_method(std::string m) {
     if (ascii_iequals(m, known)) return std::string(known);
   }
   return m;
-}
-
-// Fetch Standard §2.2.1: a CORS-safelisted method never needs to be listed.
-bool is_safelisted_method(std::string_view m) noexcept { return m == "GET" || m == "HEAD" || m == "POST"; }
-
-// Fetch Standard §2.2.2: names a script can never set, so listing them
-// allows nothing and betrays a misunderstanding.
-bool is_forbidden_request_header(std::string_view h) noexcept {
-  static constexpr std::string_view kForbidden[] = {"accept-charset",
-                                                    "accept-encoding",
-                                                    "access-control-request-headers",
-                                                    "access-control-request-method",
-                                                    "connection",
-                                                    "content-length",
-                                                    "cookie",
-                                                    "cookie2",
-                                                    "date",
-                                                    "dnt",
-                                                    "expect",
-                                                    "host",
-                                                    "keep-alive",
-                                                    "origin",
-                                                    "referer",
-                                                    "set-cookie",
-                                                    "te",
-                                                    "trailer",
-                                                    "transfer-encoding",
-                                                    "upgrade",
-                                                    "via"};
-  for (auto f : kForbidden) {
-    if (ascii_iequals(h, f)) return true;
-  }
-  const auto starts = [&](std::string_view p) {
-    return h.size() >= p.size() && ascii_iequals(h.substr(0, p.size()), p);
-  };
-  return starts("proxy-") || starts("sec-");
 }
 
 // Fetch Standard: forbidden methods never come from scripts.

@@ -70,6 +70,11 @@ class LineWriter {
     put('.');
     padded(static_cast<unsigned>(us % 1'000'000), 6);
   }
+  // A time that may be missing (negative): `missing` then.
+  void seconds_or(std::chrono::nanoseconds d, std::string_view missing) noexcept {
+    if (d.count() < 0) return put(missing);
+    seconds(d);
+  }
   // `s`, which needs no escape, as a JSON string; null when empty.
   void quoted_or_null(std::string_view s) noexcept {
     if (s.empty()) return put("null");
@@ -145,6 +150,14 @@ const TimeText& time_text(std::time_t second) noexcept {
   return cache;
 }
 
+// The decision and the reason as the line names them; empty for none.
+std::string_view decision_name(const AccessNote& n) noexcept {
+  return n.has_cors() ? cors::kind_name(n.kind()) : std::string_view();
+}
+std::string_view rejection_name(const AccessNote& n) noexcept {
+  return n.reason() == cors::RejectReason::none ? std::string_view() : cors::reason_name(n.reason());
+}
+
 std::string_view version_text(unsigned version) noexcept { return version == 10 ? "HTTP/1.0" : "HTTP/1.1"; }
 
 void write_json(const AccessRecord& r, LineWriter& w) {
@@ -178,17 +191,13 @@ void write_json(const AccessRecord& r, LineWriter& w) {
   const AccessNote& note = *r.note;
   // The names are snake_case ASCII: nothing to escape.
   w.put(",\"cors\":");
-  w.quoted_or_null(note.has_cors() ? cors::kind_name(note.kind()) : std::string_view());
+  w.quoted_or_null(decision_name(note));
   w.put(",\"reason\":");
-  w.quoted_or_null(note.reason() == cors::RejectReason::none ? std::string_view() : cors::reason_name(note.reason()));
+  w.quoted_or_null(rejection_name(note));
   w.put(",\"upstream\":");
   w.json(note.upstream(), kMaxShortField);
   w.put(",\"upstream_time\":");
-  if (note.upstream_time().count() < 0) {
-    w.put("null");
-  } else {
-    w.seconds(note.upstream_time());
-  }
+  w.seconds_or(note.upstream_time(), "null");
   w.put("}\n");
 }
 
@@ -223,18 +232,13 @@ void write_combined(const AccessRecord& r, LineWriter& w) {
   w.escaped(r.origin, kMaxShortField);
   const AccessNote& note = *r.note;
   w.put("\" cors=");
-  w.escaped(note.has_cors() ? cors::kind_name(note.kind()) : std::string_view(), kMaxShortField);
+  w.escaped(decision_name(note), kMaxShortField);
   w.put(" reason=");
-  w.escaped(note.reason() == cors::RejectReason::none ? std::string_view() : cors::reason_name(note.reason()),
-            kMaxShortField);
+  w.escaped(rejection_name(note), kMaxShortField);
   w.put(" upstream=");
   w.escaped(note.upstream(), kMaxShortField);
   w.put(" upstream_time=");
-  if (note.upstream_time().count() < 0) {
-    w.put('-');
-  } else {
-    w.seconds(note.upstream_time());
-  }
+  w.seconds_or(note.upstream_time(), "-");
   w.put(" duration=");
   w.seconds(r.duration);
   w.put('\n');

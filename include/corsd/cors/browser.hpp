@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "corsd/cors/fetch_names.hpp"
+
 namespace corsd::cors::browser {
 
 enum class Browser : std::uint8_t { chromium, firefox };
@@ -65,17 +67,6 @@ struct Response {
 // Fetch §2.2.1: DELETE, GET, HEAD, OPTIONS, POST and PUT in any case become
 // uppercase; every other method stays as written ("patch" stays "patch").
 std::string normalize_method(std::string_view method);
-
-// is_safelisted_method()
-//
-// GET, HEAD or POST, byte for byte (after normalize_method()).
-bool is_safelisted_method(std::string_view method) noexcept;
-
-// is_forbidden_request_header()
-//
-// Fetch §2.2.2: names script cannot set (Cookie, Host, Origin, Sec-*,
-// Proxy-*, ...): fetch() leaves them out without a word.
-bool is_forbidden_request_header(std::string_view name);
 
 // is_safelisted_request_header()
 //

@@ -154,8 +154,8 @@ bool preflight(const CheckOptions& o, Outcome& out) {
   const bool listed = cors::list_contains(answer->find("access-control-allow-headers").value_or(""), "authorization");
   if (std::find(names.begin(), names.end(), "authorization") != names.end() && !listed) {
     out.notes.push_back(
-        "only `*` covers Authorization here: Chromium lets it through, but Firefox and the Fetch Standard do not; "
-        "list authorization in Access-Control-Allow-Headers by name");
+        "only `*` covers Authorization here: Chromium and Firefox still let it through (Firefox warns that it soon "
+        "will not), the Fetch Standard does not; list authorization in Access-Control-Allow-Headers by name");
   }
   return true;
 }
@@ -217,8 +217,8 @@ Outcome run(const CheckOptions& o) {
               {},
               {},
               "Fetch Standard §4.9"};
-    const auto answer =
-        take_step(o, std::move(step), out, [&](const browser::Response& a) { return browser::check_actual(r, a); });
+    const auto answer = take_step(o, std::move(step), out,
+                                  [&](const browser::Response& a) { return browser::check_actual(o.engine, r, a); });
     if (!answer) return out;
     if (!answer->redirect) {
       out.readable = browser::readable_headers(r, *answer);

@@ -67,10 +67,12 @@ bool is_simple_range(std::string_view value) {
   return a <= b;
 }
 
-// An Access-Control-Allow-Methods or -Headers value as the browser parses it
-// (Chromium's ParseAccessControlAllowList): comma-separated tokens, empty
-// elements skipped; none when one element is not a token. Absent: empty.
-std::optional<std::vector<std::string>> allow_list(const std::optional<std::string>& value, bool lowercase) {
+// An Access-Control-Allow-Methods or -Headers value as both browsers parse
+// it (Chromium's ParseAccessControlAllowList): comma-separated tokens,
+// empty elements skipped; none when an element is not a token, and
+// `bad` (if given) gets that element. Absent: empty.
+std::optional<std::vector<std::string>> allow_list(const std::optional<std::string>& value, bool lowercase,
+                                                   std::string* bad = nullptr) {
   std::vector<std::string> items;
   if (!value) return items;
   std::string_view rest = *value;
@@ -79,7 +81,10 @@ std::optional<std::vector<std::string>> allow_list(const std::optional<std::stri
     const std::string_view item = trim_ows(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     if (item.empty()) continue;
-    if (!is_token(item)) return std::nullopt;
+    if (!is_token(item)) {
+      if (bad) *bad = std::string(item);
+      return std::nullopt;
+    }
     items.push_back(lowercase ? ascii_lowercase(item) : std::string(item));
   }
   return items;
@@ -107,25 +112,35 @@ bool looks_like_url(std::string_view value) {
          std::none_of(rest.begin(), rest.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20; });
 }
 
-// The CORS check (Fetch §4.9) with Chromium's names for its failures,
+// Why an Access-Control-Allow-Origin that is not the request's origin
+// fails, as each browser tells it: Chromium sees several values in one
+// line with a comma or space and tells invalid values from other origins;
+// Firefox counts header lines, and calls anything else a mismatch.
+Blocked origin_failure(Browser browser, const Response& response, const std::string& allow_origin) {
+  if (browser == Browser::firefox) {
+    return response.count("access-control-allow-origin") > 1 ? Blocked::multiple_allow_origin_values
+                                                             : Blocked::allow_origin_mismatch;
+  }
+  if (allow_origin.find_first_of(" ,") != std::string::npos) return Blocked::multiple_allow_origin_values;
+  if (allow_origin == "null" || looks_like_url(allow_origin)) return Blocked::allow_origin_mismatch;
+  return Blocked::invalid_allow_origin_value;
+}
+
+// The CORS check (Fetch §4.9), its failures named as Chromium names them,
 // before the preflight variants are told apart.
-Failure cors_check(const Request& request, const Response& response) {
+Failure cors_check(Browser browser, const Request& request, const Response& response) {
   const std::optional<std::string> allow_origin = response.find("access-control-allow-origin");
-  if (!allow_origin) return {Blocked::missing_allow_origin_header, {}};
+  if (!allow_origin) return {Blocked::missing_allow_origin_header, {}, response.status};
   if (*allow_origin == "*") {
-    if (request.credentials) return {Blocked::wildcard_origin_not_allowed, *allow_origin};
+    if (request.credentials) return {Blocked::wildcard_origin_not_allowed, *allow_origin, response.status};
     return {};
   }
   if (*allow_origin != request.origin) {
-    if (allow_origin->find_first_of(" ,") != std::string::npos)
-      return {Blocked::multiple_allow_origin_values, *allow_origin};
-    if (*allow_origin == "null" || looks_like_url(*allow_origin))
-      return {Blocked::allow_origin_mismatch, *allow_origin};
-    return {Blocked::invalid_allow_origin_value, *allow_origin};
+    return {origin_failure(browser, response, *allow_origin), *allow_origin, response.status};
   }
   if (request.credentials) {
     const std::string allow_credentials = response.find("access-control-allow-credentials").value_or("");
-    if (allow_credentials != "true") return {Blocked::invalid_allow_credentials, allow_credentials};
+    if (allow_credentials != "true") return {Blocked::invalid_allow_credentials, allow_credentials, response.status};
   }
   return {};
 }
@@ -214,36 +229,38 @@ std::string chromium_reason(const Failure& f) {
   return {};
 }
 
-// Firefox's reason (its CORS* console messages), without the lead.
+// Firefox's reason (its CORS* console messages), from "(Reason: " on.
 std::string firefox_reason(const Failure& f) {
+  const std::string status = "). Status code: " + std::to_string(f.status) + ".";
   switch (f.blocked) {
     case Blocked::missing_allow_origin_header:
-    case Blocked::preflight_missing_allow_origin_header: return "CORS header ‘Access-Control-Allow-Origin’ missing";
+    case Blocked::preflight_missing_allow_origin_header:
+      return "CORS header ‘Access-Control-Allow-Origin’ missing" + status;
     case Blocked::multiple_allow_origin_values:
     case Blocked::preflight_multiple_allow_origin_values:
-      return "Multiple CORS header ‘Access-Control-Allow-Origin’ not allowed";
+      return "Multiple CORS header ‘Access-Control-Allow-Origin’ not allowed).";
     case Blocked::invalid_allow_origin_value:
     case Blocked::preflight_invalid_allow_origin_value:
     case Blocked::allow_origin_mismatch:
     case Blocked::preflight_allow_origin_mismatch:
-      return "CORS header ‘Access-Control-Allow-Origin’ does not match ‘" + f.value + "’";
+      return "CORS header ‘Access-Control-Allow-Origin’ does not match ‘" + f.value + "’).";
     case Blocked::wildcard_origin_not_allowed:
     case Blocked::preflight_wildcard_origin_not_allowed:
-      return "Credential is not supported if the CORS header ‘Access-Control-Allow-Origin’ is ‘*’";
+      return "Credential is not supported if the CORS header ‘Access-Control-Allow-Origin’ is ‘*’).";
     case Blocked::invalid_allow_credentials:
     case Blocked::preflight_invalid_allow_credentials:
-      return "expected ‘true’ in CORS header ‘Access-Control-Allow-Credentials’";
-    case Blocked::preflight_disallowed_redirect: return "CORS request external redirect not allowed";
-    case Blocked::preflight_invalid_status: return "CORS preflight response did not succeed";
+      return "expected ‘true’ in CORS header ‘Access-Control-Allow-Credentials’).";
+    case Blocked::preflight_disallowed_redirect: return "CORS request external redirect not allowed).";
+    case Blocked::preflight_invalid_status: return "CORS preflight response did not succeed" + status;
     case Blocked::invalid_allow_methods_preflight_response:
-      return "invalid token ‘" + f.value + "’ in CORS header ‘Access-Control-Allow-Methods’";
+      return "invalid token ‘" + f.value + "’ in CORS header ‘Access-Control-Allow-Methods’).";
     case Blocked::invalid_allow_headers_preflight_response:
-      return "invalid token ‘" + f.value + "’ in CORS header ‘Access-Control-Allow-Headers’";
+      return "invalid token ‘" + f.value + "’ in CORS header ‘Access-Control-Allow-Headers’).";
     case Blocked::method_disallowed_by_preflight_response:
-      return "Did not find method in CORS header ‘Access-Control-Allow-Methods’";
+      return "Did not find method in CORS header ‘Access-Control-Allow-Methods’).";
     case Blocked::header_disallowed_by_preflight_response:
-      return "missing token ‘" + f.value +
-             "’ in CORS header ‘Access-Control-Allow-Headers’ from CORS preflight channel";
+      return "header ‘" + f.value +
+             "’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response).";
     case Blocked::none: break;
   }
   return {};
@@ -262,6 +279,11 @@ std::optional<std::string> Response::find(std::string_view name) const {
     }
   }
   return value;
+}
+
+std::size_t Response::count(std::string_view name) const noexcept {
+  return static_cast<std::size_t>(
+      std::count_if(headers.begin(), headers.end(), [name](const Header& h) { return ascii_iequals(h.name, name); }));
 }
 
 std::string normalize_method(std::string_view method) {
@@ -332,16 +354,21 @@ std::vector<Header> actual_headers(const Request& request) {
 
 std::string_view blocked_name(Blocked b) noexcept { return kBlockedNames[static_cast<std::size_t>(b)]; }
 
-Failure check_actual(const Request& request, const Response& response) { return cors_check(request, response); }
+Failure check_actual(Browser browser, const Request& request, const Response& response) {
+  return cors_check(browser, request, response);
+}
 
 Failure check_preflight(Browser browser, const Request& request, const Response& response) {
-  if (response.redirect) return {Blocked::preflight_disallowed_redirect, {}};
-  if (Failure f = cors_check(request, response)) return {preflight_variant(f.blocked), f.value};
-  if (response.status < 200 || response.status > 299) return {Blocked::preflight_invalid_status, {}};
-  const auto methods = allow_list(response.find("access-control-allow-methods"), false);
-  if (!methods) return {Blocked::invalid_allow_methods_preflight_response, {}};
-  const auto headers = allow_list(response.find("access-control-allow-headers"), true);
-  if (!headers) return {Blocked::invalid_allow_headers_preflight_response, {}};
+  if (response.redirect) return {Blocked::preflight_disallowed_redirect, {}, response.status};
+  if (Failure f = cors_check(browser, request, response)) return {preflight_variant(f.blocked), f.value, f.status};
+  if (response.status < 200 || response.status > 299) {
+    return {Blocked::preflight_invalid_status, {}, response.status};
+  }
+  std::string bad;
+  const auto methods = allow_list(response.find("access-control-allow-methods"), false, &bad);
+  if (!methods) return {Blocked::invalid_allow_methods_preflight_response, bad, response.status};
+  const auto headers = allow_list(response.find("access-control-allow-headers"), true, &bad);
+  if (!headers) return {Blocked::invalid_allow_headers_preflight_response, bad, response.status};
   const std::string method = normalize_method(request.method);
   const bool star_methods = !request.credentials && contains(*methods, "*");
   if (!is_safelisted_method(method) && !contains(*methods, method) && !star_methods) {
@@ -358,9 +385,10 @@ std::vector<std::string> refused_headers(Browser browser, const Request& request
   const bool star = !request.credentials && contains(allowed, "*");
   std::vector<std::string> refused;
   for (const std::string& name : unsafe_header_names(request.headers)) {
-    // The Fetch Standard and Firefox never let `*` cover Authorization (a CORS
-    // non-wildcard request-header name); Chromium 156 still does.
-    const bool wildcard_covers = star && (name != "authorization" || browser == Browser::chromium);
+    // The Fetch Standard never lets `*` cover Authorization (a CORS
+    // non-wildcard request-header name); Chromium 156 still does, and
+    // Firefox 153 does with a warning that it soon will not.
+    const bool wildcard_covers = star && (name != "authorization" || browser != Browser::standard);
     if (!contains(allowed, name) && !wildcard_covers) refused.push_back(name);
   }
   return refused;
@@ -369,8 +397,11 @@ std::vector<std::string> refused_headers(Browser browser, const Request& request
 std::string console_message(Browser browser, const Request& request, const Failure& failure) {
   if (!failure) return {};
   if (browser == Browser::firefox) {
+    // Only this one message quotes the URL.
+    const bool quoted = failure.blocked == Blocked::wildcard_origin_not_allowed ||
+                        failure.blocked == Blocked::preflight_wildcard_origin_not_allowed;
     return "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at " +
-           request.url + ". (Reason: " + firefox_reason(failure) + ").";
+           (quoted ? "‘" + request.url + "’" : request.url) + ". (Reason: " + firefox_reason(failure);
   }
   const std::string redirected =
       request.redirected_from.empty() ? std::string() : " (redirected from '" + request.redirected_from + "')";
@@ -437,13 +468,16 @@ std::vector<std::string> readable_headers(const Request& request, const Response
 }
 
 std::chrono::seconds preflight_cache_time(Browser browser, const Response& preflight) {
-  const std::chrono::seconds cap(browser == Browser::chromium ? 7200 : 86400);
   const std::optional<std::string> value = preflight.find("access-control-max-age");
+  if (!value) return std::chrono::seconds(5);
+  const bool negative = value->starts_with('-');
+  const std::string_view digits = std::string_view(*value).substr(negative ? 1 : 0);
   std::uint64_t seconds = 0;
-  if (!value || !all_digits(*value) ||
-      std::from_chars(value->data(), value->data() + value->size(), seconds).ec != std::errc{}) {
-    return std::chrono::seconds(5);
+  if (!all_digits(digits) || std::from_chars(digits.data(), digits.data() + digits.size(), seconds).ec != std::errc{}) {
+    return std::chrono::seconds(browser == Browser::firefox ? 0 : 5);  // not a number
   }
+  if (negative) return std::chrono::seconds(0);
+  const std::chrono::seconds cap(browser == Browser::chromium ? 7200 : 86400);
   return std::min(cap, std::chrono::seconds(static_cast<std::int64_t>(std::min<std::uint64_t>(seconds, 1u << 30))));
 }
 

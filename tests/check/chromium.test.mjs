@@ -23,15 +23,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { launchChromium, startCorsd, killCorsd } from '../browser/support.mjs';
 import { corsdBin } from '../support/corsd.mjs';
 import { CASES, startCaseServer, startPageServer } from './cases.mjs';
 import { runInChromium, templateOf } from './run_chromium.mjs';
-
-const CONCURRENCY = 8;
-const CHECK_TIMEOUT_MS = 8_000;
+import {
+  CONCURRENCY, POLICIES, CORSD_CASES, policyArgs, checkArgs, runChecks, receivedLines, sortedLower, show,
+} from './corsd_check.mjs';
 
 // --- From Chromium's console line to a code ---------------------------------------------------------
 
@@ -69,91 +68,10 @@ export function blockedByOf(message) {
 /** Chromium's CorsError enum name (CDP corsErrorStatus.corsError) in snake_case. */
 const snake = (s) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 
-// --- corsd itself as the server -------------------------------------------------------------------
-
-/** corsd policies (flags; {origin} is the page's origin) for the cases corsd answers itself. */
-const POLICIES = {
-  strict: ['--allow-origin', '{origin}', '--allow-methods', 'PUT,DELETE', '--allow-headers', 'content-type,authorization',
-    '--allow-credentials', '--expose-headers', 'x-request-id'],
-  public: ['--allow-origin', '*', '--allow-methods', 'PUT', '--allow-headers', 'x-a'],
-  elsewhere: ['--allow-origin', 'http://127.0.0.1:1', '--allow-methods', 'PUT'],
-};
-const r = (method, headers = [], credentials = 'omit') => ({ method, headers, credentials });
-/** { name, policy, request, expect }: requests to corsd, and whether corsd's answers must let them through. */
-const CORSD_CASES = [
-  ['strict', 'get', r('GET'), 'allowed'],
-  ['strict', 'get_include', r('GET', [], 'include'), 'allowed'],
-  ['strict', 'post_text_plain', r('POST', [['content-type', 'text/plain']]), 'allowed'],
-  ['strict', 'put_json_include', r('PUT', [['content-type', 'application/json']], 'include'), 'allowed'],
-  ['strict', 'put_lower', r('put', [['content-type', 'application/json']]), 'allowed'],
-  ['strict', 'delete_authorization_include', r('DELETE', [['authorization', 'Bearer t']], 'include'), 'allowed'],
-  ['strict', 'patch', r('PATCH'), 'blocked'],
-  ['strict', 'put_x_foo', r('PUT', [['x-foo', '1']]), 'blocked'],
-  ['strict', 'get_authorization_x_foo', r('GET', [['authorization', 'Bearer t'], ['x-foo', '1']], 'include'), 'blocked'],
-  ['public', 'get', r('GET'), 'allowed'],
-  ['public', 'get_include', r('GET', [], 'include'), 'blocked'],
-  ['public', 'put_x_a', r('PUT', [['x-a', '1']]), 'allowed'],
-  ['public', 'delete', r('DELETE'), 'blocked'],
-  ['public', 'get_authorization', r('GET', [['authorization', 'Bearer t']]), 'blocked'],
-  ['elsewhere', 'get', r('GET'), 'blocked'],
-  ['elsewhere', 'put', r('PUT'), 'blocked'],
-].map(([policy, name, request, expect]) => ({ name: `corsd_${policy}.${name}`, policy, request, expect }));
-
-// --- Running corsd check ----------------------------------------------------------------------------
-
-/** The argv of `corsd check` for a case at url. */
-export function checkArgs(c, url, origin) {
-  const args = ['check', url, '--origin', origin, '--method', c.request.method];
-  for (const [n, v] of c.request.headers) args.push('--header', `${n}: ${v}`);
-  if (c.request.credentials === 'include') args.push('--credentials');
-  args.push('--json');
-  return args;
-}
-
-/** Runs `corsd check`: { code, signal, stdout, stderr, json (or null), error (why json is null) }. */
-function runCheck(args) {
-  return new Promise((resolve) => {
-    execFile(corsdBin(), args, { timeout: CHECK_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      const signal = err?.signal ?? null;
-      let json = null;
-      let error = null;
-      try {
-        json = JSON.parse(stdout);
-        if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('not a JSON object');
-      } catch (e) {
-        json = null;
-        error = signal ? `killed by ${signal} (timeout ${CHECK_TIMEOUT_MS / 1000} s?)` : `stdout is not one JSON object (${e.message})`;
-      }
-      resolve({ code, signal, stdout, stderr, json, error });
-    });
-  });
-}
-
-/** Runs fn over items, `limit` at a time; resolves to the results in order. */
-async function mapLimit(items, limit, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  }));
-  return out;
-}
-
 // --- Comparing ---------------------------------------------------------------------------------------
-
-/** What the server received, as comparable lines: kind, method, Origin, ACRM, ACRH. */
-const receivedLines = (received) => received.map((q) => {
-  const h = (n) => q.headers.filter(([k]) => k === n).map(([, v]) => v).join(', ') || '-';
-  return `${q.kind} ${q.method} ${q.path.replace(/^.*\/case\/[^/]+/, '{url}')} origin=${h('origin')}` +
-    (q.kind.includes('preflight') ? ` acrm=${h('access-control-request-method')} acrh=${h('access-control-request-headers')}` : '');
-});
-
-const sortedLower = (xs) => [...new Set(xs.map((x) => String(x).toLowerCase()))].sort();
-const show = (v) => JSON.stringify(v);
+//
+// corsd's own policies and cases (POLICIES, CORSD_CASES), running `corsd check` (runChecks) and the
+// comparison helpers are shared with firefox.test.mjs: see corsd_check.mjs.
 
 /**
  * Compares one case's two sides. chromium: { allowed, status, readable_headers, cors_message,
@@ -212,9 +130,8 @@ before(async () => {
   corsdBin(); // fail early, with the hint, when the binary is missing
   pageServer = await startPageServer();
   caseServer = await startCaseServer({ pageOrigin: pageServer.origin });
-  await Promise.all(Object.entries(POLICIES).map(async ([name, flags]) => {
-    corsds[name] = await startCorsd(['--no-demo', '--listen', '127.0.0.1:0', '--threads', '1',
-      ...flags.map((f) => f.replaceAll('{origin}', pageServer.origin))]);
+  await Promise.all(Object.keys(POLICIES).map(async (name) => {
+    corsds[name] = await startCorsd(policyArgs(name, pageServer.origin));
   }));
   browser = await launchChromium();
 
@@ -249,14 +166,7 @@ test('corsd check agrees with Chromium on every case', { timeout: 120_000 }, asy
   // 2. corsd check, 8 at a time, after Chromium so that the server's log tells the two apart.
   const all = [...CASES.map((c) => ({ c, url: `${caseServer.origin}/case/${c.name}` })),
     ...CORSD_CASES.map((c) => ({ c, url: `${new URL(corsds[c.policy].apiUrl).origin}/case/${c.name}` }))];
-  let timeouts = 0;
-  const checks = await mapLimit(all, CONCURRENCY, async ({ c, url }) => {
-    // A binary that hangs instead of checking would take CHECK_TIMEOUT_MS per case: stop after a few.
-    if (timeouts >= CONCURRENCY) return { code: null, signal: null, stdout: '', stderr: '', json: null, error: 'not run: corsd check timed out on earlier cases' };
-    const res = await runCheck(checkArgs(c, url, origin));
-    if (res.signal) timeouts++;
-    return res;
-  });
+  const checks = await runChecks(all, origin);
   const checkMs = Date.now() - t0;
 
   // 3. Compare.

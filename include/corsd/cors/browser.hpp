@@ -31,7 +31,10 @@
 
 namespace corsd::cors::browser {
 
-enum class Browser : std::uint8_t { chromium, firefox };
+// Whose rules: a browser's, where it departs from the Fetch Standard, or
+// the standard's own (where browsers are going; the fuzzer holds the
+// server to it).
+enum class Browser : std::uint8_t { chromium, firefox, standard };
 
 struct Header {
   std::string name;
@@ -60,6 +63,8 @@ struct Response {
 
   // The combined value of `name` (case-insensitive), or none if absent.
   std::optional<std::string> find(std::string_view name) const;
+  // How many lines of `name` there are.
+  std::size_t count(std::string_view name) const noexcept;
 };
 
 // normalize_method()
@@ -140,6 +145,7 @@ std::string_view blocked_name(Blocked b) noexcept;
 struct Failure {
   Blocked blocked = Blocked::none;
   std::string value;
+  unsigned status = 0;  // of the answer that failed (Firefox's messages give it)
 
   explicit operator bool() const noexcept { return blocked != Blocked::none; }
 };
@@ -147,7 +153,7 @@ struct Failure {
 // check_actual()
 //
 // Fetch §4.9, the CORS check of the answer to the request itself.
-Failure check_actual(const Request& request, const Response& response);
+Failure check_actual(Browser browser, const Request& request, const Response& response);
 
 // check_preflight()
 //
@@ -155,8 +161,8 @@ Failure check_actual(const Request& request, const Response& response);
 // 299), then the method and each unsafe header against
 // Access-Control-Allow-Methods and -Headers (lists of tokens, empty
 // elements skipped; methods compared byte for byte, header names in any
-// case; `*` only without credentials, and for Authorization not in Firefox
-// nor in the standard, though Chromium 156 lets it through).
+// case; `*` only without credentials, and never for Authorization in the
+// standard, though Chromium 156 and Firefox 153 let it through).
 Failure check_preflight(Browser browser, const Request& request, const Response& response);
 
 // refused_headers()
@@ -190,8 +196,9 @@ std::vector<std::string> readable_headers(const Request& request, const Response
 // preflight_cache_time()
 //
 // How long `browser` keeps an accepted preflight: Access-Control-Max-Age,
-// capped at 2 hours by Chromium and 24 hours by Firefox; 5 s when absent
-// or not a number (Fetch §4.8 step 7.9).
+// capped at 2 hours by Chromium and 24 hours by Firefox; 0 when negative;
+// 5 s when absent (Fetch §4.8 step 7.9) and, in Chromium, when not a
+// number, which Firefox does not cache at all.
 std::chrono::seconds preflight_cache_time(Browser browser, const Response& preflight);
 
 }  // namespace corsd::cors::browser

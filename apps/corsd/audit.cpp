@@ -52,12 +52,7 @@ std::variant<cors::browser::Response, std::string> send(const AuditOptions& o, c
   r.headers.emplace_back("User-Agent", "corsd-audit/" CORSD_VERSION);
   auto result = http::fetch(r);
   if (auto* e = std::get_if<http::ClientError>(&result)) return e->what;
-  const auto& answer = std::get<http::ClientResponse>(result);
-  cors::browser::Response response;
-  response.status = answer.status;
-  for (const auto& [name, value] : answer.headers) response.headers.push_back({name, value});
-  response.redirect = answer.status >= 300 && answer.status < 400 && response.find("location");
-  return response;
+  return as_browser_sees(std::get<http::ClientResponse>(result));
 }
 
 void print_json(const AuditOptions& o, const std::vector<audit::Finding>& found, std::size_t requests, bool failed) {

@@ -60,18 +60,6 @@ constexpr int kMaxRedirects = 20;
 
 // --- Running the browser's steps ------------------------------------------
 
-browser::Response as_browser_sees(const http::ClientResponse& answer) {
-  browser::Response r;
-  r.status = answer.status;
-  bool location = false;
-  for (const auto& [name, value] : answer.headers) {
-    r.headers.push_back({name, value});
-    location |= cors::ascii_iequals(name, "location");
-  }
-  r.redirect = answer.status >= 300 && answer.status < 400 && location;
-  return r;
-}
-
 std::string why_preflight(const browser::Request& request) {
   std::string why;
   const std::string method = browser::normalize_method(request.method);

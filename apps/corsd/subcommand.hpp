@@ -1,6 +1,7 @@
 #pragma once
-// What the subcommands (check, audit) share on their command lines: CLI11's
-// errors said the same way, and the --origin they take checked the same way.
+// What the subcommands (check, audit) share: CLI11's errors said the same
+// way, the --origin they take checked the same way, and the answers they
+// fetch read the same way.
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -8,7 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "corsd/cors/browser.hpp"
 #include "corsd/cors/origin.hpp"
+#include "corsd/cors/token.hpp"
+#include "corsd/http/client.hpp"
 
 namespace corsd::cli {
 
@@ -37,6 +41,18 @@ inline bool is_page_origin(const std::string& origin, std::string_view name) {
   std::cerr << "corsd " << name << ": error: --origin \"" << origin
             << "\" is not an origin\n  fix: write scheme://host[:port], e.g. https://app.example.com\n";
   return false;
+}
+
+// as_browser_sees()
+//
+// An answer as the browser's CORS checks take it: a 3xx with a Location is
+// a redirect.
+inline cors::browser::Response as_browser_sees(const http::ClientResponse& answer) {
+  cors::browser::Response r;
+  r.status = answer.status;
+  for (const auto& [name, value] : answer.headers) r.headers.push_back({name, value});
+  r.redirect = answer.status >= 300 && answer.status < 400 && r.find("location");
+  return r;
 }
 
 }  // namespace corsd::cli

@@ -195,6 +195,10 @@ Outcome run(const CheckOptions& o) {
     }
   }
   out.why_preflight = browser::needs_preflight(o.request) ? why_preflight(o.request) : "";
+  if (o.insecure && o.request.url.starts_with("https:")) {
+    out.notes.push_back("--insecure: the server's TLS certificate was NOT verified; a browser would refuse an "
+                        "untrusted one before any CORS check");
+  }
   for (int hop = 0; hop <= kMaxRedirects; ++hop) {
     if (browser::needs_preflight(out.request) && !preflight(o, out)) return out;
     const browser::Request& r = out.request;

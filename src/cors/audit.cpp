@@ -57,6 +57,7 @@ void look_alikes(const OriginParts& o, std::vector<Probe>& out) {
   if (o.scheme == "https") out.push_back({"http://" + host + o.port, Class::http_trusted});
   out.push_back({base + host + "_." + std::string(kEvil) + o.port, Class::special_characters});
   out.push_back({base + host + "`." + std::string(kEvil) + o.port, Class::special_characters});
+  out.push_back({base + host + "%60." + std::string(kEvil) + o.port, Class::special_characters});
 }
 
 constexpr std::string_view kClassNames[] = {
@@ -270,7 +271,9 @@ std::optional<Severity> severity_from(std::string_view name) noexcept {
 
 std::vector<Probe> probes(std::string_view target_origin, std::string_view page_origin) {
   std::vector<Probe> out;
+  // Baselines: the pages' origin and the target's own (whether CORS is on).
   if (!page_origin.empty()) out.push_back({std::string(page_origin), std::nullopt});
+  out.push_back({std::string(target_origin), std::nullopt});
   out.push_back({"https://" + std::string(kEvil), Class::origin_reflection});
   out.push_back({"null", Class::null_trusted});
   for (const std::string_view trusted : {page_origin, target_origin}) {

@@ -31,8 +31,8 @@ import { freePort } from '../support/net.mjs';
 const T = { timeout: 30_000 };
 const AUDIT_TIMEOUT_MS = 15_000;  // one `corsd audit` run: some 40 requests on loopback take milliseconds
 /** A GET and a preflight per probe origin: with --origin, those derived from the page's and the target's hosts. */
-const WITH_ORIGIN = 46;
-const WITHOUT_ORIGIN = 26;
+const WITH_ORIGIN = 52;
+const WITHOUT_ORIGIN = 30;
 const PAGE = 'https://app.example.com';
 const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
 const FAIL_ON = [undefined, ...SEVERITIES];  // undefined: the default, medium

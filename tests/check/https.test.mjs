@@ -61,6 +61,7 @@ describe('corsd check over HTTPS', () => {
     assert.equal(r.json.verdict, 'allowed');
     assert.equal(r.json.preflight, true);
     assert.deepEqual(r.json.steps.map((s) => [s.method, s.status]), [['OPTIONS', 204], ['PUT', 200]]);
+    assert.ok(r.json.notes.some((n) => /--insecure: the server's TLS certificate was NOT verified/.test(n)), r.json.notes);
   });
 
   test('without --insecure an unknown certificate is a failure to check, not a CORS verdict', T, async () => {

@@ -59,8 +59,9 @@ struct Probe {
 // probes()
 //
 // The probe origins for a target at `target_origin` ("https://api.example")
-// whose pages are on `page_origin` (empty if unknown): an attacker's
-// origin, null, and look-alikes of both hosts.
+// whose pages are on `page_origin` (empty if unknown): both as baselines,
+// an attacker's origin, null, look-alikes of both hosts, and hosts anyone
+// can publish on.
 std::vector<Probe> probes(std::string_view target_origin, std::string_view page_origin);
 
 // The method and header a probe preflight asks for: names no API lists, so

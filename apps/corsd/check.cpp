@@ -40,7 +40,7 @@ struct Step {
   std::vector<browser::Header> sent;
   std::optional<http::ClientResponse> answer;
   browser::Failure failure;
-  std::string rule;  // the section of the Fetch Standard that decided
+  std::string rule;  // the rule of the Fetch Standard that decided, with its section
 };
 
 struct Outcome {
@@ -95,6 +95,7 @@ std::optional<browser::Response> take_step(const CheckOptions& o, Step step, Out
   if (!step.answer) return std::nullopt;
   browser::Response answer = as_browser_sees(*step.answer);
   step.failure = judge(answer);
+  step.rule = browser::rule_for(step.failure, step.kind == "preflight");
   out.failure = step.failure;
   out.steps.push_back(std::move(step));
   if (out.failure) return std::nullopt;
@@ -125,7 +126,7 @@ std::string fix_of(const Outcome& out) {
 
 bool preflight(const CheckOptions& o, Outcome& out) {
   const browser::Request& r = out.request;
-  Step step{"preflight", "OPTIONS", r.url, browser::preflight_headers(r), {}, {}, "Fetch Standard §4.8"};
+  Step step{"preflight", "OPTIONS", r.url, browser::preflight_headers(r), {}, {}, {}};
   const auto answer =
       take_step(o, std::move(step), out, [&](const browser::Response& a) { return check_preflight(o.engine, r, a); });
   if (!answer) {
@@ -196,8 +197,9 @@ Outcome run(const CheckOptions& o) {
   }
   out.why_preflight = browser::needs_preflight(o.request) ? why_preflight(o.request) : "";
   if (o.insecure && o.request.url.starts_with("https:")) {
-    out.notes.push_back("--insecure: the server's TLS certificate was NOT verified; a browser would refuse an "
-                        "untrusted one before any CORS check");
+    out.notes.push_back(
+        "--insecure: the server's TLS certificate was NOT verified; a browser would refuse an "
+        "untrusted one before any CORS check");
   }
   for (int hop = 0; hop <= kMaxRedirects; ++hop) {
     if (browser::needs_preflight(out.request) && !preflight(o, out)) return out;

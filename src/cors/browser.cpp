@@ -409,6 +409,49 @@ std::string console_message(Browser browser, const Request& request, const Failu
          "' has been blocked by CORS policy: " + chromium_reason(failure);
 }
 
+std::string rule_for(const Failure& f, bool preflight) {
+  constexpr std::string_view kCheck = "Fetch Standard §4.9 CORS check: ";
+  constexpr std::string_view kPreflight = "Fetch Standard §4.8 CORS-preflight fetch: ";
+  // The CORS check of a preflight's answer is §4.9's, run by §4.8.
+  const std::string check(preflight ? "Fetch Standard §4.8 CORS-preflight fetch, its §4.9 CORS check: " : kCheck);
+  switch (f.blocked) {
+    case Blocked::none:
+      return preflight ? std::string(kPreflight) + "the CORS check, an ok status, the method and the headers passed"
+                       : std::string(kCheck) + "passed";
+    case Blocked::missing_allow_origin_header:
+    case Blocked::preflight_missing_allow_origin_header:
+      return check + "the answer must have Access-Control-Allow-Origin";
+    case Blocked::multiple_allow_origin_values:
+    case Blocked::preflight_multiple_allow_origin_values:
+    case Blocked::invalid_allow_origin_value:
+    case Blocked::preflight_invalid_allow_origin_value:
+    case Blocked::allow_origin_mismatch:
+    case Blocked::preflight_allow_origin_mismatch:
+      return check + "Access-Control-Allow-Origin must be `*` or the request's origin, byte for byte";
+    case Blocked::wildcard_origin_not_allowed:
+    case Blocked::preflight_wildcard_origin_not_allowed:
+      return check + "with credentials, `*` does not count: the origin must be named";
+    case Blocked::invalid_allow_credentials:
+    case Blocked::preflight_invalid_allow_credentials:
+      return check + "with credentials, Access-Control-Allow-Credentials must be exactly `true`";
+    case Blocked::preflight_disallowed_redirect:
+      return std::string(kPreflight) + "a preflight's answer must not be a redirect";
+    case Blocked::preflight_invalid_status:
+      return std::string(kPreflight) + "a preflight's answer must have an ok status (200 to 299)";
+    case Blocked::invalid_allow_methods_preflight_response:
+    case Blocked::invalid_allow_headers_preflight_response:
+      return std::string(kPreflight) + "the allow lists must parse as comma-separated tokens";
+    case Blocked::method_disallowed_by_preflight_response:
+      return std::string(kPreflight) +
+             "a method other than GET, HEAD or POST must be in Access-Control-Allow-Methods (`*` only without "
+             "credentials)";
+    case Blocked::header_disallowed_by_preflight_response:
+      return std::string(kPreflight) +
+             "each CORS-unsafe request header must be in Access-Control-Allow-Headers (`*` only without credentials)";
+  }
+  return {};
+}
+
 std::string fix_for(const Request& request, const Failure& f) {
   const std::string origin = "`Access-Control-Allow-Origin: " + request.origin + "`";
   switch (f.blocked) {

@@ -179,6 +179,12 @@ std::vector<std::string> refused_headers(Browser browser, const Request& request
 // policy: ..." in Chromium.
 std::string console_message(Browser browser, const Request& request, const Failure& failure);
 
+// rule_for()
+//
+// The rule of the Fetch Standard that `failure` broke, in words, with its
+// section ("§4.9 CORS check: ..."); for none, the checks that passed.
+std::string rule_for(const Failure& failure, bool preflight);
+
 // fix_for()
 //
 // The smallest change on the server that would let the request through,

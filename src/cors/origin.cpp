@@ -1,7 +1,5 @@
 #include "corsd/cors/origin.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <charconv>
 
@@ -45,9 +43,75 @@ bool is_port(std::string_view p) noexcept {
   return value <= 65535;
 }
 
+// Four decimal parts of 0 to 255 without leading zeros, as inet_pton()
+// takes them (and the URL Standard serializes an IPv4 host).
 bool is_ipv4(std::string_view h) noexcept {
-  in_addr a{};
-  return ::inet_pton(AF_INET, std::string(h).c_str(), &a) == 1;
+  int parts = 0;
+  while (true) {
+    const std::size_t dot = h.find('.');
+    const std::string_view part = h.substr(0, dot);
+    if (part.empty() || part.size() > 3 || !std::all_of(part.begin(), part.end(), is_digit)) return false;
+    if (part.size() > 1 && part[0] == '0') return false;
+    unsigned value = 0;
+    std::from_chars(part.data(), part.data() + part.size(), value);
+    if (value > 255) return false;
+    ++parts;
+    if (dot == std::string_view::npos) return parts == 4;
+    h.remove_prefix(dot + 1);
+  }
+}
+
+// RFC 4291 §2.2's text forms of an IPv6 address (hex pieces, one "::" for a
+// run of zeros, an IPv4 tail) into its eight pieces; false if it is none.
+bool parse_ipv6(std::string_view text, unsigned (&pieces)[8]) noexcept {
+  unsigned head[8], tail[8];
+  int heads = 0, tails = 0;
+  bool compressed = false;
+  const std::size_t gap = text.find("::");
+  if (gap != std::string_view::npos) {
+    if (text.find("::", gap + 1) != std::string_view::npos) return false;
+    compressed = true;
+  }
+  const auto parse_side = [](std::string_view side, unsigned* out, int& n, bool last_side) {
+    while (!side.empty()) {
+      const std::size_t colon = side.find(':');
+      const std::string_view piece = side.substr(0, colon);
+      if (colon == std::string_view::npos && last_side && piece.find('.') != std::string_view::npos) {
+        if (!is_ipv4(piece) || n > 6) return false;  // the IPv4 tail: two pieces
+        unsigned b[4] = {}, i = 0;
+        for (std::size_t at = 0; i < 4; ++i) {
+          const std::size_t dot = piece.find('.', at);
+          std::from_chars(piece.data() + at, piece.data() + (dot == std::string_view::npos ? piece.size() : dot), b[i]);
+          at = dot + 1;
+        }
+        out[n++] = (b[0] << 8) | b[1];
+        out[n++] = (b[2] << 8) | b[3];
+        return true;
+      }
+      if (piece.empty() || piece.size() > 4 || n == 8) return false;
+      unsigned value = 0;
+      const auto [end, ec] = std::from_chars(piece.data(), piece.data() + piece.size(), value, 16);
+      if (ec != std::errc{} || end != piece.data() + piece.size()) return false;
+      out[n++] = value;
+      if (colon == std::string_view::npos) break;
+      side.remove_prefix(colon + 1);
+      if (side.empty()) return false;  // a trailing single ':'
+    }
+    return true;
+  };
+  if (compressed) {
+    if (!parse_side(text.substr(0, gap), head, heads, false) || !parse_side(text.substr(gap + 2), tail, tails, true)) {
+      return false;
+    }
+    if (heads + tails > 7) return false;
+  } else if (!parse_side(text, head, heads, true) || heads != 8) {
+    return false;
+  }
+  int i = 0;
+  for (int k = 0; k < heads; ++k) pieces[i++] = head[k];
+  for (int k = heads + tails; k < 8; ++k) pieces[i++] = 0;
+  for (int k = 0; k < tails; ++k) pieces[i++] = tail[k];
+  return true;
 }
 
 struct OriginParts {
@@ -84,11 +148,8 @@ ParsedOriginRule refuse(std::string error, std::string fix) { return {{}, std::m
 // (inet_ntop writes "::ffff:1.2.3.4"; a browser sends "::ffff:102:304").
 // Returns "" when `bracketed` is not IPv6.
 std::string canonical_ipv6(std::string_view bracketed) {
-  in6_addr a{};
-  const std::string inner(bracketed.substr(1, bracketed.size() - 2));
-  if (::inet_pton(AF_INET6, inner.c_str(), &a) != 1) return {};
   unsigned pieces[8];
-  for (int i = 0; i < 8; ++i) pieces[i] = (unsigned{a.s6_addr[2 * i]} << 8) | a.s6_addr[2 * i + 1];
+  if (!parse_ipv6(bracketed.substr(1, bracketed.size() - 2), pieces)) return {};
   int best = -1, best_len = 1;
   for (int i = 0; i < 8;) {
     int j = i;

@@ -48,6 +48,9 @@ TEST(OriginTest, ConfiguredOriginsAreNormalized) {
   EXPECT_EQ(parse_origin_rule("http://[1:0:0:2:0:0:3:4]").rule.text, "http://[1::2:0:0:3:4]");
   EXPECT_EQ(parse_origin_rule("http://[1:2:3:4:5:6:7:0]").rule.text, "http://[1:2:3:4:5:6:7:0]");
   EXPECT_EQ(parse_origin_rule("http://[1::]").rule.text, "http://[1::]");
+  EXPECT_EQ(parse_origin_rule("http://[1:2:3:4:5:6:7::]").rule.text, "http://[1:2:3:4:5:6:7:0]");
+  EXPECT_EQ(parse_origin_rule("http://[::]").rule.text, "http://[::]");
+  EXPECT_EQ(parse_origin_rule("http://[::1.2.3.4]").rule.text, "http://[::102:304]");
   EXPECT_EQ(parse_origin_rule("https://xn--bcher-kva.example").rule.text, "https://xn--bcher-kva.example");
   EXPECT_EQ(parse_origin_rule("https://*.Example.com").rule.text, "https://*.example.com");
   EXPECT_EQ(parse_origin_rule("http://localhost:*").rule.text, "http://localhost:*");
@@ -59,7 +62,9 @@ TEST(OriginTest, ConfiguredOriginMistakesAreRefusedWithAFix) {
                           "https://a.*.example.com", "https://*", "*://example.com", "https://*.127.0.0.1",
                           "https://b\xc3\xbc"
                           "cher.example",
-                          "https://[::1", "https://ex ample.com"}) {
+                          "https://[::1", "https://ex ample.com", "http://[1:::2]", "http://[1::2::3]",
+                          "http://[1:2:3:4:5:6:7:8:9]", "http://[12345::]", "http://[1:2]", "http://[:1::]",
+                          "http://[1::2:]", "http://[::1.2.3.256]", "http://[::01.2.3.4]", "http://[g::]"}) {
     const ParsedOriginRule p = parse_origin_rule(bad);
     EXPECT_FALSE(p.ok()) << bad;
     EXPECT_FALSE(p.fix.empty()) << bad;

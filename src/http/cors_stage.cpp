@@ -8,53 +8,17 @@
 namespace corsd::http {
 namespace {
 
-// One more slot than the policy accepts, so an excess is seen and refused.
-constexpr std::size_t kHeaderLineSlots = 33;
-
-std::uint8_t saturating_count(std::size_t n) noexcept { return n > 255 ? 255 : static_cast<std::uint8_t>(n); }
-
-cors::SingleHeader single(const Request& request, std::string_view name) noexcept {
-  cors::SingleHeader h;
-  std::size_t n = 0;
-  for (const auto& f : request.fields) {
-    if (!cors::ascii_iequals(f.name, name)) continue;
-    if (n++ == 0) h.value = f.value;
-  }
-  h.count = saturating_count(n);
-  return h;
-}
-
 // Client-controlled text goes into logs with control bytes masked, so a
 // crafted Origin cannot forge log lines or drive a terminal.
 void append_printable(std::string& out, std::string_view s) {
   for (char c : s) out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
 }
 
-bool is_access_control_field(std::string_view name) noexcept {
-  constexpr std::string_view prefix = "access-control-";
-  return name.size() >= prefix.size() && cors::ascii_iequals(name.substr(0, prefix.size()), prefix);
-}
-
 }  // namespace
 
-cors::CorsRequest cors_request(const Request& request, std::span<std::string_view> header_lines) noexcept {
-  cors::CorsRequest r;
-  r.method = request.method;
-  r.origin = single(request, "origin");
-  r.request_method = single(request, "access-control-request-method");
-  r.request_private_network = single(request, "access-control-request-private-network");
-  std::size_t lines = 0;
-  for (const auto& f : request.fields) {
-    if (lines < header_lines.size() && cors::ascii_iequals(f.name, "access-control-request-headers")) {
-      header_lines[lines++] = f.value;
-    }
-  }
-  r.request_headers = header_lines.first(lines);
-  // Only the exact value "true" asks for private-network access.
-  if (r.request_private_network.present() && r.request_private_network.value != "true") {
-    r.request_private_network = {};
-  }
-  return r;
+cors::CorsRequest cors_request(const Request& request, cors::RequestFields& fields) noexcept {
+  for (const auto& f : request.fields) fields.add(f.name, f.value);
+  return fields.request(request.method);
 }
 
 bool looks_like_preflight(const Request& request) noexcept {
@@ -68,8 +32,8 @@ bool looks_like_preflight(const Request& request) noexcept {
 }
 
 cors::Decision CorsStage::decide(const cors::Route& route, const Request& request, bool report) const {
-  std::array<std::string_view, kHeaderLineSlots> lines;
-  const cors::CorsRequest cors = cors_request(request, lines);
+  cors::RequestFields fields;
+  const cors::CorsRequest cors = cors_request(request, fields);
   const cors::Decision decision = route.policy.decide(cors);
   if (report && decision.reason != cors::RejectReason::none && on_rejection_) this->report(route, cors, decision);
   return decision;
@@ -82,13 +46,11 @@ void CorsStage::answer_preflight(const cors::Decision& decision, Response& respo
     response.send();
     return;
   }
-  response.set_status(403);
+  response.set_status(cors::preflight_status(decision));
   response.add("Content-Type", "text/plain; charset=utf-8");
   response.add("X-Content-Type-Options", "nosniff");
-  const bool named = decision.reason == cors::RejectReason::header_not_allowed ||
-                     decision.reason == cors::RejectReason::method_not_allowed;
-  response.send({"CORS preflight rejected: ", cors::reason_name(decision.reason), named ? ": " : "",
-                 named ? decision.detail : "", "\n"});
+  const auto body = cors::preflight_body_parts(decision);
+  response.send({body[0], body[1], body[2], body[3], body[4]});
 }
 
 void CorsStage::report(const cors::Route& route, const cors::CorsRequest& cors, const cors::Decision& decision) const {
@@ -108,7 +70,7 @@ void CorsStage::report(const cors::Route& route, const cors::CorsRequest& cors, 
 }
 
 void apply_cors(const cors::Decision& decision, ResponseHead& head) {
-  head.remove_if(is_access_control_field);
+  head.remove_if(cors::is_access_control_field);
   for (const auto& f : decision.headers) head.add(f.name, f.value);
   head.add_vary(decision.vary);
 }

@@ -164,13 +164,13 @@ TEST(CorsStageTest, RejectedActualRequestReachesTheApplicationWithoutCorsHeaders
 }
 
 TEST(CorsStageTest, PrivateNetworkRequestCountsOnlyWhenExactlyTrue) {
-  std::array<std::string_view, 4> lines;
   Request request;
   std::vector<Field> fields = {{"Access-Control-Request-Private-Network", "TRUE"}};
   request.fields = fields;
-  EXPECT_FALSE(cors_request(request, lines).request_private_network.present());
+  cors::RequestFields upper, lower;
+  EXPECT_FALSE(cors_request(request, upper).request_private_network.present());
   fields[0].value = "true";
-  EXPECT_TRUE(cors_request(request, lines).request_private_network.present());
+  EXPECT_TRUE(cors_request(request, lower).request_private_network.present());
 }
 
 // An application (or upstream) setting its own CORS fields cannot widen or

@@ -1,7 +1,10 @@
 #include "corsd/http/response_head.hpp"
 
+#include <array>
 #include <charconv>
+#include <vector>
 
+#include "corsd/cors/host.hpp"
 #include "corsd/cors/token.hpp"
 
 namespace corsd::http {
@@ -15,47 +18,33 @@ void append_number(std::string& out, std::uint64_t n) {
 
 bool is_vary(std::string_view name) noexcept { return cors::ascii_iequals(name, "vary"); }
 
-// Whether any of the head's Vary lines names `token`.
-bool head_varies_on(const ResponseHead& head, std::string_view token) noexcept {
-  for (std::size_t i = 0; i < head.size(); ++i) {
-    if (is_vary(head[i].name) && cors::list_contains(head[i].value, token)) return true;
-  }
-  return false;
-}
-
 // Fields the serializer writes itself from the Framing and the context.
 bool is_framing_field(std::string_view name) noexcept {
   return cors::ascii_iequals(name, "content-length") || cors::ascii_iequals(name, "transfer-encoding") ||
          cors::ascii_iequals(name, "connection");
 }
 
-// One Vary field: the head's own Vary lines joined, then the extra tokens
-// they lack. Vary: * stays alone.
+// One Vary field: the head's own Vary lines joined, then the decision's
+// tokens they lack (cors::append_vary). Vary: * stays alone.
 void write_vary(const ResponseHead& head, std::string& out) {
-  const std::size_t before = out.size();
-  out.append("Vary: ");
-  bool first = true;
-  const auto append_token = [&](std::string_view token) {
-    if (!first) out.append(", ");
-    out.append(token);
-    first = false;
-  };
+  // More Vary lines than answers have; an answer with more pays for a vector.
+  std::array<std::string_view, 16> few;
+  std::vector<std::string_view> many;
+  std::size_t n = 0;
   for (std::size_t i = 0; i < head.size(); ++i) {
     if (!is_vary(head[i].name)) continue;
-    const std::string_view line = head[i].value;
-    cors::ListCursor cursor(std::span<const std::string_view>(&line, 1));
-    std::string_view token;
-    while (cursor.next(token)) append_token(token);
-  }
-  if (!head_varies_on(head, "*")) {
-    const std::string_view extra = head.vary_extra();
-    cors::ListCursor cursor(std::span<const std::string_view>(&extra, 1));
-    std::string_view token;
-    while (cursor.next(token)) {
-      if (!head_varies_on(head, token)) append_token(token);
+    if (n == few.size()) many.assign(few.begin(), few.end());
+    if (n < few.size()) {
+      few[n] = head[i].value;
+    } else {
+      many.push_back(head[i].value);
     }
+    ++n;
   }
-  if (first) {
+  const std::span<const std::string_view> lines = n <= few.size() ? std::span(few.data(), n) : std::span(many);
+  const std::size_t before = out.size();
+  out.append("Vary: ");
+  if (!cors::append_vary(out, lines, head.vary_extra())) {
     out.resize(before);  // nothing to vary on
     return;
   }

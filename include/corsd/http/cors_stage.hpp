@@ -13,6 +13,7 @@
 #include <span>
 #include <string_view>
 
+#include "corsd/cors/host.hpp"
 #include "corsd/cors/route_table.hpp"
 #include "corsd/http/request.hpp"
 #include "corsd/http/response.hpp"
@@ -21,9 +22,9 @@ namespace corsd::http {
 
 // cors_request()
 //
-// Returns the CORS view of `request`. `header_lines` receives the
-// Access-Control-Request-Headers lines (the result's span points into it).
-cors::CorsRequest cors_request(const Request& request, std::span<std::string_view> header_lines) noexcept;
+// Returns the CORS view of `request`, gathered in `fields` (the result
+// points into it).
+cors::CorsRequest cors_request(const Request& request, cors::RequestFields& fields) noexcept;
 
 // looks_like_preflight()
 //
@@ -55,8 +56,7 @@ class CorsStage {
   // through. A rejected preflight never reaches the application (nor an
   // upstream).
   static bool answers_itself(const cors::Route& route, const cors::Decision& decision) noexcept {
-    return decision.kind == cors::DecisionKind::preflight_rejected ||
-           (decision.kind == cors::DecisionKind::preflight_accepted && !route.policy.spec().preflight_passthrough);
+    return cors::answers_preflight(route.policy, decision);
   }
 
   // answer_preflight()

@@ -6,10 +6,11 @@
 include(CMakePackageConfigHelpers)
 
 set(CORSD_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/corsd)
-install(TARGETS corsd_cors EXPORT corsdTargets
+install(TARGETS corsd_cors corsd_beast EXPORT corsdTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/corsd/cors DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/corsd)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/corsd/cors ${PROJECT_SOURCE_DIR}/include/corsd/adapters
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/corsd)
 install(FILES ${PROJECT_SOURCE_DIR}/include/corsd/string_hash.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/corsd)
 install(EXPORT corsdTargets NAMESPACE corsd:: FILE corsdTargets.cmake DESTINATION ${CORSD_CMAKE_DIR})
 

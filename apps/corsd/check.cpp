@@ -112,7 +112,7 @@ void corsd_says_why(const std::string& body, Outcome& out) {
   const std::size_t colon = line.find(": ");
   const std::string reason = line.substr(0, colon);
   const std::string name = colon == std::string::npos ? "" : line.substr(colon + 2);
-  out.notes.push_back("the server is corsd, and its answer says why it refused: " + line);
+  out.notes.push_back("the server is corsd (or uses its engine), and its answer says why it refused: " + line);
   if (reason == "header_not_allowed") out.corsd_fix = "add \"" + name + "\" to the route's allow_headers";
   if (reason == "method_not_allowed") out.corsd_fix = "add \"" + name + "\" to the route's allow_methods";
   if (reason == "origin_not_allowed") out.corsd_fix = "add \"" + out.request.origin + "\" to the route's allow_origins";

@@ -25,6 +25,13 @@ run(${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}/build -G Ninja -DCMAKE_PREFIX_PATH=
 run(${CMAKE_COMMAND} --build ${WORK}/build)
 run(${WORK}/build/consumer)
 expect_preflight_output("${out}")
+run(${WORK}/build/consumer_beast)
+foreach(line "204 http://localhost:8081" "http://localhost:8081 | Accept-Encoding, Origin")
+  string(FIND "${out}" "${line}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "the Beast consumer's output lacks \"${line}\":\n${out}")
+  endif()
+endforeach()
 
 # pkg-config, for builds without CMake.
 set(ENV{PKG_CONFIG_PATH} ${WORK}/prefix/lib/pkgconfig)

@@ -1,0 +1,96 @@
+// The Boost.Beast adapter in a real Beast server (examples/beast/server.cpp, the blog post's API), judged by
+// `corsd check` as a browser would: preflights answered from the policy (204 without a body or a
+// Content-Length; 403 with the reason), answers given exactly the policy's fields; with the blog post's
+// policy and with a listed origin. Loopback only.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+import { corsdBin } from '../support/corsd.mjs';
+
+const T = { timeout: 30_000 };
+const BUILD = process.env.CORSD_BUILD_DIR || new URL('../../build', import.meta.url).pathname;
+const PAGE = 'http://localhost:8081';
+
+/** Starts the example with `args`; resolves to { port, stop() } once it listens. */
+async function startServer(args) {
+  const proc = spawn(join(BUILD, 'examples/beast/beast_server'), ['0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.setEncoding('utf8');
+  for await (const chunk of proc.stdout) {
+    out += chunk;
+    const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+    if (m) return { port: Number(m[1]), stop: () => proc.kill('SIGKILL') };
+  }
+  throw new Error(`beast_server did not start: ${out}`);
+}
+
+/** corsd check --json against the server (asynchronous: nothing blocks the test's own loop). */
+async function check(port, args) {
+  const proc = spawn(corsdBin(), ['check', `http://127.0.0.1:${port}/items/1`, '--json', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  proc.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+  const [code] = await once(proc, 'exit');
+  return { code, json: JSON.parse(stdout) };
+}
+
+/** One raw request; the answer's head as text. */
+async function rawHead(port, request) {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.end(request);
+  let text = '';
+  socket.setEncoding('utf8');
+  for await (const chunk of socket) text += chunk;
+  return text.slice(0, text.indexOf('\r\n\r\n'));
+}
+
+describe('the Beast adapter', () => {
+  const servers = [];
+  after(() => servers.forEach((s) => s.stop()));
+
+  test('with the blog post\'s policy: the PUT with JSON is allowed, a header it does not allow is refused', T, async () => {
+    const server = await startServer([]);
+    servers.push(server);
+    const put = await check(server.port, ['--origin', PAGE, '--method', 'PUT', '--header', 'Content-Type: application/json']);
+    assert.equal(put.code, 0, JSON.stringify(put.json));
+    assert.equal(put.json.verdict, 'allowed');
+    assert.equal(put.json.preflight, true);
+    const secret = await check(server.port, ['--origin', PAGE, '--method', 'PUT', '--header', 'X-Secret: 1']);
+    assert.equal(secret.code, 1);
+    assert.equal(secret.json.blocked_by, 'preflight_missing_allow_origin_header');
+    assert.equal(secret.json.fix, 'add "x-secret" to the route\'s allow_headers');
+  });
+
+  test('with a listed origin: it is allowed, any other is not, credentials are not', T, async () => {
+    const server = await startServer(['https://app.example.com']);
+    servers.push(server);
+    const ok = await check(server.port, ['--origin', 'https://app.example.com', '--method', 'DELETE']);
+    assert.equal(ok.json.verdict, 'allowed', JSON.stringify(ok.json));
+    const other = await check(server.port, ['--origin', 'https://evil.example', '--method', 'DELETE']);
+    assert.equal(other.json.verdict, 'blocked');
+    const cookies = await check(server.port, ['--origin', 'https://app.example.com', '--credentials']);
+    assert.equal(cookies.json.blocked_by, 'invalid_allow_credentials');
+  });
+
+  test('an accepted preflight is 204 with no body and no Content-Length; a refused one is 403 with the reason', T,
+    async () => {
+      const server = await startServer(['https://app.example.com']);
+      servers.push(server);
+      const accepted = await rawHead(server.port, 'OPTIONS /items/1 HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example.com\r\n' +
+        'Access-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n');
+      assert.match(accepted, /^HTTP\/1\.1 204 /);
+      assert.match(accepted, /\r\nAccess-Control-Allow-Methods: PUT, DELETE\r\n/i);
+      assert.match(accepted, /\r\nVary: Origin/i);
+      assert.doesNotMatch(accepted, /Content-Length/i);
+      const refused = await rawHead(server.port, 'OPTIONS /items/1 HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n' +
+        'Access-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n');
+      assert.match(refused, /^HTTP\/1\.1 403 /);
+      assert.doesNotMatch(refused, /Access-Control-Allow/i);
+    });
+});

@@ -6,7 +6,7 @@
 include(CMakePackageConfigHelpers)
 
 set(CORSD_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/corsd)
-install(TARGETS corsd_cors corsd_beast EXPORT corsdTargets
+install(TARGETS corsd_cors corsd_beast corsd_httplib EXPORT corsdTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/corsd/cors ${PROJECT_SOURCE_DIR}/include/corsd/adapters

@@ -9,7 +9,7 @@ CORSD_BUILD="${CORSD_BUILD:-$CORSD_ROOT/build}"
 corsd_apt_packages=(
   g++ cmake ninja-build ccache pkg-config curl
   libboost1.81-dev libcli11-dev libtomlplusplus-dev libpsl-dev publicsuffix libsystemd-dev libgtest-dev libgmock-dev
-  libbenchmark-dev libssl-dev openssl
+  libbenchmark-dev libssl-dev openssl libcpp-httplib-dev
   chromium firefox-esr nginx-light prometheus haproxy
   systemd socat man-db  # tests/operations/systemd.test.mjs: systemd's own tools play systemd's part
   wrk  # tests/operations/reload.test.mjs: reloads under wrk's load

@@ -79,6 +79,10 @@ std::optional<http::ClientResponse> send(const CheckOptions& o, const Step& step
   request.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_seconds * 1000));
   for (const auto& h : step.sent) request.headers.emplace_back(h.name, h.value);
   request.headers.emplace_back("User-Agent", "corsd-check/" CORSD_VERSION);
+  // As browsers do for a fetch() without a body (some servers refuse a PUT without it: 411 or 400).
+  if (step.method == "POST" || step.method == "PUT" || step.method == "PATCH") {
+    request.headers.emplace_back("Content-Length", "0");
+  }
   auto result = http::fetch(request);
   if (auto* error = std::get_if<http::ClientError>(&result)) {
     out.unreachable = error->what;

@@ -1,7 +1,8 @@
-// The Boost.Beast adapter in a real Beast server (examples/beast/server.cpp, the blog post's API), judged by
-// `corsd check` as a browser would: preflights answered from the policy (204 without a body or a
-// Content-Length; 403 with the reason), answers given exactly the policy's fields; with the blog post's
-// policy and with a listed origin. Loopback only.
+// The adapters in their real hosts: a Boost.Beast server (examples/beast) and a cpp-httplib server
+// (examples/httplib), each serving the blog post's API, judged by `corsd check` as a browser would:
+// preflights answered from the policy (204 without a body; 403 with the reason), every answer given exactly
+// the policy's fields, cpp-httplib's own 404 included; with the blog post's policy and with a listed origin.
+// Loopback only.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,9 +17,16 @@ const T = { timeout: 30_000 };
 const BUILD = process.env.CORSD_BUILD_DIR || new URL('../../build', import.meta.url).pathname;
 const PAGE = 'http://localhost:8081';
 
-/** Starts the example with `args`; resolves to { port, stop() } once it listens. */
-async function startServer(args) {
-  const proc = spawn(join(BUILD, 'examples/beast/beast_server'), ['0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** The example servers: the binary, and what their host does that the other does not. */
+const HOSTS = {
+  beast: { binary: 'examples/beast/beast_server', emptyLength: false },
+  // cpp-httplib 0.11 writes Content-Length: 0 on a 204 itself; browsers accept it.
+  httplib: { binary: 'examples/httplib/httplib_server', emptyLength: true },
+};
+
+/** Starts `host`'s example with `args`; resolves to { port, stop() } once it listens. */
+async function startServer(host, args) {
+  const proc = spawn(join(BUILD, HOSTS[host].binary), ['0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout.setEncoding('utf8');
   for await (const chunk of proc.stdout) {
@@ -26,7 +34,7 @@ async function startServer(args) {
     const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
     if (m) return { port: Number(m[1]), stop: () => proc.kill('SIGKILL') };
   }
-  throw new Error(`beast_server did not start: ${out}`);
+  throw new Error(`${host}'s example did not start: ${out}`);
 }
 
 /** corsd check --json against the server (asynchronous: nothing blocks the test's own loop). */
@@ -50,12 +58,12 @@ async function rawHead(port, request) {
   return text.slice(0, text.indexOf('\r\n\r\n'));
 }
 
-describe('the Beast adapter', () => {
+for (const host of Object.keys(HOSTS)) describe(`the ${host} adapter`, () => {
   const servers = [];
   after(() => servers.forEach((s) => s.stop()));
 
   test('with the blog post\'s policy: the PUT with JSON is allowed, a header it does not allow is refused', T, async () => {
-    const server = await startServer([]);
+    const server = await startServer(host, []);
     servers.push(server);
     const put = await check(server.port, ['--origin', PAGE, '--method', 'PUT', '--header', 'Content-Type: application/json']);
     assert.equal(put.code, 0, JSON.stringify(put.json));
@@ -68,7 +76,7 @@ describe('the Beast adapter', () => {
   });
 
   test('with a listed origin: it is allowed, any other is not, credentials are not', T, async () => {
-    const server = await startServer(['https://app.example.com']);
+    const server = await startServer(host, ['https://app.example.com']);
     servers.push(server);
     const ok = await check(server.port, ['--origin', 'https://app.example.com', '--method', 'DELETE']);
     assert.equal(ok.json.verdict, 'allowed', JSON.stringify(ok.json));
@@ -80,17 +88,33 @@ describe('the Beast adapter', () => {
 
   test('an accepted preflight is 204 with no body and no Content-Length; a refused one is 403 with the reason', T,
     async () => {
-      const server = await startServer(['https://app.example.com']);
+      const server = await startServer(host, ['https://app.example.com']);
       servers.push(server);
       const accepted = await rawHead(server.port, 'OPTIONS /items/1 HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example.com\r\n' +
         'Access-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n');
       assert.match(accepted, /^HTTP\/1\.1 204 /);
       assert.match(accepted, /\r\nAccess-Control-Allow-Methods: PUT, DELETE\r\n/i);
       assert.match(accepted, /\r\nVary: Origin/i);
-      assert.doesNotMatch(accepted, /Content-Length/i);
+      if (HOSTS[host].emptyLength) {
+        assert.match(accepted, /\r\nContent-Length: 0(\r\n|$)/i);
+      } else {
+        assert.doesNotMatch(accepted, /Content-Length/i);
+      }
       const refused = await rawHead(server.port, 'OPTIONS /items/1 HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n' +
         'Access-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n');
       assert.match(refused, /^HTTP\/1\.1 403 /);
       assert.doesNotMatch(refused, /Access-Control-Allow/i);
     });
+
+  if (host === 'httplib') {
+    test('the host\'s own 404 gets the policy\'s fields too', T, async () => {
+      const server = await startServer(host, ['https://app.example.com']);
+      servers.push(server);
+      const head = await rawHead(server.port, 'GET /nothing-here HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example.com\r\n' +
+        'Connection: close\r\n\r\n');
+      assert.match(head, /^HTTP\/1\.1 404 /);
+      assert.match(head, /\r\nAccess-Control-Allow-Origin: https:\/\/app\.example\.com\r\n/i);
+      assert.match(head, /\r\nVary: Origin/i);
+    });
+  }
 });

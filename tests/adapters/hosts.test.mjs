@@ -51,7 +51,7 @@ async function check(port, args) {
 async function rawHead(port, request) {
   const socket = net.connect(port, '127.0.0.1');
   await once(socket, 'connect');
-  socket.end(request);
+  socket.write(request);  // not end(): a half-closed client may go unanswered; Connection: close ends it
   let text = '';
   socket.setEncoding('utf8');
   for await (const chunk of socket) text += chunk;

@@ -26,8 +26,6 @@ int fail(const std::string& message) {
   return 2;
 }
 
-void log_debug(std::string_view line) { corsd::cli::log_line(line, "debug: "); }
-
 void print_indented(const std::string& text) {
   for (std::size_t at = 0, end; at < text.size(); at = end + 1) {
     end = text.find('\n', at);
@@ -68,10 +66,20 @@ int main(int argc, char** argv) {
   auto site = std::make_shared<const corsd::app::Site>(std::get<corsd::app::Site>(std::move(built)));
   if (options.check_only) return check_config(options, *site);
 
-  corsd::http::RejectionSink on_rejection;
-  if (options.log_level == corsd::cli::LogLevel::debug) on_rejection = log_debug;
+  // Both logs are declared before the server, so they outlive the workers and write their last lines.
+  // The debug log goes to standard error through per-worker queues like the access log's: a stderr
+  // nobody reads drops lines (counted on /metrics) and never stalls a worker.
+  corsd::http::AccessLog debug_log(options.threads, 256 * 1024);
+  corsd::app::WorkerRejectionSink on_rejection;
+  if (options.log_level == corsd::cli::LogLevel::debug) {
+    if (std::string e = debug_log.configure("/dev/stderr", corsd::http::AccessLogFormat::json); !e.empty()) {
+      return fail(e);
+    }
+    on_rejection = [&debug_log](unsigned worker, std::string_view line) {
+      debug_log.append(worker, "corsd: debug: " + std::string(line) + "\n");
+    };
+  }
   corsd::app::Gateways gateways(site, on_rejection);
-  // Declared before the server, so it outlives the workers and writes their last lines.
   corsd::http::AccessLog access_log(options.threads);
   if (std::string e = access_log.configure(options.access_log.path, options.access_log.format); !e.empty()) {
     return fail(e);
@@ -100,7 +108,7 @@ int main(int argc, char** argv) {
   }
 
   corsd::app::ReloadStats reloads;
-  const corsd::app::MetricsSources metrics{server, gateways, reloads, access_log};
+  const corsd::app::MetricsSources metrics{server, gateways, reloads, access_log, debug_log};
   corsd::http::Listening admin_listening;
   if (options.admin || inherited.admin) {
     admin_listening =

@@ -70,7 +70,11 @@ boost::asio::awaitable<void> Gateway::stream(http::Exchange& exchange) {
 
 http::HandlerFactory Gateways::factory() {
   return [this](http::WorkerContext& worker) {
-    auto gateway = std::make_unique<Gateway>(worker, site_, on_rejection_);
+    http::RejectionSink sink;
+    if (on_rejection_) {
+      sink = [sink = on_rejection_, index = worker.index()](std::string_view line) { sink(index, line); };
+    }
+    auto gateway = std::make_unique<Gateway>(worker, site_, std::move(sink));
     if (by_worker_.size() <= worker.index()) by_worker_.resize(worker.index() + 1);
     by_worker_[worker.index()].push_back(gateway.get());
     return gateway;

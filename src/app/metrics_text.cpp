@@ -174,6 +174,12 @@ void write_reloads(Writer& w, const ReloadStats& reloads) {
            static_cast<double>(reloads.last_successful.value()));
 }
 
+void write_debug_log(Writer& w, const http::AccessLog& log) {
+  w.single("corsd_debug_log_dropped_total", "counter",
+           "Debug log lines (log_level = \"debug\") dropped: standard error did not take them in time.",
+           static_cast<double>(log.dropped()));
+}
+
 void write_access_log(Writer& w, const http::AccessLog& log) {
   w.single("corsd_access_log_lines_total", "counter", "Lines queued for the access log.",
            static_cast<double>(log.lines()));
@@ -191,6 +197,7 @@ std::string render_metrics(const MetricsSources& sources) {
   write_upstreams(w, sources.gateways);
   write_reloads(w, sources.reloads);
   write_access_log(w, sources.access_log);
+  write_debug_log(w, sources.debug_log);
   return w.take();
 }
 

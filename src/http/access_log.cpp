@@ -245,9 +245,11 @@ void write_combined(const AccessRecord& r, LineWriter& w) {
 }
 
 // Opens `path` for appending; -1 and errno on failure. "-" is standard
-// output, never closed.
+// output, never closed; "/dev/stderr" a copy of standard error (which under
+// systemd is a socket that cannot be opened by name).
 int open_log(const std::string& path) {
   if (path == "-") return STDOUT_FILENO;
+  if (path == "/dev/stderr") return ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
   return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 }
 

@@ -423,6 +423,22 @@ for (const status of [201, 204, 304, 404, 500]) {
 
 export const CASES = cases;
 
+/** The lines of the ground-truth summaries (chromium_messages.mjs, firefox_messages.mjs) for one case's record. */
+export function caseSummaryLines(r) {
+  const fmtHeaders = (hs) => hs.map(([n, v]) => `${n}: ${v}`).join(' | ');
+  const out = [`  request: ${r.request.method} credentials=${r.request.credentials} ${fmtHeaders(r.request.headers)}`];
+  if (r.server.preflight) out.push(`  preflight answer: ${r.server.preflight.status} ${fmtHeaders(r.server.preflight.headers)}`);
+  out.push(`  actual answer: ${r.server.actual.status} ${fmtHeaders(r.server.actual.headers)}`);
+  if (r.server.target) out.push(`  target answer: ${r.server.target.status} ${fmtHeaders(r.server.target.headers)}`);
+  for (const q of r.received) {
+    const pick = q.headers.filter(([n]) => /^(origin|access-control-|accept$|sec-fetch-|content-type|x-|authorization|range|cookie)/.test(n));
+    out.push(`  server got ${q.kind}: ${q.method} ${q.path} ${fmtHeaders(pick)}`);
+  }
+  out.push(r.allowed ? `  readable headers: ${r.readable_headers.join(', ')}` : `  fetch error: ${r.error}`);
+  return out;
+}
+
+
 // --- Servers -----------------------------------------------------------------------------------------
 //
 // The case server speaks HTTP/1.1 itself (node:net), not through node:http: Node's parser answers

@@ -15,7 +15,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { launchChromium } from '../browser/support.mjs';
-import { CASES, startCaseServer, startPageServer, resolveValue } from './cases.mjs';
+import { CASES, caseSummaryLines, startCaseServer, startPageServer, resolveValue } from './cases.mjs';
 import { runInChromium, templateOf } from './run_chromium.mjs';
 
 const { values: opts } = parseArgs({
@@ -68,7 +68,6 @@ for (const r of records) {
   byTemplate.get(key).cases.push(r.name);
   for (const e of r.cdp_cors_errors) byTemplate.get(key).cdp.add(e.corsError + (e.failedParameter ? `(${e.failedParameter})` : ''));
 }
-const fmtHeaders = (hs) => hs.map(([n, v]) => `${n}: ${v}`).join(' | ');
 const out = [];
 out.push(`Chromium ground truth for corsd check: ${records.length} cases, ` +
   `${records.filter((r) => r.allowed).length} allowed, ${records.filter((r) => !r.allowed).length} blocked; ` +
@@ -87,16 +86,7 @@ out.push('== Cases ==');
 for (const r of records) {
   out.push('');
   out.push(`# ${r.name}: ${r.allowed ? `ALLOWED status ${r.status}` : 'BLOCKED'}`);
-  out.push(`  request: ${r.request.method} credentials=${r.request.credentials} ${fmtHeaders(r.request.headers)}`);
-  if (r.server.preflight) out.push(`  preflight answer: ${r.server.preflight.status} ${fmtHeaders(r.server.preflight.headers)}`);
-  out.push(`  actual answer: ${r.server.actual.status} ${fmtHeaders(r.server.actual.headers)}`);
-  if (r.server.target) out.push(`  target answer: ${r.server.target.status} ${fmtHeaders(r.server.target.headers)}`);
-  for (const q of r.received) {
-    const pick = q.headers.filter(([n]) => /^(origin|access-control-|accept$|sec-fetch-|content-type|x-|authorization|range|cookie)/.test(n));
-    out.push(`  server got ${q.kind}: ${q.method} ${q.path} ${fmtHeaders(pick)}`);
-  }
-  if (r.allowed) out.push(`  readable headers: ${r.readable_headers.join(', ')}`);
-  else out.push(`  fetch error: ${r.error}`);
+  out.push(...caseSummaryLines(r));
   if (r.cors_message) out.push(`  CORS line: ${r.cors_message_template}`);
   for (const m of r.other_messages) out.push(`  other console error: ${templateOf(m, { url: r.url, pageOrigin: pageServer.origin, caseOrigin: caseServer.origin })}`);
   for (const m of r.console_other_types) out.push(`  other console message: ${templateOf(m, { url: r.url, pageOrigin: pageServer.origin, caseOrigin: caseServer.origin })}`);

@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CASES, startCaseServer, startPageServer, resolveValue } from './cases.mjs';
+import { CASES, caseSummaryLines, startCaseServer, startPageServer, resolveValue } from './cases.mjs';
 import { templateOf as chromiumTemplateOf } from './run_chromium.mjs';
 import { launchFirefox, closeFirefox, runInFirefox } from './run_firefox.mjs';
 
@@ -83,7 +83,6 @@ for (const r of records) {
   byTemplate.get(key).cases.push(r.name);
   byTemplate.get(key).categories.add(r.console.map((m) => m.category).join(' + ') || '-');
 }
-const fmtHeaders = (hs) => hs.map(([n, v]) => `${n}: ${v}`).join(' | ');
 const out = [];
 out.push(`Firefox (${version}) ground truth for corsd check --browser firefox: ${records.length} cases, ` +
   `${records.filter((r) => r.allowed).length} allowed, ${records.filter((r) => !r.allowed).length} blocked; ` +
@@ -112,16 +111,7 @@ out.push('== Cases ==');
 for (const r of records) {
   out.push('');
   out.push(`# ${r.name}: ${r.allowed ? `ALLOWED status ${r.status}` : 'BLOCKED'}`);
-  out.push(`  request: ${r.request.method} credentials=${r.request.credentials} ${fmtHeaders(r.request.headers)}`);
-  if (r.server.preflight) out.push(`  preflight answer: ${r.server.preflight.status} ${fmtHeaders(r.server.preflight.headers)}`);
-  out.push(`  actual answer: ${r.server.actual.status} ${fmtHeaders(r.server.actual.headers)}`);
-  if (r.server.target) out.push(`  target answer: ${r.server.target.status} ${fmtHeaders(r.server.target.headers)}`);
-  for (const q of r.received) {
-    const pick = q.headers.filter(([n]) => /^(origin|access-control-|accept$|sec-fetch-|content-type|x-|authorization|range|cookie)/.test(n));
-    out.push(`  server got ${q.kind}: ${q.method} ${q.path} ${fmtHeaders(pick)}`);
-  }
-  if (r.allowed) out.push(`  readable headers: ${r.readable_headers.join(', ')}`);
-  else out.push(`  fetch error: ${r.error}`);
+  out.push(...caseSummaryLines(r));
   out.push(`  preflight (BiDi): ${r.preflight}`);
   for (const m of r.console) out.push(`  console [${m.level} ${m.category}]: ${templateOf(m.text, tctxOf(r))}`);
 }

@@ -35,6 +35,7 @@ const GOLDEN = {
   corsd_config_last_reload_successful: ['gauge', []],
   corsd_access_log_lines_total: ['counter', []],
   corsd_access_log_dropped_total: ['counter', []],
+  corsd_debug_log_dropped_total: ['counter', []],
 };
 
 /** Parses the text format: { types: {family: type}, samples: [{ name, labels, value }] }. */

@@ -35,6 +35,7 @@ struct MetricsSources {
   const Gateways& gateways;
   const ReloadStats& reloads;
   const http::AccessLog& access_log;
+  const http::AccessLog& debug_log;
 };
 
 // render_metrics()

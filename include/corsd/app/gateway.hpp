@@ -34,6 +34,10 @@ struct RouteStats {
 };
 using RouteStatsTable = http::StatsTable<RouteStats>;
 
+// Receives each rejection's debug line, with the index of the worker that
+// rejected it (so that a per-worker queue takes it without a lock).
+using WorkerRejectionSink = std::function<void(unsigned worker, std::string_view line)>;
+
 class Gateway final : public http::Handler {
  public:
   Gateway(http::WorkerContext& worker, std::shared_ptr<const Site> site, http::RejectionSink on_rejection = {});
@@ -74,7 +78,7 @@ class Gateway final : public http::Handler {
 // its own worker's thread. Must outlive the server.
 class Gateways {
  public:
-  explicit Gateways(std::shared_ptr<const Site> site, http::RejectionSink on_rejection = {})
+  explicit Gateways(std::shared_ptr<const Site> site, WorkerRejectionSink on_rejection = {})
       : site_(std::move(site)), on_rejection_(std::move(on_rejection)) {}
   Gateways(const Gateways&) = delete;
   Gateways& operator=(const Gateways&) = delete;
@@ -97,7 +101,7 @@ class Gateways {
 
  private:
   std::shared_ptr<const Site> site_;
-  http::RejectionSink on_rejection_;
+  WorkerRejectionSink on_rejection_;
   std::vector<std::vector<Gateway*>> by_worker_;  // filled before the server runs, read on each worker
 };
 

@@ -125,6 +125,7 @@ class Connection::Stream final : public Exchange {
   Request request_;
   Framing framing_;
   std::uint64_t sent_ = 0;  // body bytes
+  std::uint64_t body_received_ = 0;
   unsigned status_ = 0;
   error_code body_error_;
   bool head_request_ = false;
@@ -156,6 +157,7 @@ net::awaitable<BodySlice> Connection::Stream::read_body() {
       // again before the next call: that is the back-pressure.
       if (c_.storage_.slice) {
         body_started_ = true;
+        body_received_ += c_.storage_.slice->size();
         c_.worker_.stats().request_body_bytes.add(c_.storage_.slice->size());
         co_return BodySlice{*c_.storage_.slice};
       }
@@ -175,7 +177,8 @@ net::awaitable<BodySlice> Connection::Stream::read_body() {
       body_error_ = bhttp::error::header_limit;
       co_return BodySlice{{}, false};
     }
-    c_.read_deadline_ = clock::now() + c_.worker_.limits().body_timeout;
+    c_.read_deadline_ =
+        std::min(clock::now() + c_.worker_.limits().body_timeout, c_.body_rate_deadline(body_received_));
     auto [ec, n] = co_await c_.socket_.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
     c_.read_deadline_ = clock::time_point::max();
     if (ec) {
@@ -549,8 +552,17 @@ void Connection::arm_read_deadline() {
     }
     read_deadline_ = header_deadline_;
   } else {
-    read_deadline_ = now + limits.body_timeout;
+    read_deadline_ = std::min(now + limits.body_timeout, body_rate_deadline(storage_.body.size()));
   }
+}
+
+clock::time_point Connection::body_rate_deadline(std::uint64_t received) const noexcept {
+  const Limits& limits = worker_.limits();
+  if (limits.min_body_rate == 0) return clock::time_point::max();
+  const double seconds = static_cast<double>(received) / static_cast<double>(limits.min_body_rate);
+  if (seconds > 86400.0 * 365) return clock::time_point::max();  // a year earned: no deadline worth the overflow
+  const auto earned = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
+  return head_at_ + limits.body_timeout + earned;
 }
 
 net::awaitable<bool> Connection::write(std::span<const net::const_buffer> buffers) {

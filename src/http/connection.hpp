@@ -58,6 +58,8 @@ class Connection final : public Watched {
   std::string_view peer_address();
   bool skip_empty_lines() noexcept;
   void arm_read_deadline();
+  // When a body with `received` bytes so far falls below min_body_rate.
+  clock::time_point body_rate_deadline(std::uint64_t received) const noexcept;
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   net::awaitable<bool> flush();
   net::awaitable<StreamEnd> serve_stream();

@@ -17,6 +17,10 @@ struct Limits {
   std::uint64_t body_bytes = 1024 * 1024;  // de-chunked body; over it: 413, never buffered
   std::size_t pipelined_requests = 32;     // answered requests held before one write
   std::size_t connections_per_thread = 10000;
+  // Slowest average body in bytes per second once body_timeout has passed
+  // (0: none): a body trickled a byte at a time cannot hold a connection
+  // for ever by never pausing longer than body_timeout.
+  std::uint64_t min_body_rate = 500;
 
   std::chrono::milliseconds header_timeout{10'000};  // first byte of a request to its last header byte
   std::chrono::milliseconds body_timeout{30'000};    // longest pause while a body arrives

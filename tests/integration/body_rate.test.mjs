@@ -1,0 +1,78 @@
+// A body trickled in below min_body_rate cannot hold a connection: with body_timeout 1 s and a minimum of
+// 100 bytes a second, a body sent at 10 bytes a second (never pausing a whole second, so body_timeout alone
+// would wait for ever) is cut off soon after the first second, on a buffered route and on a proxied
+// (streamed) one; a body at 400 bytes a second arrives whole. Real corsd and a Node.js upstream, loopback only.
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { startCorsd } from '../support/corsd.mjs';
+
+const T = { timeout: 30_000 };
+const ORIGIN = 'https://app.example.com';
+
+/**
+ * Sends a PUT of `length` bytes to `port`, `chunk` bytes every `everyMs`, for at most `maxMs`. Resolves to
+ * { answered: the status line or null, closedAfterMs }.
+ */
+async function trickle(port, { length, chunk, everyMs, maxMs }) {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  const started = Date.now();
+  let text = '';
+  let closed = false;
+  socket.setEncoding('utf8');
+  socket.on('data', (d) => { text += d; });
+  socket.on('error', () => {});
+  const ended = new Promise((resolve) => socket.once('close', () => { closed = true; resolve(); }));
+  socket.write(`PUT /items/1 HTTP/1.1\r\nHost: x\r\nOrigin: ${ORIGIN}\r\nContent-Type: text/plain\r\n` +
+    `Content-Length: ${length}\r\nConnection: close\r\n\r\n`);
+  for (let sent = 0; sent < length && !closed && Date.now() - started < maxMs; sent += chunk) {
+    socket.write('x'.repeat(Math.min(chunk, length - sent)));
+    await sleep(everyMs);
+  }
+  await Promise.race([ended, sleep(maxMs)]);
+  socket.destroy();
+  return { answered: text ? text.split('\r\n')[0] : null, closed, closedAfterMs: Date.now() - started };
+}
+
+describe('min_body_rate', () => {
+  let upstream;
+  let echo;
+  let proxy;
+  before(async () => {
+    upstream = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const limits = ['--no-demo', '--threads', '1', '--listen', '127.0.0.1:0', '--body-timeout', '1', '--min-body-rate', '100',
+      '--allow-origin', ORIGIN, '--allow-methods', 'PUT'];
+    echo = await startCorsd(limits);
+    proxy = await startCorsd([...limits, '--upstream', `http://127.0.0.1:${upstream.address().port}`]);
+  });
+  after(async () => {
+    await echo?.stop();
+    await proxy?.stop();
+    upstream?.close();
+  });
+
+  for (const [name, server] of [['buffered (the echo API)', () => echo], ['streamed (the proxy)', () => proxy]]) {
+    test(`${name}: a body at 10 bytes a second is cut off soon after body_timeout`, T, async () => {
+      const r = await trickle(server().port, { length: 1000, chunk: 1, everyMs: 100, maxMs: 8000 });
+      assert.ok(r.closed, `the connection was closed (${JSON.stringify(r)})`);
+      assert.ok(r.closedAfterMs < 5000, `closed after ${r.closedAfterMs} ms`);
+      assert.ok(!r.answered || !r.answered.includes(' 200 '), `not served: ${r.answered}`);
+    });
+
+    test(`${name}: a body at 400 bytes a second arrives whole`, T, async () => {
+      const r = await trickle(server().port, { length: 1000, chunk: 40, everyMs: 100, maxMs: 8000 });
+      assert.match(r.answered ?? '', /^HTTP\/1\.1 200 /, JSON.stringify(r));
+    });
+  }
+});

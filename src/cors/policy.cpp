@@ -287,18 +287,18 @@ Decision Policy::decide_preflight(const CorsRequest& request, std::string_view a
   }
   d.reason = check_headers(request, d.detail);
   if (d.reason != RejectReason::none) return d;
+  // Private network access a route does not grant is left out of an
+  // otherwise accepted answer, not the whole preflight refused.
   const bool wants_private_network = request.request_private_network.present();
-  if (wants_private_network && !spec_.allow_private_network) {
-    d.reason = RejectReason::private_network_not_allowed;
-    return d;
-  }
+  const bool grants_private_network = wants_private_network && spec_.allow_private_network;
+  if (wants_private_network && !grants_private_network) d.withheld = RejectReason::private_network_not_allowed;
   d.kind = DecisionKind::preflight_accepted;
   d.headers.push_back("Access-Control-Allow-Origin", allow_origin);
   if (spec_.allow_credentials) d.headers.push_back("Access-Control-Allow-Credentials", "true");
   if (!allow_methods_value_.empty()) d.headers.push_back("Access-Control-Allow-Methods", allow_methods_value_);
   if (!allow_headers_value_.empty()) d.headers.push_back("Access-Control-Allow-Headers", allow_headers_value_);
   if (!max_age_value_.empty()) d.headers.push_back("Access-Control-Max-Age", max_age_value_);
-  if (wants_private_network) d.headers.push_back("Access-Control-Allow-Private-Network", "true");
+  if (grants_private_network) d.headers.push_back("Access-Control-Allow-Private-Network", "true");
   return d;
 }
 
@@ -366,7 +366,7 @@ std::string Policy::describe() const {
 
 std::string explain_rejection(const Decision& decision, const CorsRequest& request) {
   const std::string detail(decision.detail);
-  switch (decision.reason) {
+  switch (decision.why()) {
     case RejectReason::none: return "nothing: the request was allowed";
     case RejectReason::origin_repeated: return "nothing can: a request must carry one Origin";
     case RejectReason::origin_null:

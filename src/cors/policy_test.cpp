@@ -254,7 +254,17 @@ TEST(PrivateNetworkTest, AnsweredOnlyWhenEnabled) {
   auto spec = listed_spec();
   auto b = preflight("https://app.example.com", "GET");
   b.private_network = true;
-  EXPECT_EQ(make(spec).decide(b.build()).reason, RejectReason::private_network_not_allowed);
+  {
+    // Not granted: the preflight is still accepted, without the private-network field; the browser fails
+    // only that check, and `withheld` says why.
+    const Policy policy = make(spec);
+    const Decision d = policy.decide(b.build());
+    EXPECT_EQ(d.kind, DecisionKind::preflight_accepted);
+    EXPECT_EQ(d.reason, RejectReason::none);
+    EXPECT_EQ(d.withheld, RejectReason::private_network_not_allowed);
+    EXPECT_EQ(to_map(d).count("Access-Control-Allow-Private-Network"), 0u);
+    EXPECT_EQ(to_map(d).at("Access-Control-Allow-Origin"), "https://app.example.com");
+  }
   spec.allow_private_network = true;
   const Policy policy = make(spec);  // outlives the Decision, whose views point into it
   const Decision d = policy.decide(b.build());

@@ -35,7 +35,7 @@ cors::Decision CorsStage::decide(const cors::Route& route, const Request& reques
   cors::RequestFields fields;
   const cors::CorsRequest cors = cors_request(request, fields);
   const cors::Decision decision = route.policy.decide(cors);
-  if (report && decision.reason != cors::RejectReason::none && on_rejection_) this->report(route, cors, decision);
+  if (report && decision.why() != cors::RejectReason::none && on_rejection_) this->report(route, cors, decision);
   return decision;
 }
 
@@ -62,8 +62,8 @@ void CorsStage::report(const cors::Route& route, const cors::CorsRequest& cors, 
     line += " request-method=";
     append_printable(line, cors.request_method.value);
   }
-  line += " reason=";
-  line += cors::reason_name(decision.reason);
+  line += decision.reason != cors::RejectReason::none ? " reason=" : " withheld=";
+  line += cors::reason_name(decision.why());
   line += " need: ";
   append_printable(line, cors::explain_rejection(decision, cors));
   on_rejection_(line);

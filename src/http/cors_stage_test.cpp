@@ -163,6 +163,23 @@ TEST(CorsStageTest, RejectedActualRequestReachesTheApplicationWithoutCorsHeaders
   EXPECT_NE(e.wire.find("Vary: Origin\r\n"), std::string::npos);
 }
 
+TEST(CorsStageTest, PrivateNetworkNotGrantedIsLeftOutNotRefused) {
+  std::string logged;
+  // "/public" does not grant private network access: the preflight is answered, without its field.
+  const Exchange e = exchange("OPTIONS",
+                              {{"Origin", "https://app.example"},
+                               {"Access-Control-Request-Method", "GET"},
+                               {"Access-Control-Request-Private-Network", "true"}},
+                              two_routes(), "/public", [&](std::string_view line) { logged = line; });
+  EXPECT_EQ(e.app_calls, 0);
+  EXPECT_NE(e.wire.find("HTTP/1.1 204 "), std::string::npos) << e.wire;
+  EXPECT_EQ(e.wire.find("Access-Control-Allow-Private-Network"), std::string::npos) << e.wire;
+  EXPECT_NE(e.wire.find("Access-Control-Allow-Origin: *"), std::string::npos) << e.wire;
+  EXPECT_EQ(logged,
+            "CORS rejected: route=/public origin=https://app.example method=OPTIONS request-method=GET "
+            "withheld=private_network_not_allowed need: set allow_private_network = true");
+}
+
 TEST(CorsStageTest, PrivateNetworkRequestCountsOnlyWhenExactlyTrue) {
   Request request;
   std::vector<Field> fields = {{"Access-Control-Request-Private-Network", "TRUE"}};

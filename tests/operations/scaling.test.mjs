@@ -270,13 +270,20 @@ describe('three instances behind HAProxy', () => {
     dir = mkdtempSync(join(tmpdir(), 'corsd-scaling-'));
     sock = join(dir, 'haproxy.sock');
     for (let n = 1; n <= INSTANCES; n++) {
-      const inst = {
-        n, name: `corsd${n}`, apiPort: await freePort(), adminPort: await freePort(), file: join(dir, `corsd${n}.toml`),
-        upstream: await startUpstream(n),
-      };
-      writeFileSync(inst.file, corsdConfig(inst, 0));
+      const inst = { n, name: `corsd${n}`, file: join(dir, `corsd${n}.toml`), upstream: await startUpstream(n) };
       instances.push(inst);
-      inst.corsd = await start(inst);
+      // A port freePort() found free can be taken by a parallel test before corsd binds it: try others.
+      for (let attempt = 1; ; attempt++) {
+        inst.apiPort = await freePort();
+        inst.adminPort = await freePort();
+        writeFileSync(inst.file, corsdConfig(inst, 0));
+        try {
+          inst.corsd = await start(inst);
+          break;
+        } catch (err) {
+          if (attempt === 5 || !/Address already in use/.test(String(err?.message))) throw err;
+        }
+      }
       assert.equal(inst.corsd.adminUrl, `http://127.0.0.1:${inst.adminPort}`, inst.corsd.output());
     }
     lbPort = await freePort();

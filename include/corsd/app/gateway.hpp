@@ -29,7 +29,7 @@ struct RouteStats {
 
   void count(const cors::Decision& d) noexcept {
     decisions[static_cast<std::size_t>(d.kind)].add();
-    if (d.reason != cors::RejectReason::none) rejections[static_cast<std::size_t>(d.reason)].add();
+    if (d.why() != cors::RejectReason::none) rejections[static_cast<std::size_t>(d.why())].add();
   }
 };
 using RouteStatsTable = http::StatsTable<RouteStats>;

@@ -74,9 +74,16 @@ class HeaderFields {
 struct Decision {
   DecisionKind kind = DecisionKind::not_cors;
   RejectReason reason = RejectReason::none;
+  // A part of an accepted preflight the answer leaves out: private network
+  // access a route does not grant. The browser then fails that check
+  // alone; the debug log says why.
+  RejectReason withheld = RejectReason::none;
   std::string_view detail;  // the offending header name or method, if any
   HeaderFields headers;     // CORS headers to add, Vary excluded
   std::string_view vary;    // tokens to merge into Vary; empty when the answer cannot vary
+
+  // Why the request, or a part of it, was not granted; none if it was.
+  RejectReason why() const noexcept { return reason != RejectReason::none ? reason : withheld; }
 
   bool is_preflight() const noexcept {
     return kind == DecisionKind::preflight_accepted || kind == DecisionKind::preflight_rejected;

@@ -6,8 +6,6 @@
 #include <vector>
 
 #include "corsd/cors/audit.hpp"
-#include "corsd/cors/origin.hpp"
-#include "corsd/cors/token.hpp"
 #include "corsd/http/client.hpp"
 #include "json.hpp"
 #include "subcommand.hpp"

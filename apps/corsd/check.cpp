@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "corsd/cors/browser.hpp"
-#include "corsd/cors/origin.hpp"
 #include "corsd/cors/token.hpp"
 #include "corsd/http/client.hpp"
 #include "json.hpp"

@@ -13,6 +13,7 @@
 #include "corsd/app/static_site.hpp"
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/server.hpp"
+#include "corsd/http/tls.hpp"
 #include "log.hpp"
 #include "options.hpp"
 #include "reload.hpp"
@@ -64,6 +65,13 @@ int main(int argc, char** argv) {
   auto built = corsd::cli::build_site(options);
   if (auto* error = std::get_if<std::string>(&built)) return fail(*error);
   auto site = std::make_shared<const corsd::app::Site>(std::get<corsd::app::Site>(std::move(built)));
+  std::shared_ptr<const corsd::http::TlsCredentials> tls;
+  if (const auto certificates = corsd::cli::tls_certificates(options); !certificates.empty()) {
+    corsd::http::TlsLoad loaded = corsd::http::TlsCredentials::load(certificates);
+    for (const std::string& warning : loaded.warnings) corsd::cli::log_line(warning, "warning: ");
+    if (!loaded.ok()) return fail(loaded.error);
+    tls = std::move(loaded.credentials);
+  }
   if (options.check_only) return check_config(options, *site);
 
   // Both logs are declared before the server, so they outlive the workers and write their last lines.
@@ -85,6 +93,9 @@ int main(int argc, char** argv) {
     return fail(e);
   }
   corsd::http::Server server({options.limits, options.threads, &access_log});
+  if (tls) server.use_tls(tls);
+  // The API and the demo speak HTTPS with certificates; the admin endpoints stay plain HTTP.
+  const corsd::http::ListenOptions public_listener{.tls = tls != nullptr};
   const corsd::cli::InheritedSockets inherited = corsd::cli::inherited_sockets();
   if (!inherited.error.empty()) return fail(inherited.error);
   // A socket systemd passed, else the configured address.
@@ -92,7 +103,7 @@ int main(int argc, char** argv) {
                                const corsd::http::HandlerFactory& factory, corsd::http::ListenOptions listen = {}) {
     return fd ? server.adopt(*fd, factory, listen) : server.listen(address.host, address.port, factory, listen);
   };
-  const corsd::http::Listening api_listening = serve(inherited.api, options.api, gateways.factory());
+  const corsd::http::Listening api_listening = serve(inherited.api, options.api, gateways.factory(), public_listener);
   if (!api_listening.ok()) return fail(api_listening.error + " (choose another with --listen HOST:PORT)");
 
   std::optional<corsd::app::StaticSite> demo;
@@ -103,7 +114,7 @@ int main(int argc, char** argv) {
     auto page = corsd::app::make_demo_site({options.demo_root + "/index.html", options.jquery, api_origin});
     if (auto* error = std::get_if<std::string>(&page)) return fail(*error);
     demo = std::move(std::get<corsd::app::StaticSite>(page));
-    demo_listening = serve(inherited.demo, options.demo, corsd::http::share(*demo));
+    demo_listening = serve(inherited.demo, options.demo, corsd::http::share(*demo), public_listener);
     if (!demo_listening.ok()) return fail(demo_listening.error + " (choose another with --demo-listen HOST:PORT)");
   }
 
@@ -113,7 +124,7 @@ int main(int argc, char** argv) {
   if (options.admin || inherited.admin) {
     admin_listening =
         serve(inherited.admin, options.admin.value_or(corsd::cli::HostPort{}), corsd::app::admin_handlers(metrics),
-              {.open_while_draining = true});  // /readyz tells the load balancer 503 while requests drain
+              {.open_while_draining = true, .tls = false});  // /readyz tells the load balancer 503 while requests drain
     if (!admin_listening.ok()) return fail(admin_listening.error + " (choose another with --admin-listen HOST:PORT)");
   }
 

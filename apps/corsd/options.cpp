@@ -248,6 +248,11 @@ Parsed parse(int argc, char** argv) {
   }
   apply_flags(server_settings(), server_inputs, o);
   if (std::string e = apply_policy_flags(route_inputs, o); !e.empty()) return error_exit(e);
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return error_exit(std::string(o.tls_cert.empty() ? "a TLS key without its certificate"
+                                                     : "a TLS certificate without its key") +
+                      "\n  fix: give both --tls-cert and --tls-key ([server] tls_cert and tls_key), or neither");
+  }
   if (!file.empty() && o.routes.empty()) {
     // Else a file without routes would silently run the demo's allow-any-origin policy.
     return error_exit(file +
@@ -265,6 +270,11 @@ std::vector<std::string> restart_only_changes(const Options& running, const Opti
     }
   }
   return changed;
+}
+
+std::vector<http::TlsCertificate> tls_certificates(const Options& options) {
+  if (options.tls_cert.empty()) return {};
+  return {http::TlsCertificate{options.tls_cert, options.tls_key, {}}};
 }
 
 std::string describe_settings(const Options& options) {

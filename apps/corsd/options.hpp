@@ -14,6 +14,7 @@
 #include "corsd/cors/policy.hpp"
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/limits.hpp"
+#include "corsd/http/tls.hpp"
 #include "corsd/proxy/upstream.hpp"
 
 namespace corsd::cli {
@@ -68,6 +69,10 @@ struct Options {
   std::string demo_root;
   std::string jquery;
   std::string demo_api_origin;  // what the demo page calls; empty: the API's own URL
+  // PEM files of the API's and the demo's certificate and key; both empty:
+  // plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
   unsigned threads = 1;
   http::Limits limits;
   proxy::ProxySettings proxy;
@@ -101,6 +106,11 @@ Parsed parse(int argc, char** argv);
 // only on restart (listeners, threads, limits, the demo, the log level),
 // as "[section] key".
 std::vector<std::string> restart_only_changes(const Options& running, const Options& next);
+
+// tls_certificates()
+//
+// The certificates the listeners present, none for plain HTTP.
+std::vector<http::TlsCertificate> tls_certificates(const Options& options);
 
 // describe_settings()
 //

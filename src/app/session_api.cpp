@@ -51,7 +51,12 @@ void SessionApi::handle(const http::Request& request, http::Response& response) 
     }
     const IdText session = random_id();
     std::array<char, 80> cookie{};
-    const std::string_view prefix = "corsd_session=", suffix = "; Path=/; HttpOnly; SameSite=Lax";
+    // Over HTTPS the cookie goes with credentialed calls from any site
+    // (SameSite=None, which browsers take only with Secure); over plain
+    // HTTP, Lax (same-site pages only, such as the demo's other port).
+    const std::string_view prefix = "corsd_session=";
+    const std::string_view suffix =
+        request.tls ? "; Path=/; HttpOnly; Secure; SameSite=None" : "; Path=/; HttpOnly; SameSite=Lax";
     char* end = std::copy(prefix.begin(), prefix.end(), cookie.data());
     end = std::copy(session.begin(), session.end(), end);
     end = std::copy(suffix.begin(), suffix.end(), end);

@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/write.hpp>
@@ -26,6 +27,13 @@ constexpr std::chrono::seconds kFirstRequestGrace{1};
 constexpr std::size_t kLingerBytes = 1024 * 1024;
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::size_t kKeptOutputCapacity = 256 * 1024;
+// A TLS connection starts with a handshake record (RFC 8446 §5.1).
+constexpr char kTlsHandshakeRecord = 0x16;
+constexpr std::string_view kPlainHttpBody = "bad request: this port speaks HTTPS; call it with https:// instead\n";
+constexpr std::string_view kPlainHttpHead =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+    "Content-Length: 67\r\n\r\n";
+static_assert(kPlainHttpBody.size() == 67);
 
 struct ErrorAnswer {
   unsigned status;
@@ -75,7 +83,8 @@ ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed, std::s
 
 // The streamed exchange of the request whose head the connection has just
 // parsed. Lives in Connection::serve_stream()'s frame.
-class Connection::Stream final : public Exchange {
+template <typename Socket>
+class Connection<Socket>::Stream final : public Exchange {
  public:
   explicit Stream(Connection& c) : c_(c), request_(c.storage_.view()) {
     head_request_ = request_.method == "HEAD";
@@ -138,7 +147,8 @@ class Connection::Stream final : public Exchange {
   bool client_broke_ = false;
 };
 
-net::awaitable<BodySlice> Connection::Stream::read_body() {
+template <typename Socket>
+net::awaitable<BodySlice> Connection<Socket>::Stream::read_body() {
   RequestParser& parser = *c_.parser_;
   for (;;) {
     if (parser.is_done()) co_return BodySlice{};
@@ -189,7 +199,8 @@ net::awaitable<BodySlice> Connection::Stream::read_body() {
   }
 }
 
-net::awaitable<bool> Connection::Stream::send_interim(const ResponseHead& head) {
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::Stream::send_interim(const ResponseHead& head) {
   if (aborted_ || head_sent_ || head.status < 100 || head.status >= 200 || head.status == 101) co_return false;
   if (request_.version == 10) co_return true;  // HTTP/1.0 has no interim answers
   ResponseContext context{c_.worker_.date(), false, true, 11};
@@ -200,7 +211,8 @@ net::awaitable<bool> Connection::Stream::send_interim(const ResponseHead& head) 
   co_return ok;
 }
 
-net::awaitable<bool> Connection::Stream::send_head(const ResponseHead& head, Framing framing) {
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::Stream::send_head(const ResponseHead& head, Framing framing) {
   if (aborted_ || head_sent_) co_return false;
   if (framing.kind == Framing::Kind::chunked && request_.version == 10) framing.kind = Framing::Kind::close;
   if (framing.kind == Framing::Kind::close) keep_alive_ = false;
@@ -219,18 +231,21 @@ net::awaitable<bool> Connection::Stream::send_head(const ResponseHead& head, Fra
 
 // Not coroutines themselves (one frame fewer per call): the span is copied
 // into send()'s frame, and what it points to lives in the caller's.
-net::awaitable<bool> Connection::Stream::send_body(std::span<const std::string_view> slices) {
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::Stream::send_body(std::span<const std::string_view> slices) {
   return send(slices, false);
 }
 
-net::awaitable<bool> Connection::Stream::send_last(std::span<const std::string_view> slices) {
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::Stream::send_last(std::span<const std::string_view> slices) {
   return send(slices, true);
 }
 
 // Writes the queued head (if still queued), the slices in the framing (one
 // chunk for all of them) and, with `last`, the end of the body: one write
 // for a whole small answer.
-net::awaitable<bool> Connection::Stream::send(std::span<const std::string_view> slices, bool last) {
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::Stream::send(std::span<const std::string_view> slices, bool last) {
   if (aborted_ || !head_sent_ || finished_ || slices.size() > kMaxSlices) co_return false;
   std::uint64_t size = 0;
   for (const auto slice : slices) size += slice.size();
@@ -259,7 +274,8 @@ net::awaitable<bool> Connection::Stream::send(std::span<const std::string_view> 
   co_return ok;
 }
 
-net::awaitable<bool> Connection::Stream::finish() {
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::Stream::finish() {
   if (aborted_ || !head_sent_ || finished_) co_return false;
   if (framing_.kind == Framing::Kind::length && sent_ != framing_.length) {
     abort();
@@ -270,32 +286,43 @@ net::awaitable<bool> Connection::Stream::finish() {
   co_return true;
 }
 
-Connection::Connection(tcp::socket socket, Worker& worker, Handler& handler)
-    : socket_(std::move(socket)),
+template <typename Socket>
+Connection<Socket>::Connection(Socket socket, std::shared_ptr<const TlsCredentials> credentials, Worker& worker,
+                               Handler& handler)
+    : credentials_(std::move(credentials)),
+      socket_(std::move(socket)),
       worker_(worker),
       handler_(handler),
       in_(worker.limits().header_bytes + 4096),
       storage_(worker.limits()) {
+  storage_.tls = kTls;
   out_.reserve(4096);
   // A new connection must start its first request within the header timeout.
   read_deadline_ = clock::now() + worker.limits().header_timeout;
   worker_.attach(*this);
 }
 
-Connection::~Connection() { worker_.detach(*this); }
+template <typename Socket>
+Connection<Socket>::~Connection() { worker_.detach(*this); }
 
-bool Connection::idle() const noexcept {
+template <typename Socket>
+bool Connection<Socket>::idle() const noexcept {
   if (!idle_ || (served_ == 0 && clock::now() - accepted_at_ < kFirstRequestGrace)) return false;
   int waiting = 0;  // bytes of a next request already here: it is answered, not dropped
-  return ::ioctl(const_cast<tcp::socket&>(socket_).native_handle(), FIONREAD, &waiting) != 0 || waiting == 0;
+  return ::ioctl(const_cast<Connection&>(*this).tcp_socket().native_handle(), FIONREAD, &waiting) != 0 || waiting == 0;
 }
 
-void Connection::expire() noexcept {
+template <typename Socket>
+void Connection<Socket>::expire() noexcept {
   error_code ec;
-  socket_.cancel(ec);
+  tcp_socket().cancel(ec);
 }
 
-net::awaitable<void> Connection::run() {
+template <typename Socket>
+net::awaitable<void> Connection<Socket>::run() {
+  if constexpr (kTls) {
+    if (!co_await handshake()) co_return;
+  }
   for (;;) {
     Step step = serve_buffered();
     if (step == Step::stream) {
@@ -329,7 +356,8 @@ net::awaitable<void> Connection::run() {
   }
 }
 
-Connection::Step Connection::serve_buffered() {
+template <typename Socket>
+auto Connection<Socket>::serve_buffered() -> Step {
   std::size_t answered = 0;
   while (!in_.empty()) {
     if (!parser_) {
@@ -379,7 +407,8 @@ Connection::Step Connection::serve_buffered() {
   return Step::need_more;
 }
 
-Connection::Step Connection::on_head() {
+template <typename Socket>
+auto Connection<Socket>::on_head() -> Step {
   if (handler_.streams(storage_.view())) {
     storage_.streaming = true;
     return Step::stream;
@@ -389,7 +418,8 @@ Connection::Step Connection::on_head() {
   return Step::need_more;
 }
 
-bool Connection::answer() {
+template <typename Socket>
+bool Connection<Socket>::answer() {
   const Request request = storage_.view();
   ResponseContext context;
   context.date = worker_.date();
@@ -418,7 +448,8 @@ bool Connection::answer() {
 
 // RFC 9112 §2.2: empty lines before a request line (a stray CRLF after a
 // body, say) are ignored. True when some were skipped.
-bool Connection::skip_empty_lines() noexcept {
+template <typename Socket>
+bool Connection<Socket>::skip_empty_lines() noexcept {
   const std::string_view data = in_.readable();
   std::size_t n = 0;
   while (n < data.size() && (data[n] == '\n' || (data[n] == '\r' && n + 1 < data.size() && data[n + 1] == '\n'))) {
@@ -428,7 +459,8 @@ bool Connection::skip_empty_lines() noexcept {
   return n > 0;
 }
 
-void Connection::answer_refused_method() {
+template <typename Socket>
+void Connection<Socket>::answer_refused_method() {
   ResponseContext context;
   context.date = worker_.date();
   context.keep_alive = false;
@@ -449,7 +481,8 @@ void Connection::answer_refused_method() {
   if (worker_.logging()) log_access(nullptr, response.status(), response.body_bytes());
 }
 
-void Connection::answer_error(unsigned status, std::string_view message) {
+template <typename Socket>
+void Connection<Socket>::answer_error(unsigned status, std::string_view message) {
   ResponseContext context;
   context.date = worker_.date();
   context.keep_alive = false;
@@ -462,7 +495,8 @@ void Connection::answer_error(unsigned status, std::string_view message) {
   if (worker_.logging()) log_access(nullptr, status, response.body_bytes());
 }
 
-void Connection::log_access(const Request* request, unsigned status, std::uint64_t body_bytes) {
+template <typename Socket>
+void Connection<Socket>::log_access(const Request* request, unsigned status, std::uint64_t body_bytes) {
   AccessRecord r;
   r.time = std::chrono::system_clock::now();
   r.peer = peer_address();
@@ -485,24 +519,28 @@ void Connection::log_access(const Request* request, unsigned status, std::uint64
   worker_.log_access(r);
 }
 
-std::string_view Connection::peer_address() {
+template <typename Socket>
+std::string_view Connection<Socket>::peer_address() {
   if (peer_.empty()) {
     error_code ec;
-    const auto endpoint = socket_.remote_endpoint(ec);
+    const auto endpoint = tcp_socket().remote_endpoint(ec);
     peer_ = ec ? "unknown" : endpoint.address().to_string();
   }
   return peer_;
 }
 
-void Connection::count_response(unsigned status) noexcept {
+template <typename Socket>
+void Connection<Socket>::count_response(unsigned status) noexcept {
   if (status >= 100 && status < 600) worker_.stats().responses[status / 100].add();
 }
 
-void Connection::observe_duration() noexcept {
+template <typename Socket>
+void Connection<Socket>::observe_duration() noexcept {
   if (head_planned_) worker_.stats().request_duration.observe(clock::now() - head_at_);
 }
 
-net::awaitable<Connection::StreamEnd> Connection::serve_stream() {
+template <typename Socket>
+auto Connection<Socket>::serve_stream() -> net::awaitable<StreamEnd> {
   idle_ = false;
   read_deadline_ = clock::time_point::max();
   Stream exchange(*this);
@@ -520,8 +558,8 @@ net::awaitable<Connection::StreamEnd> Connection::serve_stream() {
     // that an HTTP/1.0 or close-delimited reader would take for the whole
     // body.
     error_code ignored;
-    socket_.set_option(net::socket_base::linger(true, 0), ignored);
-    socket_.close(ignored);  // now: Asio's destructor would clear the linger and send a FIN
+    tcp_socket().set_option(net::socket_base::linger(true, 0), ignored);
+    tcp_socket().close(ignored);  // now: Asio's destructor would clear the linger and send a FIN
     co_return StreamEnd::reset;
   }
   if (!exchange.head_sent() && !exchange.aborted() && !exchange.client_broke()) {
@@ -537,7 +575,8 @@ net::awaitable<Connection::StreamEnd> Connection::serve_stream() {
   co_return keep_alive ? StreamEnd::keep_alive : StreamEnd::close;
 }
 
-void Connection::arm_read_deadline() {
+template <typename Socket>
+void Connection<Socket>::arm_read_deadline() {
   const auto now = clock::now();
   const Limits& limits = worker_.limits();
   const bool started = parser_ && (!in_.empty() || parser_->got_some());
@@ -556,7 +595,8 @@ void Connection::arm_read_deadline() {
   }
 }
 
-clock::time_point Connection::body_rate_deadline(std::uint64_t received) const noexcept {
+template <typename Socket>
+clock::time_point Connection<Socket>::body_rate_deadline(std::uint64_t received) const noexcept {
   const Limits& limits = worker_.limits();
   if (limits.min_body_rate == 0) return clock::time_point::max();
   const double seconds = static_cast<double>(received) / static_cast<double>(limits.min_body_rate);
@@ -565,7 +605,8 @@ clock::time_point Connection::body_rate_deadline(std::uint64_t received) const n
   return head_at_ + limits.body_timeout + earned;
 }
 
-net::awaitable<bool> Connection::write(std::span<const net::const_buffer> buffers) {
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::write(std::span<const net::const_buffer> buffers) {
   write_deadline_ = clock::now() + worker_.limits().send_timeout;
   auto [ec, n] = co_await net::async_write(socket_, buffers, use_tuple);
   write_deadline_ = clock::time_point::max();
@@ -573,7 +614,8 @@ net::awaitable<bool> Connection::write(std::span<const net::const_buffer> buffer
   co_return !ec;
 }
 
-net::awaitable<bool> Connection::flush() {
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::flush() {
   idle_ = false;
   read_deadline_ = clock::time_point::max();  // nothing is read while the answers go out
   const std::array buffers{net::const_buffer(out_.data(), out_.size())};
@@ -583,11 +625,62 @@ net::awaitable<bool> Connection::flush() {
   co_return ok;
 }
 
-net::awaitable<void> Connection::linger() {
+// The TLS handshake, within the header timeout (the constructor's read
+// deadline). A plain HTTP request on the TLS port gets a plain answer that
+// says so rather than a handshake failure the client cannot explain.
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::handshake() {
+  tcp::socket& raw = tcp_socket();
+  auto [wait_error] = co_await raw.async_wait(tcp::socket::wait_read, use_tuple);
+  if (wait_error) co_return false;
+  char first = 0;
+  const ssize_t peeked = ::recv(raw.native_handle(), &first, 1, MSG_PEEK);
+  if (peeked != 1) co_return false;
+  if (first != kTlsHandshakeRecord) {
+    if (first >= 'A' && first <= 'Z') co_await refuse_plain_http();
+    co_return false;
+  }
+  if constexpr (kTls) {
+    auto [ec] = co_await socket_.async_handshake(net::ssl::stream_base::server, use_tuple);
+    if (ec) co_return false;
+  }
+  read_deadline_ = clock::now() + worker_.limits().header_timeout;  // the first request's own time
+  co_return true;
+}
+
+template <typename Socket>
+net::awaitable<void> Connection<Socket>::refuse_plain_http() {
+  tcp::socket& raw = tcp_socket();
+  write_deadline_ = clock::now() + worker_.limits().send_timeout;
+  auto [ec, n] = co_await net::async_write(
+      raw, std::array{net::buffer(kPlainHttpHead), net::buffer(kPlainHttpBody)}, use_tuple);
+  write_deadline_ = clock::time_point::max();
+  if (ec) co_return;
+  count_response(400);
   error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  raw.shutdown(tcp::socket::shutdown_send, ignored);
+  read_deadline_ = clock::now() + kLingerTime;
+  for (std::size_t drained = 0; drained < kLingerBytes;) {  // read, so that closing does not reset the answer
+    in_.consume(in_.readable().size());
+    const auto space = in_.writable();
+    auto [read_error, got] = co_await raw.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+    if (read_error) co_return;
+    drained += got;
+  }
+}
+
+template <typename Socket>
+net::awaitable<void> Connection<Socket>::linger() {
   idle_ = false;
   read_deadline_ = clock::now() + kLingerTime;
+  if constexpr (kTls) {
+    // close_notify, then what the client still sends (OpenSSL discards it)
+    // until its own close_notify or its close, within the linger time.
+    co_await socket_.async_shutdown(use_tuple);
+    co_return;
+  }
+  error_code ignored;
+  tcp_socket().shutdown(tcp::socket::shutdown_send, ignored);
   std::size_t drained = 0;
   while (drained < kLingerBytes) {
     in_.consume(in_.readable().size());
@@ -597,5 +690,8 @@ net::awaitable<void> Connection::linger() {
     drained += n;
   }
 }
+
+template class Connection<tcp::socket>;
+template class Connection<TlsSocket>;
 
 }  // namespace corsd::http

@@ -3,15 +3,20 @@
 // answers buffered requests in order into one output buffer, writes that
 // buffer once, reads again. A request whose handler streams takes the
 // connection over (see exchange.hpp) until it ends. Deadlines are checked
-// by the worker's ticker, not by a timer per read.
+// by the worker's ticker, not by a timer per read. Over TLS (Socket a
+// TlsSocket) the same, after the handshake.
 
+#include <boost/asio/ssl/stream.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/handler.hpp"
 #include "corsd/http/input_buffer.hpp"
+#include "corsd/http/tls.hpp"
 #include "net.hpp"
 #include "request_parser.hpp"
 
@@ -19,9 +24,14 @@ namespace corsd::http {
 
 class Worker;
 
+using TlsSocket = net::ssl::stream<tcp::socket>;
+
+// Socket: tcp::socket, or TlsSocket (whose context `credentials` own, and
+// keep for the connection's life whatever a reload does).
+template <typename Socket>
 class Connection final : public Watched {
  public:
-  Connection(tcp::socket socket, Worker& worker, Handler& handler);
+  Connection(Socket socket, std::shared_ptr<const TlsCredentials> credentials, Worker& worker, Handler& handler);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -40,6 +50,7 @@ class Connection final : public Watched {
 
  private:
   class Stream;
+  static constexpr bool kTls = std::is_same_v<Socket, TlsSocket>;
   enum class Step { need_more, flush, stream, close };
   enum class StreamEnd { keep_alive, close, reset };
 
@@ -64,8 +75,18 @@ class Connection final : public Watched {
   net::awaitable<bool> flush();
   net::awaitable<StreamEnd> serve_stream();
   net::awaitable<void> linger();
+  net::awaitable<bool> handshake();
+  net::awaitable<void> refuse_plain_http();
+  tcp::socket& tcp_socket() noexcept {
+    if constexpr (kTls) {
+      return socket_.next_layer();
+    } else {
+      return socket_;
+    }
+  }
 
-  tcp::socket socket_;
+  std::shared_ptr<const TlsCredentials> credentials_;  // before socket_: it outlives the TLS stream
+  Socket socket_;
   Worker& worker_;
   Handler& handler_;
   InputBuffer in_;

@@ -75,6 +75,7 @@ Request RequestStorage::view() const noexcept {
   r.version = version;
   r.fields = fields;
   r.body = body;
+  r.tls = tls;
   return r;
 }
 

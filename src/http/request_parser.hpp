@@ -45,6 +45,7 @@ class RequestStorage {
   // Streaming: body bytes are not stored; each parser step leaves its slice here.
   bool streaming = false;
   std::optional<std::string_view> slice;
+  bool tls = false;  // the connection's, kept across requests
 
  private:
   std::string head_;  // reserved once; never grows, so the views stay valid

@@ -22,9 +22,9 @@ namespace {
 // net.core.somaxconn.
 constexpr int kListenBacklog = 16384;
 
-std::string url_for(std::string_view host, std::uint16_t port) {
+std::string url_for(std::string_view host, std::uint16_t port, bool tls) {
   const bool ipv6_literal = host.find(':') != std::string_view::npos;
-  std::string url = "http://";
+  std::string url = tls ? "https://" : "http://";
   url += ipv6_literal ? "[" + std::string(host) + "]" : std::string(host);
   url += ':';
   url += std::to_string(port);
@@ -92,6 +92,16 @@ class Server::Impl {
   void on_each_worker(const std::function<void(WorkerContext&)>& task) {
     for (auto& worker : workers_) net::post(worker->io(), [task, w = worker.get()] { task(*w); });
   }
+  void use_tls(std::shared_ptr<const TlsCredentials> credentials) {
+    tls_ = credentials != nullptr;
+    for (auto& worker : workers_) {
+      if (!running_) {
+        worker->use_tls(credentials);
+      } else {
+        net::post(worker->io(), [credentials, w = worker.get()] { w->use_tls(credentials); });
+      }
+    }
+  }
   void on_reload(std::function<void()> reload) { reload_ = std::move(reload); }
   void on_reopen(std::function<void()> reopen) { reopen_ = std::move(reopen); }
   void on_shutdown(std::function<void()> begin) { on_shutdown_ = std::move(begin); }
@@ -118,11 +128,17 @@ class Server::Impl {
   std::function<void()> reopen_;
   std::function<void()> on_shutdown_;
   std::once_flag shutdown_begun_;
+  bool tls_ = false;
+  bool running_ = false;
 };
 
 Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory,
                                ListenOptions options) {
   Listening result;
+  if (options.tls && !tls_) {
+    result.error = "a TLS listener needs certificates first (Server::use_tls)";
+    return result;
+  }
   error_code ec;
   tcp::resolver resolver(control_);
   const auto endpoints = resolver.resolve(std::string(host), std::to_string(port),
@@ -155,12 +171,17 @@ Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const 
     }
     result.addresses.push_back(endpoint.address().to_string());
   }
-  result.url = url_for(host, result.port);
+  result.url = url_for(host, result.port, options.tls);
   return result;
 }
 
 Listening Server::Impl::adopt(int fd, const HandlerFactory& factory, ListenOptions options) {
   Listening result;
+  if (options.tls && !tls_) {
+    ::close(fd);
+    result.error = "a TLS listener needs certificates first (Server::use_tls)";
+    return result;
+  }
   const std::optional<tcp::endpoint> endpoint = listening_endpoint(fd);
   if (!endpoint) {
     ::close(fd);
@@ -182,11 +203,12 @@ Listening Server::Impl::adopt(int fd, const HandlerFactory& factory, ListenOptio
   }
   result.addresses.push_back(endpoint->address().to_string());
   result.port = endpoint->port();
-  result.url = url_for(endpoint->address().to_string(), endpoint->port());
+  result.url = url_for(endpoint->address().to_string(), endpoint->port(), options.tls);
   return result;
 }
 
 void Server::Impl::run() {
+  running_ = true;
   signals_.async_wait([this](const error_code& ec, int) {
     if (!ec) stop();
   });
@@ -233,6 +255,7 @@ Listening Server::listen(std::string_view host, std::uint16_t port, const Handle
 Listening Server::adopt(int fd, const HandlerFactory& factory, ListenOptions options) {
   return impl_->adopt(fd, factory, options);
 }
+void Server::use_tls(std::shared_ptr<const TlsCredentials> credentials) { impl_->use_tls(std::move(credentials)); }
 void Server::on_each_worker(std::function<void(WorkerContext&)> task) { impl_->on_each_worker(task); }
 void Server::on_reload(std::function<void()> reload) { impl_->on_reload(std::move(reload)); }
 void Server::on_reopen(std::function<void()> reopen) { impl_->on_reopen(std::move(reopen)); }

@@ -11,13 +11,12 @@
 #include "corsd/http/handler.hpp"
 #include "corsd/http/limits.hpp"
 #include "corsd/http/server.hpp"
+#include "corsd/http/tls.hpp"
 #include "corsd/http/worker_context.hpp"
 #include "http_date.hpp"
 #include "net.hpp"
 
 namespace corsd::http {
-
-class Connection;
 
 class Worker final : public WorkerContext {
  public:
@@ -56,8 +55,15 @@ class Worker final : public WorkerContext {
   // the shutdown grace to finish. Call on the worker's own thread (post it).
   void begin_shutdown();
 
-  void attach(Connection& c) noexcept;
-  void detach(Connection& c) noexcept;
+  // use_tls()
+  //
+  // The certificates that TLS listeners present from now on; connections
+  // already open keep theirs. On the worker's thread, or before run().
+  void use_tls(std::shared_ptr<const TlsCredentials> credentials) noexcept { tls_ = std::move(credentials); }
+
+  // A client connection's arrival and end (counted, and watched for deadlines).
+  void attach(Watched& c) noexcept;
+  void detach(Watched& c) noexcept;
 
  private:
   struct Listener {
@@ -83,6 +89,7 @@ class Worker final : public WorkerContext {
   net::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::vector<std::unique_ptr<Handler>> handlers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::shared_ptr<const TlsCredentials> tls_;
   net::steady_timer ticker_{io_};
   HttpDate date_{};
   std::time_t date_second_ = 0;

@@ -60,7 +60,7 @@ void append_forwarding(const http::Request& request, const ForwardContext& conte
   out.append(context.peer);
   out.append("\r\n");
   const auto proto = context.peer_trusted ? request.find("x-forwarded-proto") : std::nullopt;
-  http::append_field(out, "X-Forwarded-Proto", proto.value_or("http"));
+  http::append_field(out, "X-Forwarded-Proto", proto.value_or(request.tls ? "https" : "http"));
   const auto forwarded_host = context.peer_trusted ? request.find("x-forwarded-host") : std::nullopt;
   if (forwarded_host || !host.empty()) http::append_field(out, "X-Forwarded-Host", forwarded_host.value_or(host));
 }

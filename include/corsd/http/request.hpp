@@ -24,6 +24,7 @@ struct Request {
   unsigned version = 11;    // 10 for HTTP/1.0, 11 for HTTP/1.1
   std::span<const Field> fields;
   std::string_view body;  // the whole body, de-chunked; empty for a streamed exchange
+  bool tls = false;       // it came over TLS (https)
 
   // find()
   //

@@ -22,6 +22,7 @@
 namespace corsd::http {
 
 class AccessLog;
+class TlsCredentials;
 
 struct ServerOptions {
   Limits limits;
@@ -35,6 +36,8 @@ struct ListenOptions {
   // Keeps accepting while requests drain (the admin endpoints: /readyz says
   // 503 to the load balancer meanwhile); closed once nothing else is left.
   bool open_while_draining = false;
+  // Speaks HTTPS with the certificates of use_tls().
+  bool tls = false;
 };
 
 // The addresses one listen() call bound, and the URL to reach them.
@@ -42,7 +45,7 @@ struct Listening {
   std::string error;  // empty on success
   std::vector<std::string> addresses;
   std::uint16_t port = 0;
-  std::string url;  // "http://localhost:8080"
+  std::string url;  // "http://localhost:8080", "https://localhost:8443"
 
   bool ok() const noexcept { return error.empty(); }
 };
@@ -68,6 +71,14 @@ class Server {
   // activation), with one handler per worker; every worker accepts from it.
   // The server owns `fd` from then on.
   Listening adopt(int fd, const HandlerFactory& factory, ListenOptions options = {});
+
+  // use_tls()
+  //
+  // The certificates every TLS listener presents from now on: call it
+  // before listening with ListenOptions::tls, and again (from any thread)
+  // to give new handshakes new certificates; connections already open keep
+  // theirs.
+  void use_tls(std::shared_ptr<const TlsCredentials> credentials);
 
   // on_each_worker()
   //

@@ -1,0 +1,65 @@
+#pragma once
+// File: corsd/http/tls.hpp
+//
+// The certificates a TLS listener presents, loaded and checked once (at
+// start, and again on each reload): TLS 1.2 and 1.3 only, a modern cipher
+// list, session tickets whose keys rotate, the certificate chosen by the
+// name the client asks for (SNI). A listener holds the credentials of the
+// moment it accepts: a reload gives new handshakes the new certificates,
+// and the connections already open keep theirs.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace corsd::http {
+
+// One certificate (PEM, its chain after it) and its private key (PEM,
+// unencrypted). `server_names` are the SNI names it answers ("api.example",
+// "*.example"); the first certificate also answers every other name.
+struct TlsCertificate {
+  std::string cert_file;
+  std::string key_file;
+  std::vector<std::string> server_names;
+
+  bool operator==(const TlsCertificate&) const = default;
+};
+
+class TlsCredentials;
+
+// What load() gives: the credentials, or the error that refuses them; and
+// what deserves a warning but does not refuse (an expired certificate).
+struct TlsLoad {
+  std::shared_ptr<const TlsCredentials> credentials;
+  std::string error;  // "/etc/corsd/key.pem: the key does not belong to the certificate in ..."
+  std::vector<std::string> warnings;
+
+  bool ok() const noexcept { return credentials != nullptr; }
+};
+
+class TlsCredentials {
+ public:
+  // load()
+  //
+  // Reads and checks every certificate and key: an unreadable file, a file
+  // with no PEM certificate or key, an encrypted key or a key that does not
+  // match its certificate is an error naming the file; a certificate that
+  // has expired or is not yet valid is a warning.
+  static TlsLoad load(std::span<const TlsCertificate> certificates);
+
+  ~TlsCredentials();
+  TlsCredentials(const TlsCredentials&) = delete;
+  TlsCredentials& operator=(const TlsCredentials&) = delete;
+
+  // The OpenSSL state behind them; only the http layer's sources know it.
+  struct Impl;
+  Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  explicit TlsCredentials(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace corsd::http

@@ -1,0 +1,277 @@
+#include "corsd/http/tls.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "corsd/cors/token.hpp"
+#include "tls_impl.hpp"
+
+namespace corsd::http {
+namespace {
+
+namespace ssl = boost::asio::ssl;
+
+// Mozilla's "intermediate" list for TLS 1.2: forward secrecy and AEAD
+// ciphers only. TLS 1.3's suites are OpenSSL's defaults, all of them modern.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+// What ALPN offers, in OpenSSL's length-prefixed form.
+constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr std::size_t kMaxPemBytes = 1024 * 1024;
+
+struct Owned {
+  void operator()(BIO* b) const noexcept { BIO_free(b); }
+  void operator()(X509* x) const noexcept { X509_free(x); }
+  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
+};
+template <typename T>
+using Ptr = std::unique_ptr<T, Owned>;
+
+std::string openssl_reason() {
+  const unsigned long e = ERR_peek_last_error();
+  const char* reason = e ? ERR_reason_error_string(e) : nullptr;
+  ERR_clear_error();
+  return reason ? reason : "unknown OpenSSL error";
+}
+
+// The file's bytes, or why it cannot be read.
+bool read_file(const std::string& path, std::string& out, std::string& error) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    error = path + ": cannot read it: " + std::strerror(errno);
+    return false;
+  }
+  out.resize(kMaxPemBytes + 1);
+  out.resize(std::fread(out.data(), 1, out.size(), f));
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) error = path + ": cannot read it: " + std::strerror(errno);
+  if (!failed && out.size() > kMaxPemBytes) error = path + ": over 1 MiB, which no certificate chain or key is";
+  return error.empty();
+}
+
+Ptr<BIO> memory_bio(const std::string& data) {
+  return Ptr<BIO>(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+}
+
+std::string asn1_time_text(const ASN1_TIME* t) {
+  Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  ASN1_TIME_print(bio.get(), t);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+int no_passphrase(char*, int, int, void*) { return 0; }
+
+// The leaf certificate and its chain into `ctx`; the leaf's validity dates
+// into `warnings`.
+bool use_chain(SSL_CTX* ctx, const std::string& path, std::string& error, std::vector<std::string>& warnings) {
+  std::string pem;
+  if (!read_file(path, pem, error)) return false;
+  const Ptr<BIO> bio = memory_bio(pem);
+  Ptr<X509> leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!leaf) {
+    error = path + ": holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\"): " + openssl_reason();
+    return false;
+  }
+  if (X509_cmp_current_time(X509_get0_notAfter(leaf.get())) <= 0) {
+    warnings.push_back(path + ": the certificate expired on " + asn1_time_text(X509_get0_notAfter(leaf.get())) +
+                       "; browsers refuse it: renew it");
+  } else if (X509_cmp_current_time(X509_get0_notBefore(leaf.get())) >= 0) {
+    warnings.push_back(path + ": the certificate is not valid before " +
+                       asn1_time_text(X509_get0_notBefore(leaf.get())) + "; browsers refuse it until then");
+  }
+  if (SSL_CTX_use_certificate(ctx, leaf.get()) != 1) {
+    error = path + ": the certificate is not usable: " + openssl_reason();
+    return false;
+  }
+  while (X509* next = PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr)) {
+    if (SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN_CERT, 0, next) != 1) {  // SSL_CTX_add0_chain_cert: takes `next` on success
+      X509_free(next);
+      error = path + ": a certificate of the chain is not usable: " + openssl_reason();
+      return false;
+    }
+  }
+  ERR_clear_error();  // the end of the file, reported as an error
+  return true;
+}
+
+bool use_key(SSL_CTX* ctx, const TlsCertificate& c, std::string& error) {
+  std::string pem;
+  if (!read_file(c.key_file, pem, error)) return false;
+  if (pem.find("ENCRYPTED") != std::string::npos) {
+    error = c.key_file +
+            ": the key is encrypted with a passphrase, and corsd starts unattended: store it decrypted, readable by "
+            "corsd alone (openssl pkey -in KEY -out KEY.plain)";
+    return false;
+  }
+  const Ptr<BIO> bio = memory_bio(pem);
+  Ptr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!key) {
+    error = c.key_file + ": holds no PEM private key (\"-----BEGIN PRIVATE KEY-----\"): " + openssl_reason();
+    return false;
+  }
+  if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    error = c.key_file + ": the key does not belong to the certificate in " + c.cert_file +
+            ": give the key the certificate was issued for";
+    return false;
+  }
+  return true;
+}
+
+TlsCredentials::Impl* impl_of(SSL* s) {
+  return static_cast<TlsCredentials::Impl*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(s)));
+}
+
+int on_server_name(SSL* s, int*, void*) {
+  const char* name = SSL_get_servername(s, TLSEXT_NAMETYPE_host_name);
+  if (name == nullptr) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
+  if (SSL_CTX* chosen = impl_of(s)->context_for(name)) SSL_set_SSL_CTX(s, chosen);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+int on_alpn(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* offered,
+            unsigned int offered_length, void*) {
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(&chosen, out_length, kAlpn, sizeof kAlpn, offered, offered_length) !=
+      OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;  // nothing in common: HTTP/1.1 without ALPN
+  }
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+bool set_ticket_mac(EVP_MAC_CTX* mac, TicketKeys::Key& key) {
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.mac.data(), key.mac.size()),
+                               OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  return EVP_MAC_CTX_set_params(mac, params) == 1;
+}
+
+// OpenSSL's ticket hook: 1 sealed or opened; 2 opened with an older key
+// (the client gets a new ticket); 0 unknown key (a full handshake); -1 error.
+int on_ticket(SSL* s, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH], EVP_CIPHER_CTX* cipher,
+              EVP_MAC_CTX* mac, int seal) {
+  TicketKeys& keys = impl_of(s)->tickets;
+  TicketKeys::Key key;
+  if (seal == 1) {
+    key = keys.current();
+    if (RAND_bytes(iv, 16) != 1) return -1;
+    std::memcpy(name, key.name.data(), key.name.size());
+    if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.cipher.data(), iv) != 1) return -1;
+    return set_ticket_mac(mac, key) ? 1 : -1;
+  }
+  bool is_current = false;
+  if (!keys.find(name, key, is_current)) return 0;
+  if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.cipher.data(), iv) != 1) return -1;
+  if (!set_ticket_mac(mac, key)) return -1;
+  return is_current ? 1 : 2;
+}
+
+bool name_matches(std::string_view pattern, std::string_view name) {
+  if (pattern.starts_with("*.")) {
+    const std::size_t dot = name.find('.');  // a wildcard stands for one label
+    return dot != std::string_view::npos && dot > 0 && cors::ascii_iequals(name.substr(dot), pattern.substr(1));
+  }
+  return cors::ascii_iequals(pattern, name);
+}
+
+std::unique_ptr<ssl::context> make_context(TlsCredentials::Impl& impl) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* ctx = context->native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
+  // No renegotiation (a client-triggered CPU drain), no compression (CRIME).
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  // Idle connections give their record buffers back.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // Resumption by ticket only: no session cache shared (and locked) by
+  // every worker.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_timeout(ctx, static_cast<long>(std::chrono::seconds(TicketKeys::kTicketKeyLifetime).count() *
+                                             (1 + TicketKeys::kOldTicketKeys)));
+  SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket);
+  // The macro for this casts C-style; its function, with the cast spelled out.
+  SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, reinterpret_cast<void (*)()>(on_server_name));
+  SSL_CTX_set_alpn_select_cb(ctx, on_alpn, nullptr);
+  SSL_CTX_set_app_data(ctx, &impl);
+  return context;
+}
+
+}  // namespace
+
+TicketKeys::Key TicketKeys::current() {
+  const std::lock_guard lock(mutex_);
+  rotate_if_due();
+  return keys_.front();
+}
+
+bool TicketKeys::find(const unsigned char* name, Key& key, bool& is_current) {
+  const std::lock_guard lock(mutex_);
+  rotate_if_due();
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    if (std::memcmp(keys_[i].name.data(), name, keys_[i].name.size()) == 0) {
+      key = keys_[i];
+      is_current = i == 0;
+      return true;
+    }
+  }
+  return false;
+}
+
+void TicketKeys::rotate_if_due() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!keys_.empty() && now - keys_.front().made < kTicketKeyLifetime) return;
+  Key key;
+  key.made = now;
+  if (RAND_bytes(key.name.data(), key.name.size()) != 1 || RAND_bytes(key.cipher.data(), key.cipher.size()) != 1 ||
+      RAND_bytes(key.mac.data(), key.mac.size()) != 1) {
+    if (!keys_.empty()) return;  // keep sealing with the last good key rather than none
+  }
+  keys_.insert(keys_.begin(), key);
+  if (keys_.size() > 1 + kOldTicketKeys) keys_.pop_back();
+}
+
+SSL_CTX* TlsCredentials::Impl::context_for(std::string_view name) noexcept {
+  for (std::size_t i = 1; i < entries.size(); ++i) {
+    for (const std::string& pattern : entries[i].server_names) {
+      if (name_matches(pattern, name)) return entries[i].context->native_handle();
+    }
+  }
+  return nullptr;
+}
+
+TlsLoad TlsCredentials::load(std::span<const TlsCertificate> certificates) {
+  TlsLoad result;
+  if (certificates.empty()) {
+    result.error = "no certificate: give --tls-cert and --tls-key";
+    return result;
+  }
+  auto impl = std::make_unique<Impl>();
+  for (const TlsCertificate& c : certificates) {
+    Impl::Entry entry{make_context(*impl), c.server_names};
+    SSL_CTX* ctx = entry.context->native_handle();
+    if (!use_chain(ctx, c.cert_file, result.error, result.warnings) || !use_key(ctx, c, result.error)) return result;
+    impl->entries.push_back(std::move(entry));
+  }
+  result.credentials = std::shared_ptr<const TlsCredentials>(new TlsCredentials(std::move(impl)));
+  return result;
+}
+
+TlsCredentials::TlsCredentials(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TlsCredentials::~TlsCredentials() = default;
+
+}  // namespace corsd::http

@@ -253,6 +253,11 @@ Parsed parse(int argc, char** argv) {
                                                      : "a TLS certificate without its key") +
                       "\n  fix: give both --tls-cert and --tls-key ([server] tls_cert and tls_key), or neither");
   }
+  if (!o.sni_certificates.empty() && o.tls_cert.empty()) {
+    return error_exit(file +
+                      ": [[tls.certificates]] without [server] tls_cert: a default certificate answers clients that "
+                      "ask for no name or another one\n  fix: add tls_cert and tls_key to [server]");
+  }
   if (!file.empty() && o.routes.empty()) {
     // Else a file without routes would silently run the demo's allow-any-origin policy.
     return error_exit(file +
@@ -274,13 +279,22 @@ std::vector<std::string> restart_only_changes(const Options& running, const Opti
 
 std::vector<http::TlsCertificate> tls_certificates(const Options& options) {
   if (options.tls_cert.empty()) return {};
-  return {http::TlsCertificate{options.tls_cert, options.tls_key, {}}};
+  std::vector<http::TlsCertificate> all{{options.tls_cert, options.tls_key, {}}};
+  all.insert(all.end(), options.sni_certificates.begin(), options.sni_certificates.end());
+  return all;
 }
 
 std::string describe_settings(const Options& options) {
   std::string out;
   for (const ServerSetting& s : server_settings()) {
     out += "[" + std::string(s.section) + "] " + std::string(s.key) + " = " + format_value(s.load(options)) + "\n";
+  }
+  for (const http::TlsCertificate& c : options.sni_certificates) {
+    out += "[[tls.certificates]]";
+    for (const CertificateSetting& s : certificate_settings()) {
+      out += " " + std::string(s.key) + " = " + format_value(s.load(c));
+    }
+    out += "\n";
   }
   return out;
 }

@@ -73,6 +73,8 @@ struct Options {
   // plain HTTP.
   std::string tls_cert;
   std::string tls_key;
+  // [[tls.certificates]]: more certificates, each for its SNI names.
+  std::vector<http::TlsCertificate> sni_certificates;
   unsigned threads = 1;
   http::Limits limits;
   proxy::ProxySettings proxy;

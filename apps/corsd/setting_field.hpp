@@ -94,4 +94,11 @@ RouteSetting route(RouteSetting s) {
   return s;
 }
 
+template <auto... Members>
+CertificateSetting certificate(CertificateSetting s) {
+  s.store = &Field<http::TlsCertificate, Members...>::store;
+  s.load = &Field<http::TlsCertificate, Members...>::load;
+  return s;
+}
+
 }  // namespace corsd::cli::setting_field

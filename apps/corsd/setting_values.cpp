@@ -122,7 +122,8 @@ template <typename Target>
 std::string markdown_rows(std::span<const Setting<Target>> settings) {
   std::string out;
   for (const auto& s : settings) {
-    const std::string section = s.section == "routes" ? "[[routes]]" : "[" + std::string(s.section) + "]";
+    const bool tables = s.section == "routes" || s.section == "tls.certificates";  // arrays of tables
+    const std::string section = tables ? "[[" + std::string(s.section) + "]]" : "[" + std::string(s.section) + "]";
     out += "| `" + section + "` `" + std::string(s.key) + "` | " +
            (s.flag.empty() ? std::string("") : "`" + std::string(s.flag) + "`") + " | " + range_text(s) + " | " +
            cell(default_text(s)) + " | " + (s.applies == A::on_reload ? "yes" : "restart") + " | " + cell(s.help) +
@@ -135,12 +136,17 @@ std::string markdown_rows(std::span<const Setting<Target>> settings) {
 
 std::variant<Value, Problem> parse_value(const ServerSetting& s, std::string_view text) { return parse_text(s, text); }
 std::variant<Value, Problem> parse_value(const RouteSetting& s, std::string_view text) { return parse_text(s, text); }
+std::variant<Value, Problem> parse_value(const CertificateSetting& s, std::string_view text) {
+  return parse_text(s, text);
+}
 
 std::optional<Problem> check_value(const ServerSetting& s, const Value& v) { return check(s, v); }
 std::optional<Problem> check_value(const RouteSetting& s, const Value& v) { return check(s, v); }
+std::optional<Problem> check_value(const CertificateSetting& s, const Value& v) { return check(s, v); }
 
 Problem wrong_type(const ServerSetting& s) { return type_problem(s); }
 Problem wrong_type(const RouteSetting& s) { return type_problem(s); }
+Problem wrong_type(const CertificateSetting& s) { return type_problem(s); }
 
 std::string format_value(const Value& value) {
   struct Format {
@@ -174,6 +180,7 @@ std::string range_text(const Setting<Target>& s) {
 }
 template std::string range_text(const ServerSetting&);
 template std::string range_text(const RouteSetting&);
+template std::string range_text(const CertificateSetting&);
 
 std::string default_text(const ServerSetting& s) {
   return s.default_text.empty() ? format_value(s.load(Options{})) : std::string(s.default_text);
@@ -182,10 +189,14 @@ std::string default_text(const RouteSetting& s) {
   return s.default_text.empty() ? format_value(s.load(RouteConfig{})) : std::string(s.default_text);
 }
 
+std::string default_text(const CertificateSetting& s) {
+  return s.default_text.empty() ? format_value(s.load(http::TlsCertificate{})) : std::string(s.default_text);
+}
+
 std::string settings_table() {
   return "| Config file | Flag | Values | Default | Reload | What it does |\n"
          "| --- | --- | --- | --- | --- | --- |\n" +
-         markdown_rows(server_settings()) + markdown_rows(route_settings());
+         markdown_rows(server_settings()) + markdown_rows(route_settings()) + markdown_rows(certificate_settings());
 }
 
 }  // namespace corsd::cli

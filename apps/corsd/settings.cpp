@@ -12,6 +12,7 @@ namespace {
 using setting_field::kAccessLogFormats;
 using setting_field::kHostHeaders;
 using setting_field::kLogLevels;
+using setting_field::certificate;
 using setting_field::route;
 using setting_field::server;
 
@@ -19,6 +20,24 @@ std::optional<Problem> check_ip_address(std::string_view text) {
   if (!proxy::parse_address(text).empty()) return std::nullopt;
   return Problem{"\"" + std::string(text) + "\" is not an IP address",
                  "list the addresses of the proxies in front of corsd, e.g. \"10.0.0.2\" or \"::1\""};
+}
+
+// An SNI name: a DNS name (RFC 1035 limits) or "*." before one.
+std::optional<Problem> check_server_name(std::string_view text) {
+  std::string_view name = text.starts_with("*.") ? text.substr(2) : text;
+  bool ok = !name.empty() && name.size() <= 253;
+  for (std::size_t at = 0; ok && at <= name.size();) {
+    const std::size_t dot = std::min(name.find('.', at), name.size());
+    const std::string_view label = name.substr(at, dot - at);
+    ok = !label.empty() && label.size() <= 63 && label.front() != '-' && label.back() != '-' &&
+         std::all_of(label.begin(), label.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+         });
+    at = dot + 1;
+  }
+  if (ok) return std::nullopt;
+  return Problem{"\"" + std::string(text) + "\" is not a host name",
+                 "write names as clients ask for them, e.g. \"api.example.com\" or \"*.example.com\""};
 }
 
 constexpr std::int64_t kDay = 86'400'000;  // in milliseconds: the longest timeout
@@ -261,12 +280,28 @@ const RouteSetting kRouteSettings[] = {
                                       .choices = kHostHeaders}),
 };
 
-constexpr std::string_view kSections[] = {"server", "demo", "admin", "proxy", "access_log", "routes"};
+const CertificateSetting kCertificateSettings[] = {
+    certificate<&http::TlsCertificate::cert_file>({.section = "tls.certificates",
+                                                   .key = "cert",
+                                                   .type = T::path,
+                                                   .help = "PEM certificate (its chain after it) for server_names"}),
+    certificate<&http::TlsCertificate::key_file>(
+        {.section = "tls.certificates", .key = "key", .type = T::path, .help = "PEM private key of cert, unencrypted"}),
+    certificate<&http::TlsCertificate::server_names>(
+        {.section = "tls.certificates",
+         .key = "server_names",
+         .type = T::list,
+         .help = "Names (SNI) this certificate answers; [server] tls_cert answers the others",
+         .check_element = check_server_name}),
+};
+
+constexpr std::string_view kSections[] = {"server", "demo", "admin", "proxy", "access_log", "routes", "tls"};
 
 }  // namespace
 
 std::span<const ServerSetting> server_settings() { return kServerSettings; }
 std::span<const RouteSetting> route_settings() { return kRouteSettings; }
+std::span<const CertificateSetting> certificate_settings() { return kCertificateSettings; }
 std::span<const std::string_view> config_sections() { return kSections; }
 
 }  // namespace corsd::cli

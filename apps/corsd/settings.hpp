@@ -62,12 +62,16 @@ struct Setting {
 
 using ServerSetting = Setting<Options>;
 using RouteSetting = Setting<RouteConfig>;
+using CertificateSetting = Setting<http::TlsCertificate>;
 
 // The settings of [server], [demo], [admin], [proxy] and [access_log].
 std::span<const ServerSetting> server_settings();
 // The keys of a [[routes]] table; their flags make the one route of the
 // command line.
 std::span<const RouteSetting> route_settings();
+
+// The keys of a [[tls.certificates]] table: a certificate chosen by SNI.
+std::span<const CertificateSetting> certificate_settings();
 
 // The top-level tables of the config file.
 std::span<const std::string_view> config_sections();
@@ -78,6 +82,7 @@ std::span<const std::string_view> config_sections();
 // range or the choices.
 std::variant<Value, Problem> parse_value(const ServerSetting& s, std::string_view text);
 std::variant<Value, Problem> parse_value(const RouteSetting& s, std::string_view text);
+std::variant<Value, Problem> parse_value(const CertificateSetting& s, std::string_view text);
 
 // check_value()
 //
@@ -85,12 +90,14 @@ std::variant<Value, Problem> parse_value(const RouteSetting& s, std::string_view
 // (for a list) whether each element passes the setting's element check.
 std::optional<Problem> check_value(const ServerSetting& s, const Value& value);
 std::optional<Problem> check_value(const RouteSetting& s, const Value& value);
+std::optional<Problem> check_value(const CertificateSetting& s, const Value& value);
 
 // wrong_type()
 //
 // What to say of a value of the wrong type.
 Problem wrong_type(const ServerSetting& s);
 Problem wrong_type(const RouteSetting& s);
+Problem wrong_type(const CertificateSetting& s);
 
 // format_value()
 //
@@ -110,6 +117,7 @@ std::string range_text(const Setting<Target>& s);
 // The setting's default, formatted.
 std::string default_text(const ServerSetting& s);
 std::string default_text(const RouteSetting& s);
+std::string default_text(const CertificateSetting& s);
 
 // settings_table()
 //

@@ -82,6 +82,14 @@ TEST(SettingsTest, EveryNameAndFlagIsDeclaredOnce) {
 
 // The flag and the config key of each setting land on the same value:
 // both come from the one declaration.
+// The setting a setting is only valid with (a certificate and its key), as
+// flag and as key; empty when there is none.
+std::pair<std::string, std::string> partner_of(const ServerSetting& s) {
+  if (s.key == "tls_cert") return {"--tls-key", "tls_key"};
+  if (s.key == "tls_key") return {"--tls-cert", "tls_cert"};
+  return {};
+}
+
 TEST(SettingsTest, EachFlagAndItsConfigKeyGiveTheSameValue) {
   const TempDir dir;
   for (const ServerSetting& s : server_settings()) {
@@ -89,10 +97,13 @@ TEST(SettingsTest, EachFlagAndItsConfigKeyGiveTheSameValue) {
     std::vector<std::string> flag_args{"--no-demo", std::string(s.flag)};
     if (s.type == Type::boolean) flag_args = {std::string(s.flag)};
     if (s.type != Type::boolean) flag_args.push_back(sample_text(s));
+    const auto [partner_flag, partner_key] = partner_of(s);
+    if (!partner_flag.empty()) flag_args.insert(flag_args.end(), {partner_flag, "/partner.pem"});
     const Parsed by_flag = parse_args(flag_args);
     ASSERT_TRUE(by_flag.error.empty()) << s.flag << ": " << by_flag.error;
 
     std::string toml = "[" + std::string(s.section) + "]\n" + std::string(s.key) + " = " + sample_toml(s) + "\n";
+    if (!partner_key.empty()) toml += partner_key + " = \"/partner.pem\"\n";
     if (s.section != "demo") toml += "[demo]\nenabled = false\n";
     toml += "[[routes]]\nallow_origins = [\"*\"]\n";
     const Parsed by_file = parse_args({"--config", dir.write("one.toml", toml)});

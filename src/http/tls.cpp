@@ -131,8 +131,15 @@ bool use_key(SSL_CTX* ctx, const TlsCertificate& c, std::string& error) {
   return true;
 }
 
+// Where a context keeps its Impl for the callbacks. Not the "app data"
+// slot: Asio's ssl::context keeps its verify callback there, and deletes it.
+int impl_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 TlsCredentials::Impl* impl_of(SSL* s) {
-  return static_cast<TlsCredentials::Impl*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(s)));
+  return static_cast<TlsCredentials::Impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(s), impl_index()));
 }
 
 int on_server_name(SSL* s, int*, void*) {
@@ -207,7 +214,7 @@ std::unique_ptr<ssl::context> make_context(TlsCredentials::Impl& impl) {
   // The macro for this casts C-style; its function, with the cast spelled out.
   SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, reinterpret_cast<void (*)()>(on_server_name));
   SSL_CTX_set_alpn_select_cb(ctx, on_alpn, nullptr);
-  SSL_CTX_set_app_data(ctx, &impl);
+  SSL_CTX_set_ex_data(ctx, impl_index(), &impl);
   return context;
 }
 

@@ -207,7 +207,8 @@ Parsed parse(int argc, char** argv) {
   app.set_version_flag("--version", "corsd " CORSD_VERSION);
   std::string config, check_config;
   app.add_option("--config", config,
-                 "TOML file with [server], [demo], [admin], [proxy], [access_log] and [[routes]] (see examples/)")
+                 "TOML file with [server], [demo], [admin], [proxy], [access_log], [[routes]] and [[tls.certificates]] "
+                 "(see examples/)")
       ->check(CLI::ExistingFile);
   app.add_option("--check-config", check_config, "Validate a config file, print the effective settings, exit")
       ->check(CLI::ExistingFile)

@@ -2,7 +2,10 @@
 
 #include <libpsl.h>
 
+#include <algorithm>
+
 #include "corsd/http/target.hpp"
+#include "log.hpp"
 #include "settings.hpp"
 
 namespace corsd::cli {
@@ -104,6 +107,26 @@ std::variant<app::RouteTarget, std::string> build_target(const RouteConfig& conf
   return target;
 }
 
+// What https:// upstreams are verified against, loaded once for all of
+// them (when there are any). An error message, or "".
+std::string load_upstream_tls(app::Site& site) {
+  const bool any = std::any_of(site.targets.begin(), site.targets.end(),
+                               [](const app::RouteTarget& t) { return t.upstream && t.upstream->https; });
+  if (!any) return {};
+  const http::TlsClientConfig& config = site.proxy.upstream_tls;
+  http::TlsClientLoad loaded = http::TlsClientCredentials::load(config);
+  if (!loaded.ok()) {
+    return "[proxy] upstream TLS: " + loaded.error +
+           "\n  fix: give upstream_ca a PEM file of the authorities to trust, and upstream_cert with upstream_key "
+           "(or neither)";
+  }
+  for (const std::string& warning : loaded.warnings) log_line(warning, "warning: ");
+  for (app::RouteTarget& t : site.targets) {
+    if (t.upstream && t.upstream->https) t.upstream->tls = loaded.credentials;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::variant<app::Site, std::string> build_site(const Options& options) {
@@ -132,6 +155,7 @@ std::variant<app::Site, std::string> build_site(const Options& options) {
     routes.push_back(cors::Route{config.path, std::get<cors::Policy>(std::move(policy)), site.targets.size()});
     site.targets.push_back(std::get<app::RouteTarget>(std::move(target)));
   }
+  if (std::string e = load_upstream_tls(site); !e.empty()) return e;
   auto table = cors::RouteTable::create(std::move(routes));
   if (auto* e = std::get_if<cors::RouteError>(&table)) {
     const RouteConfig& config = configs[e->index];

@@ -216,6 +216,14 @@ const ServerSetting kServerSettings[] = {
          {},
          false,
          check_ip_address}),
+    server<&Options::proxy, &ProxySettings::upstream_tls, &http::TlsClientConfig::ca_file>(
+        {"proxy", "upstream_ca", "--upstream-ca", T::path,
+         "PEM authorities that https:// upstreams' certificates are verified against; empty: the system's"}),
+    server<&Options::proxy, &ProxySettings::upstream_tls, &http::TlsClientConfig::cert_file>(
+        {"proxy", "upstream_cert", "--upstream-cert", T::path,
+         "PEM client certificate shown to https:// upstreams that ask for one"}),
+    server<&Options::proxy, &ProxySettings::upstream_tls, &http::TlsClientConfig::key_file>(
+        {"proxy", "upstream_key", "--upstream-key", T::path, "PEM private key of upstream_cert, unencrypted"}),
     // [access_log]
     server<&Options::access_log, &AccessLogOptions::path>(
         {"access_log", "path", "--access-log", T::path,
@@ -271,7 +279,7 @@ const RouteSetting kRouteSettings[] = {
                                    .key = "upstream",
                                    .flag = "--upstream",
                                    .type = T::text,
-                                   .help = "API to forward to (http://HOST:PORT); empty: the built-in echo API"}),
+                                   .help = "API to forward to (http://HOST:PORT or https://HOST:PORT); empty: the built-in echo API"}),
     route<&RouteConfig::host_header>({.section = "routes",
                                       .key = "host_header",
                                       .flag = "--host-header",

@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "corsd/cors/token.hpp"
-#include "tls_impl.hpp"
+#include "corsd/http/detail/tls_context.hpp"
 
 namespace corsd::http {
 namespace {
@@ -280,5 +280,48 @@ TlsLoad TlsCredentials::load(std::span<const TlsCertificate> certificates) {
 
 TlsCredentials::TlsCredentials(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TlsCredentials::~TlsCredentials() = default;
+
+TlsClientLoad TlsClientCredentials::load(const TlsClientConfig& config) {
+  TlsClientLoad result;
+  auto impl = std::make_unique<Impl>();
+  impl->context = std::make_unique<ssl::context>(ssl::context::tls_client);
+  SSL_CTX* ctx = impl->context->native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (config.ca_file.empty()) {
+    SSL_CTX_set_default_verify_paths(ctx);
+  } else {
+    std::string pem;
+    if (!read_file(config.ca_file, pem, result.error)) return result;
+    const Ptr<BIO> bio = memory_bio(pem);
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+    int added = 0;
+    while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr)) {
+      added += X509_STORE_add_cert(store, ca) == 1 ? 1 : 0;
+      X509_free(ca);  // the store keeps its own reference
+    }
+    ERR_clear_error();
+    if (added == 0) {
+      result.error = config.ca_file + ": holds no PEM certificate (\"-----BEGIN CERTIFICATE-----\") to trust";
+      return result;
+    }
+  }
+  if (config.cert_file.empty() != config.key_file.empty()) {
+    result.error = "a client certificate needs its key, and a key its certificate";
+    return result;
+  }
+  if (!config.cert_file.empty() && (!use_chain(ctx, config.cert_file, result.error, result.warnings) ||
+                                    !use_key(ctx, {config.cert_file, config.key_file, {}}, result.error))) {
+    return result;
+  }
+  result.credentials = std::shared_ptr<const TlsClientCredentials>(new TlsClientCredentials(std::move(impl)));
+  return result;
+}
+
+TlsClientCredentials::TlsClientCredentials(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TlsClientCredentials::~TlsClientCredentials() = default;
 
 }  // namespace corsd::http

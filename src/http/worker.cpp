@@ -4,7 +4,7 @@
 #include <string>
 
 #include "connection.hpp"
-#include "tls_impl.hpp"
+#include "corsd/http/detail/tls_context.hpp"
 
 namespace corsd::http {
 namespace {

@@ -6,6 +6,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,6 +17,7 @@
 
 #include "corsd/http/chunked.hpp"
 #include "corsd/http/cors_stage.hpp"
+#include "corsd/http/detail/tls_context.hpp"
 #include "forwarding.hpp"
 #include "upstream_connection.hpp"
 #include "upstream_parser.hpp"
@@ -120,6 +123,13 @@ Failure failure(const Upstream& upstream, FailureKind kind, std::string_view wha
                     ": the upstream " + upstream.url + " " + std::string(what) + "\n"};
 }
 
+// One read from the upstream, through TLS for an https:// one. Not a
+// coroutine: the plain read costs no frame of its own.
+net::awaitable<std::tuple<error_code, std::size_t>> read_some(UpstreamConnection& c, std::span<char> space) {
+  if (c.tls) return c.tls->async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+  return c.socket.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+}
+
 net::awaitable<Outcome> Attempt::fail(Failure f) {
   co_await answer(ex_, cors_, f, stats_);
   co_return Outcome::done;
@@ -127,7 +137,12 @@ net::awaitable<Outcome> Attempt::fail(Failure f) {
 
 net::awaitable<bool> Attempt::write_upstream(std::span<const net::const_buffer> buffers) {
   c_.arm(settings_.response_timeout);
-  auto [ec, n] = co_await net::async_write(c_.socket, buffers, use_tuple);
+  error_code ec;
+  if (c_.tls) {
+    std::tie(ec, std::ignore) = co_await net::async_write(*c_.tls, buffers, use_tuple);
+  } else {
+    std::tie(ec, std::ignore) = co_await net::async_write(c_.socket, buffers, use_tuple);
+  }
   co_return !ec;
 }
 
@@ -245,7 +260,7 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
         co_return false;
       }
       c_.arm(settings_.response_timeout);
-      auto [ec, n] = co_await c_.socket.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+      const auto [ec, n] = co_await read_some(c_, space);
       if (upload != nullptr && upload->client_failed) {
         outcome = Outcome::done;  // the client's body broke off: the connection answers for it
         co_return false;
@@ -319,8 +334,8 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
     const auto space = c_.in.writable();
     if (space.empty()) co_return false;  // a chunk extension or trailer filled it: Beast does not bound them
     c_.arm(settings_.response_timeout);
-    auto [ec, n] = co_await c_.socket.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
-    if (ec == net::error::eof && parser.need_eof()) {
+    const auto [ec, n] = co_await read_some(c_, space);
+    if ((ec == net::error::eof || ec == net::ssl::error::stream_truncated) && parser.need_eof()) {
       error_code ignored;
       parser.put_eof(ignored);
       break;
@@ -350,6 +365,34 @@ net::awaitable<Outcome> Attempt::download(Upload* upload) {
   co_return parser->keep_alive() && c_.in.empty() ? Outcome::reusable : Outcome::done;
 }
 
+// TLS with an https:// upstream, within the connect timeout: SNI with its
+// name, and its certificate verified for that name (or IP address).
+net::awaitable<std::optional<Failure>> handshake(UpstreamConnection& c, const Upstream& upstream,
+                                                 const ProxySettings& settings) {
+  c.tls.emplace(c.socket, *upstream.tls->impl().context);
+  error_code ec;
+  net::ip::make_address(upstream.host, ec);
+  if (ec) {  // SNI takes names only (SSL_set_tlsext_host_name, without its C cast)
+    SSL_ctrl(c.tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(upstream.host.c_str()));
+  }
+  c.tls->set_verify_callback(net::ssl::host_name_verification(upstream.host), ec);
+  c.arm(settings.connect_timeout);
+  auto [handshake_error] = co_await c.tls->async_handshake(net::ssl::stream_base::client, use_tuple);
+  const bool timed_out = c.timed_out();
+  c.disarm();
+  if (!handshake_error) co_return std::nullopt;
+  if (timed_out) {
+    co_return failure(upstream, FailureKind::connect_timeout,
+                      "did not finish the TLS handshake within " + seconds_text(settings.connect_timeout));
+  }
+  std::string why = handshake_error.message();
+  if (const long verify = SSL_get_verify_result(c.tls->native_handle()); verify != X509_V_OK) {
+    why = X509_verify_cert_error_string(verify);
+  }
+  co_return failure(upstream, FailureKind::tls, "failed the TLS handshake (" + why + ")");
+}
+
 // Connects `c` to one of the upstream's addresses within the connect
 // timeout, or says why not.
 net::awaitable<std::optional<Failure>> connect(UpstreamConnection& c, const Upstream& upstream,
@@ -361,6 +404,7 @@ net::awaitable<std::optional<Failure>> connect(UpstreamConnection& c, const Upst
   if (!ec) {
     error_code ignored;
     c.socket.set_option(tcp::no_delay(true), ignored);
+    if (upstream.https) co_return co_await handshake(c, upstream, settings);
     co_return std::nullopt;
   }
   if (timed_out) {
@@ -394,6 +438,7 @@ std::string_view failure_name(FailureKind e) noexcept {
     case FailureKind::malformed: return "malformed";
     case FailureKind::closed: return "closed";
     case FailureKind::upgrade: return "upgrade";
+    case FailureKind::tls: return "tls";
   }
   return "unknown";
 }
@@ -433,7 +478,7 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
   const bool retryable = is_idempotent(request.method) && !has_body;
   for (int attempt = 0;; ++attempt) {
     // The retry goes on a new connection: the other idle ones may be as dead.
-    auto connection = attempt == 0 ? pools_->idle.take(upstream.authority, stats) : nullptr;
+    auto connection = attempt == 0 ? pools_->idle.take(upstream.url, stats) : nullptr;
     if (!connection) {
       connection = pools_->idle.make();
       if (auto f = co_await connect(*connection, upstream, settings)) {
@@ -445,7 +490,7 @@ net::awaitable<void> Proxy::forward(http::Exchange& exchange, const Upstream& up
     Attempt exchange_once(exchange, *connection, upstream, settings, cors, stats);
     const Outcome outcome = co_await exchange_once.run(peer_trusted);
     if (outcome == Outcome::reusable && settings.idle_connections > 0) {
-      pools_->idle.give_back(upstream.authority, stats, std::move(connection), settings.idle_connections,
+      pools_->idle.give_back(upstream.url, stats, std::move(connection), settings.idle_connections,
                              settings.idle_timeout);
     } else {
       pools_->idle.discard(std::move(connection));

@@ -8,16 +8,12 @@
 namespace corsd::proxy {
 
 std::variant<Upstream, UpstreamError> parse_upstream(std::string_view url) {
-  const std::string example = "write it like \"http://127.0.0.1:5000\"";
-  constexpr std::string_view scheme = "http://";
-  if (url.substr(0, 8) == "https://") {
-    return UpstreamError{"upstream \"" + std::string(url) + "\": HTTPS upstreams are not supported yet",
-                         "reach the upstream over http:// on a trusted network, e.g. \"http://127.0.0.1:5000\""};
+  const std::string example = "write it like \"http://127.0.0.1:5000\" or \"https://api.example.com\"";
+  const bool https = url.starts_with("https://");
+  if (!https && !url.starts_with("http://")) {
+    return UpstreamError{"upstream \"" + std::string(url) + "\" is not an http:// or https:// URL", example};
   }
-  if (url.substr(0, scheme.size()) != scheme) {
-    return UpstreamError{"upstream \"" + std::string(url) + "\" is not an http:// URL", example};
-  }
-  std::string_view rest = url.substr(scheme.size());
+  std::string_view rest = url.substr(https ? 8 : 7);
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find_first_of("/?#") != std::string_view::npos) {
     return UpstreamError{
@@ -29,6 +25,8 @@ std::variant<Upstream, UpstreamError> parse_upstream(std::string_view url) {
   }
   Upstream u;
   u.url = std::string(url);
+  u.https = https;
+  u.port = https ? 443 : 80;
   std::string_view host = rest, port;
   if (!rest.empty() && rest.front() == '[') {
     const std::size_t close = rest.find(']');

@@ -26,10 +26,10 @@ UpstreamPool::UpstreamPool(http::WorkerContext& worker, UpstreamStatsTable& stat
 
 UpstreamPool::~UpstreamPool() { worker_.unwatch(*this); }
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& authority, UpstreamStats& stats) {
-  const auto it = idle_.find(authority);
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, UpstreamStats& stats) {
+  const auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
-  auto& connections = it->second;
+  auto& connections = it->second.connections;
   const auto now = clock::now();
   while (!connections.empty() && connections.front()->idle_until <= now) connections.pop_front();
   while (!connections.empty()) {
@@ -74,9 +74,11 @@ void UpstreamPool::discard(std::unique_ptr<UpstreamConnection> c) noexcept {
   if (c) keep_buffer(*c);
 }
 
-void UpstreamPool::give_back(const std::string& authority, UpstreamStats& stats, std::unique_ptr<UpstreamConnection> c,
+void UpstreamPool::give_back(const std::string& key, UpstreamStats& stats, std::unique_ptr<UpstreamConnection> c,
                              std::size_t limit, std::chrono::milliseconds idle_timeout) {
-  auto& connections = idle_[authority];
+  Idle& idle = idle_[key];
+  idle.stats = &stats;
+  auto& connections = idle.connections;
   keep_buffer(*c);  // checked empty: the answer ended where the data did
   if (connections.size() >= limit) return;
   c->reused = true;
@@ -93,12 +95,13 @@ void UpstreamPool::expire() noexcept {
   // Closed after the worker's deadline pass, not during it: a connection
   // leaves the watch list as it is destroyed.
   std::vector<std::unique_ptr<UpstreamConnection>> expired;
-  for (auto& [authority, connections] : idle_) {
+  for (auto& [key, idle] : idle_) {
+    auto& connections = idle.connections;
     for (auto& c : connections) {
       if (c->idle_until <= now || worker_.draining()) expired.push_back(std::move(c));
     }
     std::erase(connections, nullptr);
-    count_idle(stats_.slot(authority), connections.size());
+    count_idle(*idle.stats, connections.size());
     for (const auto& c : connections) next_sweep_ = std::min(next_sweep_, c->idle_until);
   }
   if (!expired.empty()) boost::asio::post(worker_.io(), [expired = std::move(expired)] {});

@@ -4,6 +4,7 @@
 // connect or response timeout in force) is checked by the worker's ticker.
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <deque>
 #include <map>
 #include <memory>
@@ -39,6 +40,8 @@ class UpstreamConnection final : public http::Watched {
   bool timed_out() const noexcept { return clock::now() >= deadline_; }
 
   boost::asio::ip::tcp::socket socket;
+  // To an https:// upstream: TLS over `socket`, from the handshake on.
+  std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls;
   http::InputBuffer in;
   std::string out;                       // the request head on its way
   http::ResponseHead head;               // the answer head being parsed
@@ -51,7 +54,7 @@ class UpstreamConnection final : public http::Watched {
   clock::time_point deadline_ = clock::time_point::max();
 };
 
-// Idle connections per upstream authority, newest last, and the buffers
+// Idle connections per upstream, newest last, and the buffers
 // they lent back: an idle connection holds a socket, not 80 KiB. The
 // worker's ticker closes those idle past their timeout (the pool is itself
 // watched: its deadline is the oldest connection's expiry).
@@ -72,10 +75,10 @@ class UpstreamPool final : public http::Watched {
 
   // take()
   //
-  // The newest idle connection to `authority` still within its idle
-  // timeout (with a buffer again), or nullptr. `stats` are the
-  // authority's, whose idle gauge it keeps current.
-  std::unique_ptr<UpstreamConnection> take(const std::string& authority, UpstreamStats& stats);
+  // The newest idle connection to the upstream `key` (its URL) still
+  // within its idle timeout (with a buffer again), or nullptr. `stats` are
+  // the upstream's, whose idle gauge it keeps current.
+  std::unique_ptr<UpstreamConnection> take(const std::string& key, UpstreamStats& stats);
 
   // A new, unconnected connection with a buffer from the pool.
   std::unique_ptr<UpstreamConnection> make();
@@ -83,8 +86,8 @@ class UpstreamPool final : public http::Watched {
   // give_back()
   //
   // Keeps `c` for reuse for `idle_timeout`, unless `limit` connections to
-  // `authority` (whose `stats` these are) are idle already.
-  void give_back(const std::string& authority, UpstreamStats& stats, std::unique_ptr<UpstreamConnection> c,
+  // the upstream `key` (whose `stats` these are) are idle already.
+  void give_back(const std::string& key, UpstreamStats& stats, std::unique_ptr<UpstreamConnection> c,
                  std::size_t limit, std::chrono::milliseconds idle_timeout);
 
   // Closes `c`, keeping its buffer for the next connection.
@@ -103,7 +106,11 @@ class UpstreamPool final : public http::Watched {
 
   http::WorkerContext& worker_;
   UpstreamStatsTable& stats_;
-  std::map<std::string, std::deque<std::unique_ptr<UpstreamConnection>>, std::less<>> idle_;
+  struct Idle {
+    UpstreamStats* stats = nullptr;  // the upstream's, whose idle gauge this keeps
+    std::deque<std::unique_ptr<UpstreamConnection>> connections;
+  };
+  std::map<std::string, Idle, std::less<>> idle_;  // by upstream URL: http and https apart
   std::vector<std::unique_ptr<char[]>> spare_buffers_;
   clock::time_point next_sweep_ = clock::time_point::max();
 };

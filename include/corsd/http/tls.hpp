@@ -27,17 +27,31 @@ struct TlsCertificate {
   bool operator==(const TlsCertificate&) const = default;
 };
 
-class TlsCredentials;
+// What a TLS client (the proxy, towards https:// upstreams) trusts, and
+// the certificate it shows an upstream that asks for one.
+struct TlsClientConfig {
+  std::string ca_file;    // PEM certificates of the authorities to trust; empty: the system's store
+  std::string cert_file;  // PEM client certificate; empty: none
+  std::string key_file;   // its key
+
+  bool operator==(const TlsClientConfig&) const = default;
+};
 
 // What load() gives: the credentials, or the error that refuses them; and
 // what deserves a warning but does not refuse (an expired certificate).
-struct TlsLoad {
-  std::shared_ptr<const TlsCredentials> credentials;
+template <typename Credentials>
+struct TlsLoaded {
+  std::shared_ptr<const Credentials> credentials;
   std::string error;  // "/etc/corsd/key.pem: the key does not belong to the certificate in ..."
   std::vector<std::string> warnings;
 
   bool ok() const noexcept { return credentials != nullptr; }
 };
+
+class TlsCredentials;
+class TlsClientCredentials;
+using TlsLoad = TlsLoaded<TlsCredentials>;
+using TlsClientLoad = TlsLoaded<TlsClientCredentials>;
 
 class TlsCredentials {
  public:
@@ -53,12 +67,35 @@ class TlsCredentials {
   TlsCredentials(const TlsCredentials&) = delete;
   TlsCredentials& operator=(const TlsCredentials&) = delete;
 
-  // The OpenSSL state behind them; only the http layer's sources know it.
+  // The OpenSSL state behind them (detail/tls_context.hpp).
   struct Impl;
   Impl& impl() const noexcept { return *impl_; }
 
  private:
   explicit TlsCredentials(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A client's side of TLS: connections verify the server's certificate
+// against the authorities (and its name, given by the connection), with
+// TLS 1.2 or 1.3.
+class TlsClientCredentials {
+ public:
+  // load()
+  //
+  // Reads the authorities (the system's store when `ca_file` is empty)
+  // and the client certificate, checked as TlsCredentials::load() checks.
+  static TlsClientLoad load(const TlsClientConfig& config);
+
+  ~TlsClientCredentials();
+  TlsClientCredentials(const TlsClientCredentials&) = delete;
+  TlsClientCredentials& operator=(const TlsClientCredentials&) = delete;
+
+  struct Impl;
+  Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  explicit TlsClientCredentials(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

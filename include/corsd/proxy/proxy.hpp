@@ -33,8 +33,9 @@ enum class FailureKind : std::uint8_t {
   malformed,         // an answer corsd cannot pass on
   closed,            // closed before answering or before taking the request
   upgrade,           // a protocol upgrade was asked for: 501
+  tls,               // the TLS handshake with an https:// upstream failed (its certificate, say)
 };
-inline constexpr std::size_t kFailureKinds = 7;
+inline constexpr std::size_t kFailureKinds = 8;
 
 // failure_name()
 //

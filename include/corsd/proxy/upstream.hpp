@@ -7,10 +7,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "corsd/http/tls.hpp"
 
 namespace corsd::proxy {
 
@@ -18,6 +21,9 @@ struct Upstream {
   std::string url;   // as configured, "http://127.0.0.1:5000", for messages
   std::string host;  // "127.0.0.1", "localhost", "::1"
   std::uint16_t port = 80;
+  bool https = false;  // an https:// URL: TLS, its certificate verified for `host`
+  // For https: what the connections trust and show (ProxySettings::upstream_tls, loaded).
+  std::shared_ptr<const http::TlsClientCredentials> tls;
   std::string authority;  // "127.0.0.1:5000": the Host an upstream-host route sends
   // Forward the Host the client sent (the default), or send `authority`.
   bool forward_client_host = true;
@@ -32,8 +38,9 @@ struct UpstreamError {
 
 // parse_upstream()
 //
-// Reads "http://HOST[:PORT]" (a trailing "/" allowed). Refuses other
-// schemes, user info, paths, queries and fragments, each with a fix.
+// Reads "http://HOST[:PORT]" or "https://HOST[:PORT]" (a trailing "/"
+// allowed). Refuses other schemes, user info, paths, queries and
+// fragments, each with a fix.
 std::variant<Upstream, UpstreamError> parse_upstream(std::string_view url);
 
 // resolve()
@@ -58,6 +65,9 @@ struct ProxySettings {
   std::size_t idle_connections = 64;
   // Peers whose X-Forwarded-* fields are believed and appended to.
   std::vector<std::string> trusted_proxies;
+  // What https:// upstreams are verified against, and the client
+  // certificate shown to those that ask.
+  http::TlsClientConfig upstream_tls;
 };
 
 // parse_address()

@@ -1,8 +1,11 @@
 #pragma once
+// File: corsd/http/detail/tls_context.hpp
+//
 // What TlsCredentials hold: one OpenSSL context per certificate (the first
 // is every listener's, and hands a handshake to another by its SNI name),
-// and the session-ticket keys they share. Only the http layer's sources
-// include this.
+// and the session-ticket keys they share; and the context behind
+// TlsClientCredentials. Not a public header: it brings in Asio, and only
+// the sources of the http and proxy layers include it.
 
 #include <array>
 #include <boost/asio/ssl/context.hpp>
@@ -58,6 +61,10 @@ struct TlsCredentials::Impl {
   boost::asio::ssl::context& listener_context() noexcept { return *entries.front().context; }
   // The certificate for the SNI name `name`; null: keep the default.
   SSL_CTX* context_for(std::string_view name) noexcept;
+};
+
+struct TlsClientCredentials::Impl {
+  std::unique_ptr<boost::asio::ssl::context> context;
 };
 
 }  // namespace corsd::http

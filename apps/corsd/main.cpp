@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   auto site = std::make_shared<const corsd::app::Site>(std::get<corsd::app::Site>(std::move(built)));
   std::shared_ptr<const corsd::http::TlsCredentials> tls;
   if (const auto certificates = corsd::cli::tls_certificates(options); !certificates.empty()) {
-    corsd::http::TlsLoad loaded = corsd::http::TlsCredentials::load(certificates);
+    corsd::http::TlsLoad loaded = corsd::http::TlsCredentials::load(certificates, options.http2);
     for (const std::string& warning : loaded.warnings) corsd::cli::log_line(warning, "warning: ");
     if (!loaded.ok()) return fail(loaded.error);
     tls = std::move(loaded.credentials);

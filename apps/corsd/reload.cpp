@@ -34,7 +34,7 @@ void Reloader::reload() {
   const bool tls_running = !tls_certificates(started_).empty();
   std::shared_ptr<const http::TlsCredentials> tls;
   if (tls_running && !certificates.empty()) {
-    http::TlsLoad loaded = http::TlsCredentials::load(certificates);
+    http::TlsLoad loaded = http::TlsCredentials::load(certificates, next.options.http2);
     for (const std::string& warning : loaded.warnings) log_line(warning, "warning: ");
     if (!loaded.ok()) return refuse(loaded.error);
     tls = std::move(loaded.credentials);

@@ -158,7 +158,9 @@ std::string_view rejection_name(const AccessNote& n) noexcept {
   return n.reason() == cors::RejectReason::none ? std::string_view() : cors::reason_name(n.reason());
 }
 
-std::string_view version_text(unsigned version) noexcept { return version == 10 ? "HTTP/1.0" : "HTTP/1.1"; }
+std::string_view version_text(unsigned version) noexcept {
+  return version == 10 ? "HTTP/1.0" : version == 20 ? "HTTP/2.0" : "HTTP/1.1";
+}
 
 void write_json(const AccessRecord& r, LineWriter& w) {
   using namespace std::chrono;

@@ -8,6 +8,7 @@
 #include <boost/beast/ssl.hpp>
 #include <optional>
 
+#include "corsd/http/detail/tls_context.hpp"
 #include "net.hpp"
 
 namespace corsd::http {
@@ -120,16 +121,11 @@ net::awaitable<Result> run(const ClientRequest& r, const Url& u) {
   context.set_default_verify_paths();
   context.set_verify_mode(r.insecure ? net::ssl::verify_none : net::ssl::verify_peer);
   beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp_stream), context);
-  if (!r.insecure) tls.set_verify_callback(net::ssl::host_name_verification(u.host));
-  boost::system::error_code ignored;
-  const bool literal = !net::ip::make_address(u.host, ignored).is_unspecified() && !ignored;
-  if (!literal) {  // SNI takes names only (SSL_set_tlsext_host_name, without its C cast)
-    SSL_ctrl(tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(u.host.c_str()));
-  }
+  expect_server_name(tls.native_handle(), u.host);
   auto [handshake_error] = co_await tls.async_handshake(net::ssl::stream_base::client, use_tuple);
   if (handshake_error) {
-    co_return ClientError{"TLS with " + where(u) + " failed: " + handshake_error.message() +
+    const std::string why = handshake_failure(tls.native_handle(), handshake_error.message());
+    co_return ClientError{"TLS with " + where(u) + " failed: " + why +
                           (r.insecure ? "" : " (--insecure accepts any certificate, for a test server)")};
   }
   co_return co_await exchange(tls, r, u, peer);

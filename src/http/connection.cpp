@@ -9,6 +9,8 @@
 
 #include "corsd/cors/token.hpp"
 #include "corsd/http/chunked.hpp"
+#include "error_answers.hpp"
+#include "h2_session.hpp"
 #include "worker.hpp"
 
 namespace corsd::http {
@@ -35,16 +37,6 @@ constexpr std::string_view kPlainHttpHead =
     "Content-Length: 67\r\n\r\n";
 static_assert(kPlainHttpBody.size() == 67);
 
-struct ErrorAnswer {
-  unsigned status;
-  std::string_view message;
-};
-
-constexpr ErrorAnswer kFieldsTooLarge{
-    431,
-    "request header fields too large: the header block, a chunk extension or the trailers are over the "
-    "server's limit\n"};
-
 // Whether the request line in `head` ends in a well-formed "HTTP/d.d": Beast
 // reports any version but 1.0 and 1.1 as malformed, and only a well-formed
 // one deserves 505 rather than 400.
@@ -56,8 +48,6 @@ bool has_wellformed_version(std::string_view head) noexcept {
   return v.substr(0, 6) == " HTTP/" && digit(v[6]) && v[7] == '.' && digit(v[8]);
 }
 
-constexpr std::string_view kAllowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-
 // `unparsed` is what the parser was given; `header_bytes` its header limit.
 ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed, std::size_t header_bytes) noexcept {
   const std::size_t line_end = unparsed.find("\r\n");
@@ -66,13 +56,8 @@ ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed, std::s
     return {414, "URI too long: the request line is over the server's header limit\n"};  // RFC 9112 §3
   }
   if (ec == bhttp::error::header_limit) return kFieldsTooLarge;
-  if (ec == bhttp::error::body_limit) return {413, "request body too large: it is over the server's limit\n"};
-  if (ec == bhttp::error::bad_target) {
-    return {400,
-            "bad request: the target is not \"/path\", \"http://host/path\" or (for OPTIONS) \"*\"; or its path climbs "
-            "above \"/\", has a malformed percent-encoding, or holds a backslash, an encoded slash or a dot segment "
-            "with parameters, which servers resolve differently\n"};
-  }
+  if (ec == bhttp::error::body_limit) return kBodyTooLarge;
+  if (ec == bhttp::error::bad_target) return kBadTarget;
   if (ec == bhttp::error::bad_version && has_wellformed_version(unparsed)) {
     return {505, "HTTP version not supported: use HTTP/1.1 or HTTP/1.0\n"};
   }
@@ -307,6 +292,7 @@ Connection<Socket>::~Connection() { worker_.detach(*this); }
 
 template <typename Socket>
 bool Connection<Socket>::idle() const noexcept {
+  if (h2_ != nullptr) return h2_->idle();
   if (!idle_ || (served_ == 0 && clock::now() - accepted_at_ < kFirstRequestGrace)) return false;
   int waiting = 0;  // bytes of a next request already here: it is answered, not dropped
   return ::ioctl(const_cast<Connection&>(*this).tcp_socket().native_handle(), FIONREAD, &waiting) != 0 || waiting == 0;
@@ -322,6 +308,13 @@ template <typename Socket>
 net::awaitable<void> Connection<Socket>::run() {
   if constexpr (kTls) {
     if (!co_await handshake()) co_return;
+    const unsigned char* protocol = nullptr;
+    unsigned int length = 0;
+    SSL_get0_alpn_selected(socket_.native_handle(), &protocol, &length);
+    if (length == 2 && protocol[0] == 'h' && protocol[1] == '2') {
+      co_await serve_h2();
+      co_return;
+    }
   }
   for (;;) {
     Step step = serve_buffered();
@@ -466,17 +459,7 @@ void Connection<Socket>::answer_refused_method() {
   context.keep_alive = false;
   head_.clear();
   Response response(out_, head_, context);
-  if (storage_.refused_method == "CONNECT") {
-    response.set_status(501);  // never a 2xx: corsd is not a forward proxy
-    response.add("Content-Type", "text/plain; charset=utf-8");
-    response.send("not implemented: corsd is not a forward proxy; CONNECT is not served\n");
-  } else {
-    response.set_status(405);
-    response.add("Allow", kAllowedMethods);
-    response.add("Content-Type", "text/plain; charset=utf-8");
-    response.send({"method not allowed: corsd does not answer ", storage_.refused_method,
-                   " (it would reflect cookies and credentials)\n"});
-  }
+  http::answer_refused_method(response, storage_.refused_method);
   count_response(response.status());
   if (worker_.logging()) log_access(nullptr, response.status(), response.body_bytes());
 }
@@ -488,35 +471,15 @@ void Connection<Socket>::answer_error(unsigned status, std::string_view message)
   context.keep_alive = false;
   head_.clear();
   Response response(out_, head_, context);
-  response.set_status(status);
-  response.add("Content-Type", "text/plain; charset=utf-8");
-  response.send(message);
+  http::answer_error(response, {status, message});
   count_response(status);
   if (worker_.logging()) log_access(nullptr, status, response.body_bytes());
 }
 
 template <typename Socket>
 void Connection<Socket>::log_access(const Request* request, unsigned status, std::uint64_t body_bytes) {
-  AccessRecord r;
-  r.time = std::chrono::system_clock::now();
-  r.peer = peer_address();
-  if (request != nullptr) {
-    r.method = request->method;
-    r.target = request->target;
-    r.version = request->version;
-    for (const Field& f : request->fields) {  // one pass for the three
-      if (r.origin.empty() && cors::ascii_iequals(f.name, "origin")) r.origin = f.value;
-      if (r.referer.empty() && cors::ascii_iequals(f.name, "referer")) r.referer = f.value;
-      if (r.user_agent.empty() && cors::ascii_iequals(f.name, "user-agent")) r.user_agent = f.value;
-    }
-  } else {
-    note_.clear();
-  }
-  r.status = status;
-  r.body_bytes = body_bytes;
-  r.duration = head_planned_ ? clock::now() - head_at_ : clock::duration::zero();
-  r.note = &note_;
-  worker_.log_access(r);
+  const auto duration = head_planned_ ? clock::now() - head_at_ : clock::duration::zero();
+  worker_.log_exchange(peer_address(), request, status, body_bytes, duration, note_);
 }
 
 template <typename Socket>
@@ -531,7 +494,7 @@ std::string_view Connection<Socket>::peer_address() {
 
 template <typename Socket>
 void Connection<Socket>::count_response(unsigned status) noexcept {
-  if (status >= 100 && status < 600) worker_.stats().responses[status / 100].add();
+  worker_.count_response(status);
 }
 
 template <typename Socket>
@@ -646,6 +609,17 @@ net::awaitable<bool> Connection<Socket>::handshake() {
   }
   read_deadline_ = clock::now() + worker_.limits().header_timeout;  // the first request's own time
   co_return true;
+}
+
+template <typename Socket>
+net::awaitable<void> Connection<Socket>::serve_h2() {
+  if constexpr (kTls) {
+    H2Session session({socket_, read_deadline_, write_deadline_, peer_address()}, worker_, handler_);
+    h2_ = &session;
+    co_await session.run();
+    h2_ = nullptr;
+    co_await linger();  // close_notify, within the linger time
+  }
 }
 
 template <typename Socket>

@@ -23,6 +23,7 @@
 namespace corsd::http {
 
 class Worker;
+class H2Session;
 
 using TlsSocket = net::ssl::stream<tcp::socket>;
 
@@ -76,6 +77,8 @@ class Connection final : public Watched {
   net::awaitable<StreamEnd> serve_stream();
   net::awaitable<void> linger();
   net::awaitable<bool> handshake();
+  // Serves the connection as HTTP/2 (ALPN chose "h2").
+  net::awaitable<void> serve_h2();
   net::awaitable<void> refuse_plain_http();
   tcp::socket& tcp_socket() noexcept {
     if constexpr (kTls) {
@@ -105,6 +108,7 @@ class Connection final : public Watched {
   bool head_planned_ = false;
   bool continue_sent_ = false;
   bool idle_ = true;
+  H2Session* h2_ = nullptr;  // while serve_h2() runs
   std::size_t served_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "corsd/cors/token.hpp"
+#include "error_answers.hpp"
 
 namespace corsd::http {
 namespace {
@@ -21,13 +22,6 @@ bool host_ok(const RequestStorage& s) noexcept {
     ++hosts;
   }
   return s.version < 11 ? hosts <= 1 : hosts == 1;
-}
-
-std::string_view refused(std::string_view method) noexcept {
-  for (std::string_view m : {"CONNECT", "TRACE", "TRACK"}) {
-    if (method == m) return m;
-  }
-  return {};
 }
 
 }  // namespace
@@ -97,7 +91,7 @@ void RequestParser::on_request_impl(bhttp::verb, string_view method, string_view
     ec = bhttp::error::header_limit;
     return;
   }
-  storage_.refused_method = refused(storage_.method);
+  storage_.refused_method = refused_method(storage_.method);
   if (!storage_.refused_method.empty()) ec = bhttp::error::bad_method;
 }
 

@@ -24,9 +24,11 @@ bool is_framing_field(std::string_view name) noexcept {
          cors::ascii_iequals(name, "connection");
 }
 
-// One Vary field: the head's own Vary lines joined, then the decision's
-// tokens they lack (cors::append_vary). Vary: * stays alone.
-void write_vary(const ResponseHead& head, std::string& out) {
+}  // namespace
+
+// The head's own Vary lines joined, then the decision's tokens they lack
+// (cors::append_vary). Vary: * stays alone.
+bool merged_vary(const ResponseHead& head, std::string& out) {
   // More Vary lines than answers have; an answer with more pays for a vector.
   std::array<std::string_view, 16> few;
   std::vector<std::string_view> many;
@@ -42,9 +44,15 @@ void write_vary(const ResponseHead& head, std::string& out) {
     ++n;
   }
   const std::span<const std::string_view> lines = n <= few.size() ? std::span(few.data(), n) : std::span(many);
+  return cors::append_vary(out, lines, head.vary_extra());
+}
+
+namespace {
+
+void write_vary(const ResponseHead& head, std::string& out) {
   const std::size_t before = out.size();
   out.append("Vary: ");
-  if (!cors::append_vary(out, lines, head.vary_extra())) {
+  if (!merged_vary(head, out)) {
     out.resize(before);  // nothing to vary on
     return;
   }

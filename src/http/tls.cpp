@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "corsd/cors/token.hpp"
 #include "corsd/http/detail/tls_context.hpp"
 
@@ -25,8 +27,9 @@ namespace ssl = boost::asio::ssl;
 constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-// What ALPN offers, in OpenSSL's length-prefixed form.
-constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// What ALPN offers, in OpenSSL's length-prefixed form, the preferred first.
+constexpr unsigned char kAlpnHttp2[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char kAlpnHttp1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 constexpr std::size_t kMaxPemBytes = 1024 * 1024;
 
 struct Owned {
@@ -149,10 +152,14 @@ int on_server_name(SSL* s, int*, void*) {
   return SSL_TLSEXT_ERR_OK;
 }
 
-int on_alpn(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* offered,
+int on_alpn(SSL* s, const unsigned char** out, unsigned char* out_length, const unsigned char* offered,
             unsigned int offered_length, void*) {
+  const bool http2 = impl_of(s)->http2;
+  const unsigned char* ours = http2 ? kAlpnHttp2 : kAlpnHttp1;
+  const unsigned int ours_length = http2 ? sizeof kAlpnHttp2 : sizeof kAlpnHttp1;
   unsigned char* chosen = nullptr;
-  if (SSL_select_next_proto(&chosen, out_length, kAlpn, sizeof kAlpn, offered, offered_length) !=
+  // The server's order decides (the first of ours the client offers).
+  if (SSL_select_next_proto(&chosen, out_length, ours, ours_length, offered, offered_length) !=
       OPENSSL_NPN_NEGOTIATED) {
     return SSL_TLSEXT_ERR_NOACK;  // nothing in common: HTTP/1.1 without ALPN
   }
@@ -261,13 +268,14 @@ SSL_CTX* TlsCredentials::Impl::context_for(std::string_view name) noexcept {
   return nullptr;
 }
 
-TlsLoad TlsCredentials::load(std::span<const TlsCertificate> certificates) {
+TlsLoad TlsCredentials::load(std::span<const TlsCertificate> certificates, bool http2) {
   TlsLoad result;
   if (certificates.empty()) {
     result.error = "no certificate: give --tls-cert and --tls-key";
     return result;
   }
   auto impl = std::make_unique<Impl>();
+  impl->http2 = http2;
   for (const TlsCertificate& c : certificates) {
     Impl::Entry entry{make_context(*impl), c.server_names};
     SSL_CTX* ctx = entry.context->native_handle();
@@ -310,7 +318,8 @@ TlsClientLoad TlsClientCredentials::load(const TlsClientConfig& config) {
     }
   }
   if (config.cert_file.empty() != config.key_file.empty()) {
-    result.error = "a client certificate needs its key, and a key its certificate";
+    result.error = config.cert_file.empty() ? config.key_file + ": a client key without its certificate"
+                                            : config.cert_file + ": a client certificate without its key";
     return result;
   }
   if (!config.cert_file.empty() && (!use_chain(ctx, config.cert_file, result.error, result.warnings) ||
@@ -319,6 +328,23 @@ TlsClientLoad TlsClientCredentials::load(const TlsClientConfig& config) {
   }
   result.credentials = std::shared_ptr<const TlsClientCredentials>(new TlsClientCredentials(std::move(impl)));
   return result;
+}
+
+void expect_server_name(SSL* ssl, const std::string& host) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (!ec) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+    return;
+  }
+  // SNI takes names only (SSL_set_tlsext_host_name, without its C cast).
+  SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str()));
+  SSL_set1_host(ssl, host.c_str());
+}
+
+std::string handshake_failure(SSL* ssl, const std::string& fallback) {
+  const long verify = SSL_get_verify_result(ssl);
+  return verify == X509_V_OK ? fallback : X509_verify_cert_error_string(verify);
 }
 
 TlsClientCredentials::TlsClientCredentials(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

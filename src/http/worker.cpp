@@ -4,6 +4,7 @@
 #include <string>
 
 #include "connection.hpp"
+#include "corsd/cors/token.hpp"
 #include "corsd/http/detail/tls_context.hpp"
 
 namespace corsd::http {
@@ -55,6 +56,30 @@ Worker::Worker(const Limits& limits, unsigned index, AccessLog* access_log)
 void Worker::log_access(const AccessRecord& record) noexcept {
   const std::size_t n = format_access_line(record, access_log_->format(), {line_.get(), kMaxAccessLine});
   access_log_->append(index_, {line_.get(), n});
+}
+
+void Worker::log_exchange(std::string_view peer, const Request* request, unsigned status, std::uint64_t body_bytes,
+                          std::chrono::steady_clock::duration duration, AccessNote& note) {
+  AccessRecord r;
+  r.time = std::chrono::system_clock::now();
+  r.peer = peer;
+  if (request != nullptr) {
+    r.method = request->method;
+    r.target = request->target;
+    r.version = request->version;
+    for (const Field& f : request->fields) {  // one pass for the three
+      if (r.origin.empty() && cors::ascii_iequals(f.name, "origin")) r.origin = f.value;
+      if (r.referer.empty() && cors::ascii_iequals(f.name, "referer")) r.referer = f.value;
+      if (r.user_agent.empty() && cors::ascii_iequals(f.name, "user-agent")) r.user_agent = f.value;
+    }
+  } else {
+    note.clear();
+  }
+  r.status = status;
+  r.body_bytes = body_bytes;
+  r.duration = duration;
+  r.note = &note;
+  log_access(r);
 }
 
 // Handlers go before the io_context: what they own (upstream sockets) is

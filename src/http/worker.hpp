@@ -42,6 +42,16 @@ class Worker final : public WorkerContext {
   // Formats `record` and queues it on this worker's ring of the access log;
   // only when logging().
   void log_access(const AccessRecord& record) noexcept;
+  // log_exchange()
+  //
+  // The access log's line for one answered request (`request` null: one
+  // too malformed to name), when logging().
+  void log_exchange(std::string_view peer, const Request* request, unsigned status, std::uint64_t body_bytes,
+                    std::chrono::steady_clock::duration duration, AccessNote& note);
+  // An answer's status class, for /metrics.
+  void count_response(unsigned status) noexcept {
+    if (status >= 100 && status < 600) stats_.responses[status / 100].add();
+  }
 
   // Makes this worker's handler for one listen() call, kept as long as the
   // worker: every address of that call shares it (and its upstream pools).

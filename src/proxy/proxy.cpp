@@ -7,7 +7,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -370,13 +369,7 @@ net::awaitable<Outcome> Attempt::download(Upload* upload) {
 net::awaitable<std::optional<Failure>> handshake(UpstreamConnection& c, const Upstream& upstream,
                                                  const ProxySettings& settings) {
   c.tls.emplace(c.socket, *upstream.tls->impl().context);
-  error_code ec;
-  net::ip::make_address(upstream.host, ec);
-  if (ec) {  // SNI takes names only (SSL_set_tlsext_host_name, without its C cast)
-    SSL_ctrl(c.tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-             const_cast<char*>(upstream.host.c_str()));
-  }
-  c.tls->set_verify_callback(net::ssl::host_name_verification(upstream.host), ec);
+  http::expect_server_name(c.tls->native_handle(), upstream.host);
   c.arm(settings.connect_timeout);
   auto [handshake_error] = co_await c.tls->async_handshake(net::ssl::stream_base::client, use_tuple);
   const bool timed_out = c.timed_out();
@@ -386,10 +379,7 @@ net::awaitable<std::optional<Failure>> handshake(UpstreamConnection& c, const Up
     co_return failure(upstream, FailureKind::connect_timeout,
                       "did not finish the TLS handshake within " + seconds_text(settings.connect_timeout));
   }
-  std::string why = handshake_error.message();
-  if (const long verify = SSL_get_verify_result(c.tls->native_handle()); verify != X509_V_OK) {
-    why = X509_verify_cert_error_string(verify);
-  }
+  const std::string why = http::handshake_failure(c.tls->native_handle(), handshake_error.message());
   co_return failure(upstream, FailureKind::tls, "failed the TLS handshake (" + why + ")");
 }
 

@@ -71,7 +71,7 @@ struct AccessRecord {
   std::string_view peer;                       // the client's address
   std::string_view method;
   std::string_view target;  // as the client sent it
-  unsigned version = 11;    // 10 or 11
+  unsigned version = 11;    // 10, 11 or 20
   unsigned status = 0;
   std::uint64_t body_bytes = 0;  // response body bytes sent
   std::chrono::nanoseconds duration{};

@@ -21,6 +21,9 @@ struct Limits {
   // (0: none): a body trickled a byte at a time cannot hold a connection
   // for ever by never pausing longer than body_timeout.
   std::uint64_t min_body_rate = 500;
+  // HTTP/2: streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS);
+  // more are refused with RST_STREAM(REFUSED_STREAM).
+  std::uint32_t h2_max_streams = 100;
 
   std::chrono::milliseconds header_timeout{10'000};  // first byte of a request to its last header byte
   std::chrono::milliseconds body_timeout{30'000};    // longest pause while a body arrives

@@ -51,13 +51,16 @@ class Response {
   //
   // Serializes the response with `body` (joined from `parts`). A HEAD
   // response gets the Content-Length of the body but not the body; 204 and
-  // 304 get neither.
+  // 304 get neither. Over HTTP/2 (context version 20) only the body goes
+  // into the output; the session sends the head from head() as fields.
   void send(std::string_view body = {});
   void send(std::initializer_list<std::string_view> parts);
 
   bool sent() const noexcept { return sent_; }
   // The body bytes send() wrote (none for HEAD, 204 and 304).
   std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+  // The length of the body as sent (or, for HEAD, as GET would send it).
+  std::uint64_t content_length() const noexcept { return content_length_; }
   bool keep_alive() const noexcept { return context_.keep_alive; }
 
  private:
@@ -66,6 +69,7 @@ class Response {
   ResponseContext context_;
   const cors::Decision* cors_ = nullptr;
   std::uint64_t body_bytes_ = 0;
+  std::uint64_t content_length_ = 0;
   bool sent_ = false;
 };
 

@@ -98,7 +98,7 @@ struct ResponseContext {
   std::string_view date;       // the Date field value, formatted once per second
   bool head = false;           // the request was HEAD: send the fields only
   bool keep_alive = true;      // the connection may stay open after this response
-  unsigned version = 11;       // the request's version
+  unsigned version = 11;       // the request's version: 10, 11, or 20 (HTTP/2: see Response::send())
   AccessNote* note = nullptr;  // what the access log is told of the request, if anything
 };
 
@@ -109,6 +109,12 @@ struct ResponseContext {
 // 1xx, 204 and 304 get no Content-Length whatever `framing` says (RFC 9110
 // §8.6, §15.4.5).
 void serialize_head(const ResponseHead& head, const ResponseContext& context, Framing framing, std::string& out);
+
+// merged_vary()
+//
+// Appends the one Vary value `head` stands for (its Vary lines and its
+// vary_extra() tokens, merged) to `out`; false when there is none.
+bool merged_vary(const ResponseHead& head, std::string& out);
 
 // append_field()
 //

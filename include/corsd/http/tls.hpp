@@ -60,8 +60,9 @@ class TlsCredentials {
   // Reads and checks every certificate and key: an unreadable file, a file
   // with no PEM certificate or key, an encrypted key or a key that does not
   // match its certificate is an error naming the file; a certificate that
-  // has expired or is not yet valid is a warning.
-  static TlsLoad load(std::span<const TlsCertificate> certificates);
+  // has expired or is not yet valid is a warning. `http2`: ALPN offers
+  // "h2" (preferred) besides "http/1.1".
+  static TlsLoad load(std::span<const TlsCertificate> certificates, bool http2 = true);
 
   ~TlsCredentials();
   TlsCredentials(const TlsCredentials&) = delete;

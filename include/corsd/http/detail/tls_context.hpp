@@ -56,6 +56,7 @@ struct TlsCredentials::Impl {
   };
   std::vector<Entry> entries;  // entries[0]: the default certificate
   TicketKeys tickets;
+  bool http2 = true;  // ALPN offers h2 before http/1.1
 
   // What every TLS connection starts its handshake with.
   boost::asio::ssl::context& listener_context() noexcept { return *entries.front().context; }
@@ -66,5 +67,18 @@ struct TlsCredentials::Impl {
 struct TlsClientCredentials::Impl {
   std::unique_ptr<boost::asio::ssl::context> context;
 };
+
+// expect_server_name()
+//
+// Makes a client connection's handshake ask for `host` (SNI, for a name)
+// and accept only a certificate issued for it: OpenSSL's own name or IP
+// address check, whose failure names itself ("hostname mismatch").
+void expect_server_name(SSL* ssl, const std::string& host);
+
+// handshake_failure()
+//
+// Why a client handshake failed: the certificate check's reason when that
+// failed ("unable to get local issuer certificate"), else `fallback`.
+std::string handshake_failure(SSL* ssl, const std::string& fallback);
 
 }  // namespace corsd::http

@@ -1,0 +1,47 @@
+#pragma once
+// The answers the http layer gives of its own, the same on HTTP/1.1 and
+// HTTP/2: what is wrong, in words, and the status that says it.
+
+#include <string_view>
+
+#include "corsd/http/response.hpp"
+
+namespace corsd::http {
+
+struct ErrorAnswer {
+  unsigned status;
+  std::string_view message;
+};
+
+inline constexpr ErrorAnswer kFieldsTooLarge{
+    431,
+    "request header fields too large: the header block, a chunk extension or the trailers are over the "
+    "server's limit\n"};
+inline constexpr ErrorAnswer kBodyTooLarge{413, "request body too large: it is over the server's limit\n"};
+inline constexpr ErrorAnswer kBadTarget{
+    400,
+    "bad request: the target is not \"/path\", \"http://host/path\" or (for OPTIONS) \"*\"; or its path climbs "
+    "above \"/\", has a malformed percent-encoding, or holds a backslash, an encoded slash or a dot segment "
+    "with parameters, which servers resolve differently\n"};
+inline constexpr ErrorAnswer kBadHost{400, "bad request: the Host (or :authority) is missing or not HOST[:PORT]\n"};
+
+inline constexpr std::string_view kAllowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+// refused_method()
+//
+// CONNECT, TRACE or TRACK, if `method` is one: methods corsd never serves.
+std::string_view refused_method(std::string_view method) noexcept;
+
+// answer_refused_method()
+//
+// CONNECT: 501 (corsd is no forward proxy, and never answers it with a
+// 2xx); TRACE and TRACK: 405 with Allow (they would reflect cookies and
+// credentials).
+void answer_refused_method(Response& response, std::string_view method);
+
+// answer_error()
+//
+// `e` as a plain-text answer.
+void answer_error(Response& response, const ErrorAnswer& e);
+
+}  // namespace corsd::http

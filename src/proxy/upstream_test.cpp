@@ -19,12 +19,23 @@ TEST(UpstreamTest, ParsesHostAndPort) {
 }
 
 TEST(UpstreamTest, RefusesWhatItCannotForwardTo) {
-  for (std::string_view url : {"https://a.example", "ftp://a", "127.0.0.1:5000", "http://a/api", "http://a?x",
+  for (std::string_view url : {"https://a.example/api", "ftp://a", "127.0.0.1:5000", "http://a/api", "http://a?x",
                                "http://u@a", "http://a:0", "http://a:99999", "http://", "http://[::1"}) {
     const auto result = parse_upstream(url);
     ASSERT_TRUE(std::holds_alternative<UpstreamError>(result)) << url;
     EXPECT_FALSE(std::get<UpstreamError>(result).fix.empty()) << url;
   }
+}
+
+TEST(UpstreamTest, HttpsUpstreamsDefaultToPort443) {
+  const auto u = std::get<Upstream>(parse_upstream("https://api.example"));
+  EXPECT_TRUE(u.https);
+  EXPECT_EQ(u.port, 443);
+  EXPECT_EQ(u.host, "api.example");
+  const auto plain = std::get<Upstream>(parse_upstream("http://api.example"));
+  EXPECT_FALSE(plain.https);
+  EXPECT_EQ(plain.port, 80);
+  EXPECT_EQ(std::get<Upstream>(parse_upstream("https://[::1]:8443/")).port, 8443);
 }
 
 TEST(UpstreamTest, ResolvesLiteralsAndNames) {

@@ -21,6 +21,10 @@ constexpr std::size_t kSpareStreams = 16;
 // Per stream and for the connection: how much DATA a client may send ahead
 // of what the handlers have taken.
 constexpr std::int32_t kWindow = 64 * 1024;
+// Rapid reset (CVE-2023-44487) and empty-frame floods: what a client may
+// send of frames that make the server work for nothing.
+constexpr double kFreeFrameBurst = 1000;
+constexpr double kFreeFramesPerSecond = 100;
 
 // Fields HTTP/2 forbids (RFC 9113 §8.2.2) and those the session writes
 // itself (framing, the merged Vary, Date).
@@ -217,7 +221,9 @@ H2Session::H2Session(H2Carrier carrier, Worker& worker, Handler& handler)
       worker_(worker),
       handler_(handler),
       writer_wake_(worker.io(), clock::time_point::max()),
-      streams_done_(worker.io(), clock::time_point::max()) {
+      streams_done_(worker.io(), clock::time_point::max()),
+      free_frame_tokens_(kFreeFrameBurst),
+      free_frames_at_(clock::now()) {
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
   nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_begin_headers);
@@ -304,6 +310,10 @@ int H2Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const std
 
 int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* self) {
   auto& session = *static_cast<H2Session*>(self);
+  const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (frame->hd.type == NGHTTP2_RST_STREAM || (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && !end_stream)) {
+    session.count_free_frame();
+  }
   Stream* s = session.find(frame->hd.stream_id);
   if (s == nullptr) return 0;
   const bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
@@ -584,6 +594,14 @@ net::awaitable<void> H2Session::serve_stream(Stream& s) {
   streams_done_.cancel();
 }
 
+void H2Session::count_free_frame() noexcept {
+  const auto now = clock::now();
+  const double seconds = std::chrono::duration<double>(now - free_frames_at_).count();
+  free_frames_at_ = now;
+  free_frame_tokens_ = std::min(kFreeFrameBurst, free_frame_tokens_ + seconds * kFreeFramesPerSecond) - 1;
+  if (free_frame_tokens_ < 0) calm_down_ = true;
+}
+
 void H2Session::release(Stream& s) {
   const auto it = streams_.find(s.id);
   if (it == streams_.end()) return;
@@ -682,6 +700,11 @@ net::awaitable<void> H2Session::run() {
       break;
     }
     const ssize_t used = nghttp2_session_mem_recv(session_, reinterpret_cast<const std::uint8_t*>(in_.data()), n);
+    if (calm_down_) {
+      nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+      wake_writer();
+      break;
+    }
     if (used < 0) {
       // A protocol error, a flood nghttp2 refused (NGHTTP2_ERR_FLOODED), or
       // a client that sent no preface: GOAWAY with the reason, then close.

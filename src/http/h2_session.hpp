@@ -86,6 +86,7 @@ class H2Session {
   // Frees `s` once nghttp2 has closed it and no coroutine holds it.
   void release(Stream& s);
   void arm_read_deadline() noexcept;
+  void count_free_frame() noexcept;
   void update_write_deadline() noexcept;
 
   H2Carrier carrier_;
@@ -106,6 +107,12 @@ class H2Session {
   net::steady_timer streams_done_;
   std::size_t running_ = 0;  // stream coroutines not yet returned
   Watched::clock::time_point last_data_sent_{};
+  // Frames that cost the server and give the client nothing back (RST_STREAM
+  // of its own streams, empty DATA): a bucket of kFreeFrameBurst that fills
+  // kFreeFramesPerSecond; empty, the client gets GOAWAY(ENHANCE_YOUR_CALM).
+  double free_frame_tokens_;
+  Watched::clock::time_point free_frames_at_{};
+  bool calm_down_ = false;
   bool write_requested_ = false;
   bool writer_done_ = false;
   bool closing_ = false;

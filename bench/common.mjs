@@ -80,6 +80,18 @@ export function treeCpuSeconds(root) {
   return ticks / CLK_TCK;
 }
 
+// The resident memory of `root` and its descendants now, in KiB.
+export function treeRssKiB(root) {
+  let kib = 0;
+  for (const pid of processTree(root)) {
+    try {
+      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+      if (m) kib += Number(m[1]);
+    } catch {}
+  }
+  return kib;
+}
+
 export function treePeakRssKiB(root) {
   let kib = 0;
   for (const pid of processTree(root)) {
@@ -247,16 +259,17 @@ function parseWrk(text) {
 
 // Runs wrk on CPU 1; returns its report and the CPU seconds it used itself
 // (bash's `time`), so that the rest of the machine's CPU use can be told apart.
-function runWrk(port, connections, seconds, scriptPath) {
+function runWrk(port, connections, seconds, scriptPath, scheme = 'http') {
   const wrk = `taskset -c 1 wrk -t1 -c${connections} -d${seconds}s --latency -s '${scriptPath}' ` +
-    `http://127.0.0.1:${port}${PATH}`;
+    `${scheme}://127.0.0.1:${port}${PATH}`;
   const r = spawnSync('bash', ['-c', `TIMEFORMAT='%3U %3S'; time ${wrk}`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const [user, system] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
   return { text: r.stdout, cpu: user + system };
 }
 
-// One measured run of `script` against `server`: waits for idle CPUs (at most
+// One measured run of `script` against `server` (over https when its
+// `scheme` says so): waits for idle CPUs (at most
 // options.idleWaitSeconds, default 60), warms up, measures, and redoes the run
 // (twice at most) when processes other than the server, wrk, this script and
 // `upstream` (a process whose CPU use is expected, such as a proxy's
@@ -264,12 +277,12 @@ function runWrk(port, connections, seconds, scriptPath) {
 export async function measure({ server, script, connections, options, label, upstream = null }) {
   for (let attempt = 1; ; ++attempt) {
     await waitForIdle(options.idleWaitSeconds);
-    runWrk(server.port, connections, options.warmup, script);
+    runWrk(server.port, connections, options.warmup, script, server.scheme);
     const cpu0 = treeCpuSeconds(server.proc.pid);
     const upstream0 = upstream ? treeCpuSeconds(upstream.proc.pid) : 0;
     const machine0 = machineJiffies();
     const self0 = process.cpuUsage();
-    const wrk = runWrk(server.port, connections, options.duration, script);
+    const wrk = runWrk(server.port, connections, options.duration, script, server.scheme);
     const machine1 = machineJiffies();
     const cpu = treeCpuSeconds(server.proc.pid) - cpu0;
     const upstreamCpu = upstream ? treeCpuSeconds(upstream.proc.pid) - upstream0 : 0;

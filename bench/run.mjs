@@ -12,6 +12,7 @@
 //   bench/run --rounds 5 --duration 20
 //   bench/run --quick              # 1 round of 2 s runs: checks the set-up, measures nothing
 //   bench/run --proxy              # corsd, nginx and HAProxy as CORS reverse proxies (bench/proxy.mjs)
+//   bench/run --tls                # corsd and nginx over HTTPS: h2 and TLS preflights, handshakes (bench/tls.mjs)
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,8 +39,9 @@ function parseArgs(argv) {
     else if (a === '--corsd') o.corsd = next();
     else if (a === '--quick') Object.assign(o, { quick: true, rounds: 1, duration: 2, warmup: 1 });
     else if (a === '--proxy') o.proxy = true;
+    else if (a === '--tls') o.tls = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: bench/run [--proxy] [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--threads 1|2] [--quick]');
+      console.log('usage: bench/run [--proxy | --tls] [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--threads 1|2] [--quick]');
       process.exit(0);
     } else {
       console.error(`bench/run: unknown argument ${a} (try --help)`);
@@ -47,7 +49,7 @@ function parseArgs(argv) {
     }
   }
   if (![1, 2].includes(o.threads)) throw new Error('--threads must be 1 or 2');
-  if (o.proxy && o.threads !== 1) throw new Error('--proxy measures one thread / worker only');
+  if ((o.proxy || o.tls) && o.threads !== 1) throw new Error('--proxy and --tls measure one thread / worker only');
   return o;
 }
 
@@ -219,6 +221,7 @@ function targets(runs, medians) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.proxy) return (await import('./proxy.mjs')).main(options);
+  if (options.tls) return (await import('./tls.mjs')).main(options);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = join(ROOT, 'bench/results', `${stamp}${options.threads === 2 ? '-threads2' : ''}`);
   mkdirSync(outDir, { recursive: true });

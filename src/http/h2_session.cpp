@@ -200,9 +200,8 @@ class H2Session::StreamExchange final : public Exchange {
   // The client may send more once the handler has taken a slice.
   void release_slice() {
     if (s_.held.empty()) return;
-    if (!s_.closed) nghttp2_session_consume(session_.session_, s_.id, s_.held.size());
+    session_.give_back_window(s_, s_.held.size());
     s_.held.clear();
-    session_.wake_writer();
   }
 
   net::awaitable<void> wait() {
@@ -333,9 +332,13 @@ int H2Session::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t stream
                              std::size_t length, void* self) {
   auto& session = *static_cast<H2Session*>(self);
   Stream* s = session.find(stream_id);
-  if (s == nullptr || s->answered || !s->head_done) {
+  if (s == nullptr) {
+    nghttp2_session_consume_connection(session.session_, length);  // a stream already freed
+    return 0;
+  }
+  if (s->answered || !s->head_done) {
     // Nobody takes it: it still counts against the windows, so give it back.
-    nghttp2_session_consume(session.session_, stream_id, length);
+    session.give_back_window(*s, length);
     return 0;
   }
   if (s->streaming) {
@@ -586,12 +589,26 @@ net::awaitable<void> H2Session::serve_stream(Stream& s) {
                          s.note);
   }
   s.coroutine = false;
-  if (!s.held.empty() && !s.closed) nghttp2_session_consume(session_, s.id, s.held.size());
+  // What the handler held or left unread still counts against the
+  // connection's window: give it back, or the connection stalls once the
+  // window (64 KiB) has gone to bodies nobody read to the end.
+  give_back_window(s, s.held.size() + s.pending.size());
   s.held.clear();
+  s.pending.clear();
   if (s.closed) release(s);
   --running_;
   wake_writer();
   streams_done_.cancel();
+}
+
+void H2Session::give_back_window(Stream& s, std::size_t bytes) noexcept {
+  if (bytes == 0) return;
+  if (s.closed) {
+    nghttp2_session_consume_connection(session_, bytes);  // the stream's own window is gone with it
+  } else {
+    nghttp2_session_consume(session_, s.id, bytes);
+  }
+  wake_writer();
 }
 
 void H2Session::count_free_frame() noexcept {

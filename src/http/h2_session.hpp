@@ -87,6 +87,9 @@ class H2Session {
   void release(Stream& s);
   void arm_read_deadline() noexcept;
   void count_free_frame() noexcept;
+  // Tells nghttp2 that `bytes` of the stream's DATA were taken: its window
+  // (and the connection's) opens again.
+  void give_back_window(Stream& s, std::size_t bytes) noexcept;
   void update_write_deadline() noexcept;
 
   H2Carrier carrier_;

@@ -336,8 +336,9 @@ int H2Session::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t stream
     nghttp2_session_consume_connection(session.session_, length);  // a stream already freed
     return 0;
   }
-  if (s->answered || !s->head_done) {
-    // Nobody takes it: it still counts against the windows, so give it back.
+  if ((s->answered && !s->streaming) || !s->head_done || s->body_stopped) {
+    // Nobody takes it (answered already; a streamed body goes on to its
+    // handler even then): it still counts against the windows, so give it back.
     session.give_back_window(*s, length);
     return 0;
   }

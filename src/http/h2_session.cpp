@@ -125,6 +125,13 @@ class H2Session::StreamExchange final : public Exchange {
       }
       if (s_.end_stream) co_return BodySlice{};
       if (s_.closed || s_.aborted || s_.body_stopped || session_.closing_) co_return BodySlice{{}, false};
+      // A client that sent "expect: 100-continue" waits for this before its body.
+      if (s_.storage.expect_continue && !continue_sent_ && !s_.answered) {
+        continue_sent_ = true;
+        ResponseHead interim;
+        interim.status = 100;
+        session_.submit_head(s_, interim, std::nullopt, false, /*interim=*/true);
+      }
       co_await wait();
     }
   }
@@ -213,6 +220,7 @@ class H2Session::StreamExchange final : public Exchange {
   Stream& s_;
   Request request_;
   std::optional<std::uint64_t> length_;  // the declared length of the response body
+  bool continue_sent_ = false;
 };
 
 H2Session::H2Session(H2Carrier carrier, Worker& worker, Handler& handler)
@@ -416,6 +424,7 @@ void H2Session::on_request_head(Stream& s) {
     if (!storage.store(joined, cookie.value)) return answer_error(s, kFieldsTooLarge.status, kFieldsTooLarge.message);
     storage.fields.push_back(cookie);
   }
+  if (const auto expect = storage.view().find("expect")) storage.expect_continue = cors::ascii_iequals(*expect, "100-continue");
   if (const auto length = storage.view().find("content-length")) {
     std::uint64_t n = 0;
     const auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), n);

@@ -250,9 +250,9 @@ Parsed parse(int argc, char** argv) {
   apply_flags(server_settings(), server_inputs, o);
   if (std::string e = apply_policy_flags(route_inputs, o); !e.empty()) return error_exit(e);
   if (o.tls_cert.empty() != o.tls_key.empty()) {
-    return error_exit(std::string(o.tls_cert.empty() ? "a TLS key without its certificate"
-                                                     : "a TLS certificate without its key") +
-                      "\n  fix: give both --tls-cert and --tls-key ([server] tls_cert and tls_key), or neither");
+    return error_exit(
+        std::string(o.tls_cert.empty() ? "a TLS key without its certificate" : "a TLS certificate without its key") +
+        "\n  fix: give both --tls-cert and --tls-key ([server] tls_cert and tls_key), or neither");
   }
   if (!o.sni_certificates.empty() && o.tls_cert.empty()) {
     return error_exit(file +

@@ -9,10 +9,10 @@
 namespace corsd::cli {
 namespace {
 
+using setting_field::certificate;
 using setting_field::kAccessLogFormats;
 using setting_field::kHostHeaders;
 using setting_field::kLogLevels;
-using setting_field::certificate;
 using setting_field::route;
 using setting_field::server;
 
@@ -299,11 +299,12 @@ const RouteSetting kRouteSettings[] = {
     route<&RouteConfig::policy, &PolicySpec::dangerously_allow_insecure_origins_with_credentials>(
         {"routes", "dangerously_allow_insecure_origins_with_credentials", "", T::boolean,
          "Allow credentials for plain-http origins other than loopback"}),
-    route<&RouteConfig::upstream>({.section = "routes",
-                                   .key = "upstream",
-                                   .flag = "--upstream",
-                                   .type = T::text,
-                                   .help = "API to forward to (http://HOST:PORT or https://HOST:PORT); empty: the built-in echo API"}),
+    route<&RouteConfig::upstream>(
+        {.section = "routes",
+         .key = "upstream",
+         .flag = "--upstream",
+         .type = T::text,
+         .help = "API to forward to (http://HOST:PORT or https://HOST:PORT); empty: the built-in echo API"}),
     route<&RouteConfig::host_header>({.section = "routes",
                                       .key = "host_header",
                                       .flag = "--host-header",

@@ -288,7 +288,9 @@ Connection<Socket>::Connection(Socket socket, std::shared_ptr<const TlsCredentia
 }
 
 template <typename Socket>
-Connection<Socket>::~Connection() { worker_.detach(*this); }
+Connection<Socket>::~Connection() {
+  worker_.detach(*this);
+}
 
 template <typename Socket>
 bool Connection<Socket>::idle() const noexcept {
@@ -626,8 +628,8 @@ template <typename Socket>
 net::awaitable<void> Connection<Socket>::refuse_plain_http() {
   tcp::socket& raw = tcp_socket();
   write_deadline_ = clock::now() + worker_.limits().send_timeout;
-  auto [ec, n] = co_await net::async_write(
-      raw, std::array{net::buffer(kPlainHttpHead), net::buffer(kPlainHttpBody)}, use_tuple);
+  auto [ec, n] =
+      co_await net::async_write(raw, std::array{net::buffer(kPlainHttpHead), net::buffer(kPlainHttpBody)}, use_tuple);
   write_deadline_ = clock::time_point::max();
   if (ec) co_return;
   count_response(400);

@@ -19,7 +19,8 @@ void answer_refused_method(Response& response, std::string_view method) {
   response.set_status(405);
   response.add("Allow", kAllowedMethods);
   response.add("Content-Type", "text/plain; charset=utf-8");
-  response.send({"method not allowed: corsd does not answer ", method, " (it would reflect cookies and credentials)\n"});
+  response.send(
+      {"method not allowed: corsd does not answer ", method, " (it would reflect cookies and credentials)\n"});
 }
 
 void answer_error(Response& response, const ErrorAnswer& e) {

@@ -36,9 +36,7 @@ bool is_left_out(std::string_view name) noexcept {
   return false;
 }
 
-std::string_view view(const std::uint8_t* p, std::size_t n) noexcept {
-  return {reinterpret_cast<const char*>(p), n};
-}
+std::string_view view(const std::uint8_t* p, std::size_t n) noexcept { return {reinterpret_cast<const char*>(p), n}; }
 
 std::uint8_t* bytes(const char* p) noexcept { return reinterpret_cast<std::uint8_t*>(const_cast<char*>(p)); }
 
@@ -318,7 +316,8 @@ int H2Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const std
 int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* self) {
   auto& session = *static_cast<H2Session*>(self);
   const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
-  if (frame->hd.type == NGHTTP2_RST_STREAM || (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && !end_stream)) {
+  if (frame->hd.type == NGHTTP2_RST_STREAM ||
+      (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 && !end_stream)) {
     session.count_free_frame();
   }
   Stream* s = session.find(frame->hd.stream_id);
@@ -424,7 +423,8 @@ void H2Session::on_request_head(Stream& s) {
     if (!storage.store(joined, cookie.value)) return answer_error(s, kFieldsTooLarge.status, kFieldsTooLarge.message);
     storage.fields.push_back(cookie);
   }
-  if (const auto expect = storage.view().find("expect")) storage.expect_continue = cors::ascii_iequals(*expect, "100-continue");
+  if (const auto expect = storage.view().find("expect"))
+    storage.expect_continue = cors::ascii_iequals(*expect, "100-continue");
   if (const auto length = storage.view().find("content-length")) {
     std::uint64_t n = 0;
     const auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), n);
@@ -555,8 +555,8 @@ bool H2Session::submit_head(Stream& s, const ResponseHead& head, std::optional<s
   std::vector<nghttp2_nv>& nva = nva_;
   nva.clear();
   for (const Entry& e : entries) {
-    nva.push_back({bytes(scratch_.data() + e.name_at), bytes(scratch_.data() + e.value_at), e.name_size,
-                   e.value_size, NGHTTP2_NV_FLAG_NONE});
+    nva.push_back({bytes(scratch_.data() + e.name_at), bytes(scratch_.data() + e.value_at), e.name_size, e.value_size,
+                   NGHTTP2_NV_FLAG_NONE});
   }
   int rv = 0;
   if (interim) {
@@ -595,8 +595,7 @@ net::awaitable<void> H2Session::serve_stream(Stream& s) {
     if (!s.end_stream && !s.aborted) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
   }
   if (s.answered && worker_.logging()) {
-    worker_.log_exchange(carrier_.peer, &exchange.request(), s.status, s.body_bytes, clock::now() - s.head_at,
-                         s.note);
+    worker_.log_exchange(carrier_.peer, &exchange.request(), s.status, s.body_bytes, clock::now() - s.head_at, s.note);
   }
   s.coroutine = false;
   // What the handler held or left unread still counts against the

@@ -8,11 +8,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-
-#include <boost/asio/ip/address.hpp>
 
 #include "corsd/cors/token.hpp"
 #include "corsd/http/detail/tls_context.hpp"

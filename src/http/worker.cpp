@@ -35,8 +35,8 @@ net::awaitable<void> serve(tcp::socket socket, Worker& worker, Handler& handler)
 // draws no warning).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-net::awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const TlsCredentials> credentials,
-                               Worker& worker, Handler& handler) {
+net::awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const TlsCredentials> credentials, Worker& worker,
+                               Handler& handler) {
   TlsSocket tls(std::move(socket), credentials->impl().listener_context());
   Connection<TlsSocket> connection(std::move(tls), std::move(credentials), worker, handler);
   co_await connection.run();

@@ -87,8 +87,8 @@ class UpstreamPool final : public http::Watched {
   //
   // Keeps `c` for reuse for `idle_timeout`, unless `limit` connections to
   // the upstream `key` (whose `stats` these are) are idle already.
-  void give_back(const std::string& key, UpstreamStats& stats, std::unique_ptr<UpstreamConnection> c,
-                 std::size_t limit, std::chrono::milliseconds idle_timeout);
+  void give_back(const std::string& key, UpstreamStats& stats, std::unique_ptr<UpstreamConnection> c, std::size_t limit,
+                 std::chrono::milliseconds idle_timeout);
 
   // Closes `c`, keeping its buffer for the next connection.
   void discard(std::unique_ptr<UpstreamConnection> c) noexcept;

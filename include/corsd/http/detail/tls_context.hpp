@@ -45,7 +45,7 @@ class TicketKeys {
  private:
   void rotate_if_due();
 
-  std::mutex mutex_;  // handshakes on every worker share the keys
+  std::mutex mutex_;       // handshakes on every worker share the keys
   std::vector<Key> keys_;  // newest first
 };
 

@@ -80,28 +80,21 @@ export function treeCpuSeconds(root) {
   return ticks / CLK_TCK;
 }
 
-// The resident memory of `root` and its descendants now, in KiB.
-export function treeRssKiB(root) {
+// A /proc/PID/status figure (VmRSS: now; VmHWM: the peak) of `root` and
+// its descendants, summed, in KiB.
+function treeStatusKiB(root, field) {
   let kib = 0;
   for (const pid of processTree(root)) {
     try {
-      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
       if (m) kib += Number(m[1]);
     } catch {}
   }
   return kib;
 }
 
-export function treePeakRssKiB(root) {
-  let kib = 0;
-  for (const pid of processTree(root)) {
-    try {
-      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
-      if (m) kib += Number(m[1]);
-    } catch {}
-  }
-  return kib;
-}
+export const treeRssKiB = (root) => treeStatusKiB(root, 'VmRSS');
+export const treePeakRssKiB = (root) => treeStatusKiB(root, 'VmHWM');
 
 // Busy and total jiffies of the whole machine. Busy counts user, nice,
 // system and steal time, the time processes are charged with; interrupt

@@ -573,7 +573,13 @@ clock::time_point Connection<Socket>::body_rate_deadline(std::uint64_t received)
 template <typename Socket>
 net::awaitable<bool> Connection<Socket>::write(std::span<const net::const_buffer> buffers) {
   write_deadline_ = clock::now() + worker_.limits().send_timeout;
-  auto [ec, n] = co_await net::async_write(socket_, buffers, use_tuple);
+  error_code ec;
+  std::size_t n = 0;
+  if constexpr (kTls) {
+    std::tie(ec, n) = co_await socket_.write(buffers);
+  } else {
+    std::tie(ec, n) = co_await net::async_write(socket_, buffers, use_tuple);
+  }
   write_deadline_ = clock::time_point::max();
   worker_.stats().response_bytes.add(n);
   co_return !ec;
@@ -606,8 +612,7 @@ net::awaitable<bool> Connection<Socket>::handshake() {
     co_return false;
   }
   if constexpr (kTls) {
-    auto [ec] = co_await socket_.async_handshake(net::ssl::stream_base::server, use_tuple);
-    if (ec) co_return false;
+    if (co_await socket_.handshake()) co_return false;
   }
   read_deadline_ = clock::now() + worker_.limits().header_timeout;  // the first request's own time
   co_return true;
@@ -652,7 +657,7 @@ net::awaitable<void> Connection<Socket>::linger() {
   if constexpr (kTls) {
     // close_notify, then what the client still sends (OpenSSL discards it)
     // until its own close_notify or its close, within the linger time.
-    co_await socket_.async_shutdown(use_tuple);
+    co_await socket_.shutdown();
     co_return;
   }
   error_code ignored;

@@ -6,7 +6,6 @@
 // by the worker's ticker, not by a timer per read. Over TLS (Socket a
 // TlsSocket) the same, after the handshake.
 
-#include <boost/asio/ssl/stream.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -19,13 +18,14 @@
 #include "corsd/http/tls.hpp"
 #include "net.hpp"
 #include "request_parser.hpp"
+#include "tls_stream.hpp"
 
 namespace corsd::http {
 
 class Worker;
 class H2Session;
 
-using TlsSocket = net::ssl::stream<tcp::socket>;
+using TlsSocket = TlsStream;
 
 // Socket: tcp::socket, or TlsSocket (whose context `credentials` own, and
 // keep for the connection's life whatever a reload does).

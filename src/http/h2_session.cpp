@@ -1,7 +1,7 @@
 #include "h2_session.hpp"
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/write.hpp>
 #include <charconv>
 #include <cstring>
 
@@ -686,7 +686,8 @@ net::awaitable<void> H2Session::write_loop() {
     if (out_.empty()) continue;
     const auto deadline_before = carrier_.write_deadline;
     carrier_.write_deadline = std::min(deadline_before, clock::now() + worker_.limits().send_timeout);
-    auto [ec, n] = co_await net::async_write(carrier_.socket, net::buffer(out_), net::as_tuple(net::use_awaitable));
+    const std::array buffers{net::const_buffer(out_.data(), out_.size())};
+    auto [ec, n] = co_await carrier_.socket.write(buffers);
     carrier_.write_deadline = clock::time_point::max();
     update_write_deadline();
     worker_.stats().response_bytes.add(n);

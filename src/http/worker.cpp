@@ -37,7 +37,7 @@ net::awaitable<void> serve(tcp::socket socket, Worker& worker, Handler& handler)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 net::awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const TlsCredentials> credentials, Worker& worker,
                                Handler& handler) {
-  TlsSocket tls(std::move(socket), credentials->impl().listener_context());
+  TlsSocket tls(std::move(socket), credentials->impl().listener_context().native_handle());
   Connection<TlsSocket> connection(std::move(tls), std::move(credentials), worker, handler);
   co_await connection.run();
 }

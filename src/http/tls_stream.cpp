@@ -1,0 +1,107 @@
+#include "tls_stream.hpp"
+
+#include <openssl/err.h>
+
+#include <boost/asio/ssl/error.hpp>
+#include <cerrno>
+#include <limits>
+
+namespace corsd::http {
+
+TlsStream::TlsStream(tcp::socket socket, SSL_CTX* context) : socket_(std::move(socket)), ssl_(SSL_new(context)) {
+  error_code ignored;
+  socket_.non_blocking(true, ignored);  // OpenSSL's reads and writes must not block the worker
+  if (ssl_ != nullptr) {
+    SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
+    SSL_set_accept_state(ssl_);
+    // A write OpenSSL could not finish is tried again from wherever the
+    // caller's bytes are then.
+    SSL_set_mode(ssl_, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  }
+}
+
+TlsStream::TlsStream(TlsStream&& other) noexcept : socket_(std::move(other.socket_)), ssl_(other.ssl_) {
+  other.ssl_ = nullptr;
+}
+
+TlsStream::~TlsStream() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+net::awaitable<error_code> TlsStream::wait_for(int result) {
+  const int reason = SSL_get_error(ssl_, result);
+  if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) {
+    ERR_clear_error();
+    const auto what = reason == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
+    auto [ec] = co_await socket_.async_wait(what, use_tuple);
+    co_return ec;
+  }
+  error_code ec;
+  if (reason == SSL_ERROR_ZERO_RETURN) {
+    ec = net::error::eof;  // the client's close_notify
+  } else if (reason == SSL_ERROR_SYSCALL && errno != 0) {
+    ec = error_code(errno, boost::system::system_category());
+  } else if (reason == SSL_ERROR_SYSCALL) {
+    ec = net::ssl::error::stream_truncated;  // closed without close_notify
+  } else {
+    const unsigned long e = ERR_get_error();
+    ec = e != 0 ? error_code(static_cast<int>(e), net::error::get_ssl_category()) : net::error::connection_aborted;
+  }
+  ERR_clear_error();
+  co_return ec;
+}
+
+net::awaitable<error_code> TlsStream::handshake() {
+  if (ssl_ == nullptr) co_return net::error::no_memory;
+  for (;;) {
+    const int result = SSL_do_handshake(ssl_);
+    if (result == 1) co_return error_code{};
+    if (const error_code ec = co_await wait_for(result)) co_return ec;
+  }
+}
+
+net::awaitable<std::tuple<error_code, std::size_t>> TlsStream::read_some(net::mutable_buffer buffer) {
+  const int size = static_cast<int>(std::min<std::size_t>(buffer.size(), std::numeric_limits<int>::max()));
+  for (;;) {
+    errno = 0;
+    const int n = SSL_read(ssl_, buffer.data(), size);
+    if (n > 0) co_return std::tuple{error_code{}, static_cast<std::size_t>(n)};
+    if (const error_code ec = co_await wait_for(n)) co_return std::tuple{ec, std::size_t{0}};
+  }
+}
+
+net::awaitable<std::tuple<error_code, std::size_t>> TlsStream::write(std::span<const net::const_buffer> buffers) {
+  std::size_t written = 0;
+  for (const net::const_buffer& b : buffers) {
+    const char* data = static_cast<const char*>(b.data());
+    std::size_t left = b.size();
+    while (left > 0) {
+      errno = 0;
+      const int n = SSL_write(ssl_, data, static_cast<int>(std::min<std::size_t>(left, 1 << 30)));
+      if (n > 0) {
+        data += n;
+        left -= static_cast<std::size_t>(n);
+        written += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (const error_code ec = co_await wait_for(n)) co_return std::tuple{ec, written};
+    }
+  }
+  co_return std::tuple{error_code{}, written};
+}
+
+net::awaitable<void> TlsStream::shutdown() {
+  for (;;) {
+    errno = 0;
+    const int result = SSL_shutdown(ssl_);
+    if (result >= 0) break;  // close_notify sent (0: the client's not yet read)
+    if (co_await wait_for(result)) co_return;
+  }
+  char drop[4096];
+  for (;;) {
+    auto [ec, n] = co_await read_some(net::buffer(drop));
+    if (ec) co_return;
+  }
+}
+
+}  // namespace corsd::http

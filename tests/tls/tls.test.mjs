@@ -406,6 +406,59 @@ describe('a TLS ClientHello to a plain-HTTP corsd', () => {
   });
 });
 
+describe('certificates chosen by SNI ([[tls.certificates]])', () => {
+  let corsd;
+  let sni;
+  let config;
+  before(async () => {
+    sni = await makeLeaf(dir, ca, { name: 'sni' });
+    config = join(dir, 'sni.toml');
+    writeFileSync(config, [
+      '[server]', 'listen = "127.0.0.1:0"', 'threads = 1', `tls_cert = "${leaf.cert}"`, `tls_key = "${leaf.key}"`,
+      '[demo]', 'enabled = false',
+      '[[tls.certificates]]', `cert = "${sni.cert}"`, `key = "${sni.key}"`, 'server_names = ["api.test", "*.wild.test"]',
+      '[[routes]]', 'path = "/"', `allow_origins = ["${ORIGIN}"]`, '',
+    ].join('\n'));
+    corsd = await startCorsd(['--config', config]);
+  });
+  after(async () => { await corsd?.stop(); });
+
+  /** The serial of the certificate presented to a client asking for `servername` (none: no SNI). */
+  async function servedFor(servername) {
+    // The name check is the client's business; what matters here is which certificate came.
+    const socket = await tlsConnect(corsd.port, { servername, checkServerIdentity: () => undefined });
+    const serial = socket.getPeerCertificate().serialNumber.toUpperCase();
+    socket.destroy();
+    return serial;
+  }
+
+  test('a listed name gets its certificate, a wildcard one label, anything else the default', T, async () => {
+    assert.equal(await servedFor('api.test'), sni.serial);
+    assert.equal(await servedFor('API.TEST'), sni.serial, 'names are case-insensitive');
+    assert.equal(await servedFor('x.wild.test'), sni.serial);
+    assert.equal(await servedFor('a.b.wild.test'), leaf.serial, 'a wildcard stands for one label only');
+    assert.equal(await servedFor('wild.test'), leaf.serial);
+    assert.equal(await servedFor('localhost'), leaf.serial);
+    assert.equal(await servedFor(''), leaf.serial, 'no SNI');
+  });
+
+  test('--check-config lists the certificate; a bad name or a missing default is refused with file:line', T, async () => {
+    const ok = await runCorsd(['--check-config', config]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /\[\[tls\.certificates\]\] cert = ".*sni\.pem" key = ".*sni\.key" server_names = \["api\.test", "\*\.wild\.test"\]/);
+    const bad = join(dir, 'sni-bad.toml');
+    writeFileSync(bad, readFileSync(config, 'utf8').replace('"api.test"', '"api test"'));
+    const r = await runCorsd(['--check-config', bad]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /sni-bad\.toml:\d+: server_names "api test" is not a host name/);
+    const lonely = join(dir, 'sni-lonely.toml');
+    writeFileSync(lonely, readFileSync(config, 'utf8').replace(/^tls_(cert|key) = .*\n/gm, ''));
+    const l = await runCorsd(['--check-config', lonely]);
+    assert.equal(l.code, 2);
+    assert.match(l.stderr, /\[\[tls\.certificates\]\] without \[server\] tls_cert/);
+  });
+});
+
 describe('the session cookie over HTTPS', () => {
   let corsd;
   before(async () => {

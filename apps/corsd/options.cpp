@@ -280,7 +280,7 @@ std::vector<std::string> restart_only_changes(const Options& running, const Opti
 
 std::vector<http::TlsCertificate> tls_certificates(const Options& options) {
   if (options.tls_cert.empty()) return {};
-  std::vector<http::TlsCertificate> all{{options.tls_cert, options.tls_key, {}}};
+  std::vector<http::TlsCertificate> all{{options.tls_cert, options.tls_key, {}, options.tls_ocsp}};
   all.insert(all.end(), options.sni_certificates.begin(), options.sni_certificates.end());
   return all;
 }

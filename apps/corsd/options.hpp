@@ -73,6 +73,7 @@ struct Options {
   // plain HTTP.
   std::string tls_cert;
   std::string tls_key;
+  std::string tls_ocsp;  // a DER OCSP response stapled for tls_cert
   bool http2 = true;  // ALPN offers h2 on the HTTPS listeners
   // [[tls.certificates]]: more certificates, each for its SNI names.
   std::vector<http::TlsCertificate> sni_certificates;

@@ -150,6 +150,12 @@ const ServerSetting kServerSettings[] = {
                                .flag = "--tls-key",
                                .type = T::path,
                                .help = "PEM private key of tls_cert, unencrypted"}),
+    server<&Options::tls_ocsp>(
+        {.section = "server",
+         .key = "tls_ocsp",
+         .flag = "--tls-ocsp",
+         .type = T::path,
+         .help = "DER OCSP response for tls_cert, stapled to handshakes; refresh the file, then reload"}),
     server<&Options::http2>({.section = "server",
                              .key = "http2",
                              .flag = "--no-http2",
@@ -326,6 +332,10 @@ const CertificateSetting kCertificateSettings[] = {
          .type = T::list,
          .help = "Names (SNI) this certificate answers; [server] tls_cert answers the others",
          .check_element = check_server_name}),
+    certificate<&http::TlsCertificate::ocsp_file>({.section = "tls.certificates",
+                                                   .key = "ocsp",
+                                                   .type = T::path,
+                                                   .help = "DER OCSP response for cert, stapled to handshakes"}),
 };
 
 constexpr std::string_view kSections[] = {"server", "demo", "admin", "proxy", "access_log", "routes", "tls"};

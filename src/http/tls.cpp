@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
@@ -166,6 +167,58 @@ int on_alpn(SSL* s, const unsigned char** out, unsigned char* out_length, const 
   return SSL_TLSEXT_ERR_OK;
 }
 
+// OpenSSL's status hook: staples the certificate's OCSP response for a
+// client that asked for one.
+int on_status_request(SSL* s, void*) {
+  if (SSL_ctrl(s, SSL_CTRL_GET_TLSEXT_STATUS_REQ_TYPE, 0, nullptr) != TLSEXT_STATUSTYPE_ocsp) return SSL_TLSEXT_ERR_NOACK;
+  const TlsCredentials::Impl::Entry* entry = impl_of(s)->entry_of(SSL_get_SSL_CTX(s));
+  if (entry == nullptr || entry->ocsp.empty()) return SSL_TLSEXT_ERR_NOACK;
+  // OpenSSL frees what it is given: each handshake gets a copy.
+  auto* copy = static_cast<unsigned char*>(OPENSSL_malloc(entry->ocsp.size()));
+  if (copy == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  std::memcpy(copy, entry->ocsp.data(), entry->ocsp.size());
+  SSL_ctrl(s, SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP, static_cast<long>(entry->ocsp.size()), copy);
+  return SSL_TLSEXT_ERR_OK;
+}
+
+struct OcspFree {
+  void operator()(OCSP_RESPONSE* r) const noexcept { OCSP_RESPONSE_free(r); }
+  void operator()(OCSP_BASICRESP* r) const noexcept { OCSP_BASICRESP_free(r); }
+};
+
+// The OCSP response in `c.ocsp_file`, checked: a successful response that
+// says "good" and is still current. A stale or revoking one is not
+// stapled (a browser would take it against the certificate): a warning.
+bool load_ocsp(const TlsCertificate& c, std::string& out, std::string& error, std::vector<std::string>& warnings) {
+  if (c.ocsp_file.empty()) return true;
+  std::string der;
+  if (!read_file(c.ocsp_file, der, error)) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<OCSP_RESPONSE, OcspFree> response(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
+  if (!response || OCSP_response_status(response.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    ERR_clear_error();
+    error = c.ocsp_file + ": not a successful DER OCSP response (openssl ocsp ... -respout FILE makes one)";
+    return false;
+  }
+  std::unique_ptr<OCSP_BASICRESP, OcspFree> basic(OCSP_response_get1_basic(response.get()));
+  OCSP_SINGLERESP* single = basic ? OCSP_resp_get0(basic.get(), 0) : nullptr;
+  int reason = 0;
+  ASN1_GENERALIZEDTIME *revoked = nullptr, *this_update = nullptr, *next_update = nullptr;
+  const int status =
+      single ? OCSP_single_get0_status(single, &reason, &revoked, &this_update, &next_update) : V_OCSP_CERTSTATUS_UNKNOWN;
+  if (status != V_OCSP_CERTSTATUS_GOOD) {
+    warnings.push_back(c.ocsp_file + ": the OCSP response does not say the certificate is good; it is not stapled");
+    return true;
+  }
+  if (next_update != nullptr && X509_cmp_current_time(next_update) <= 0) {
+    warnings.push_back(c.ocsp_file + ": the OCSP response was due for renewal on " + asn1_time_text(next_update) +
+                       "; it is not stapled: fetch a new one, then reload");
+    return true;
+  }
+  out = std::move(der);
+  return true;
+}
+
 bool set_ticket_mac(EVP_MAC_CTX* mac, TicketKeys::Key& key) {
   char digest[] = "SHA256";
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.mac.data(), key.mac.size()),
@@ -220,6 +273,7 @@ std::unique_ptr<ssl::context> make_context(TlsCredentials::Impl& impl) {
   // The macro for this casts C-style; its function, with the cast spelled out.
   SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, reinterpret_cast<void (*)()>(on_server_name));
   SSL_CTX_set_alpn_select_cb(ctx, on_alpn, nullptr);
+  SSL_CTX_callback_ctrl(ctx, SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB, reinterpret_cast<void (*)()>(on_status_request));
   SSL_CTX_set_ex_data(ctx, impl_index(), &impl);
   return context;
 }
@@ -258,6 +312,13 @@ void TicketKeys::rotate_if_due() {
   if (keys_.size() > 1 + kOldTicketKeys) keys_.pop_back();
 }
 
+const TlsCredentials::Impl::Entry* TlsCredentials::Impl::entry_of(const SSL_CTX* ctx) const noexcept {
+  for (const Entry& e : entries) {
+    if (e.context->native_handle() == ctx) return &e;
+  }
+  return nullptr;
+}
+
 SSL_CTX* TlsCredentials::Impl::context_for(std::string_view name) noexcept {
   for (std::size_t i = 1; i < entries.size(); ++i) {
     for (const std::string& pattern : entries[i].server_names) {
@@ -276,9 +337,12 @@ TlsLoad TlsCredentials::load(std::span<const TlsCertificate> certificates, bool 
   auto impl = std::make_unique<Impl>();
   impl->http2 = http2;
   for (const TlsCertificate& c : certificates) {
-    Impl::Entry entry{make_context(*impl), c.server_names};
+    Impl::Entry entry{make_context(*impl), c.server_names, {}};
     SSL_CTX* ctx = entry.context->native_handle();
-    if (!use_chain(ctx, c.cert_file, result.error, result.warnings) || !use_key(ctx, c, result.error)) return result;
+    if (!use_chain(ctx, c.cert_file, result.error, result.warnings) || !use_key(ctx, c, result.error) ||
+        !load_ocsp(c, entry.ocsp, result.error, result.warnings)) {
+      return result;
+    }
     impl->entries.push_back(std::move(entry));
   }
   result.credentials = std::shared_ptr<const TlsCredentials>(new TlsCredentials(std::move(impl)));
@@ -322,7 +386,7 @@ TlsClientLoad TlsClientCredentials::load(const TlsClientConfig& config) {
     return result;
   }
   if (!config.cert_file.empty() && (!use_chain(ctx, config.cert_file, result.error, result.warnings) ||
-                                    !use_key(ctx, {config.cert_file, config.key_file, {}}, result.error))) {
+                                    !use_key(ctx, {config.cert_file, config.key_file, {}, {}}, result.error))) {
     return result;
   }
   result.credentials = std::shared_ptr<const TlsClientCredentials>(new TlsClientCredentials(std::move(impl)));

@@ -148,6 +148,25 @@ export async function makeLeaf(dir, ca, { name = 'server', days = 1, chain = fal
 }
 
 /**
+ * A DER OCSP response from `ca` about `leaf` (status "good", or "revoked" with revoked: true), valid
+ * for a day, at DIR/NAME.der: what an OCSP responder would say, made offline with `openssl ocsp`.
+ */
+export async function makeOcspResponse(dir, ca, leaf, { name = 'ocsp', revoked = false } = {}) {
+  const work = join(dir, `${name}.ocsp`);
+  mkdirSync(work, { recursive: true });
+  // The responder's database: one line for the certificate, as `openssl ca` writes it.
+  const expiry = '301231235959Z';
+  const line = revoked ? `R\t${expiry}\t200101000000Z\t${leaf.serial}\tunknown\t/CN=localhost\n`
+    : `V\t${expiry}\t\t${leaf.serial}\tunknown\t/CN=localhost\n`;
+  writeFileSync(join(work, 'index.txt'), line);
+  await openssl(['ocsp', '-issuer', ca.cert, '-cert', leaf.cert, '-no_nonce', '-reqout', 'req.der'], work);
+  const der = join(dir, `${name}.der`);
+  await openssl(['ocsp', '-index', 'index.txt', '-rsigner', ca.cert, '-rkey', ca.key, '-CA', ca.cert,
+    '-reqin', 'req.der', '-respout', der, '-ndays', '1'], work);
+  return der;
+}
+
+/**
  * A server certificate like makeLeaf's that expired long ago: valid from 2020-01-01 to 2020-01-02.
  * OpenSSL 3.0's `x509` only has -days (a negative one gives notAfter before notBefore), so this signs
  * with `openssl ca -startdate -enddate`, in a folder of its own (its database and serial files).

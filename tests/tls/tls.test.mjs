@@ -22,7 +22,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 
-import { makeCa, makeEncryptedKey, makeExpiredLeaf, makeKey, makeLeaf } from '../support/certs.mjs';
+import { makeCa, makeEncryptedKey, makeExpiredLeaf, makeKey, makeLeaf, makeOcspResponse } from '../support/certs.mjs';
 import { runCorsd, startCorsd } from '../support/corsd.mjs';
 
 const T = { timeout: 20_000 };
@@ -456,6 +456,43 @@ describe('certificates chosen by SNI ([[tls.certificates]])', () => {
     const l = await runCorsd(['--check-config', lonely]);
     assert.equal(l.code, 2);
     assert.match(l.stderr, /\[\[tls\.certificates\]\] without \[server\] tls_cert/);
+  });
+});
+
+describe('OCSP stapling (--tls-ocsp)', () => {
+  /** The OCSP response corsd staples to a handshake that asks for one, or null. */
+  async function stapled(port) {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: ca.pem, requestOCSP: true });
+    const [response] = await Promise.race([once(socket, 'OCSPResponse'),
+      once(socket, 'secureConnect').then(() => [null])]);
+    socket.destroy();
+    return response;
+  }
+
+  test('a good response is stapled for clients that ask; a revoked one only warns; garbage is refused', T, async () => {
+    const good = await makeOcspResponse(dir, ca, leaf, { name: 'good' });
+    const corsd = await startCorsd(['--tls-cert', leaf.cert, '--tls-key', leaf.key, '--tls-ocsp', good,
+      '--listen', '127.0.0.1:0', '--no-demo', '--threads', '1']);
+    try {
+      const response = await stapled(corsd.port);
+      assert.ok(response, 'an OCSP response was stapled');
+      assert.deepEqual(response, readFileSync(good), 'the file, byte for byte');
+    } finally {
+      await corsd.stop();
+    }
+    const revoked = await makeOcspResponse(dir, ca, leaf, { name: 'revoked', revoked: true });
+    const warned = await startCorsd(['--tls-cert', leaf.cert, '--tls-key', leaf.key, '--tls-ocsp', revoked,
+      '--listen', '127.0.0.1:0', '--no-demo', '--threads', '1']);
+    try {
+      assert.match(warned.stderr(), /corsd: warning: .*revoked\.der: the OCSP response does not say the certificate is good; it is not stapled/);
+      assert.equal(await stapled(warned.port), null, 'nothing stapled');
+    } finally {
+      await warned.stop();
+    }
+    const r = await runCorsd(['--tls-cert', leaf.cert, '--tls-key', leaf.key, '--tls-ocsp', leaf.cert,
+      '--listen', '127.0.0.1:0', '--no-demo']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /server\.pem: not a successful DER OCSP response/);
   });
 });
 

@@ -23,6 +23,9 @@ struct TlsCertificate {
   std::string cert_file;
   std::string key_file;
   std::vector<std::string> server_names;
+  // A DER OCSP response for the certificate, stapled to the handshakes of
+  // clients that ask (RFC 6066 §8); empty: none. Refreshed by a reload.
+  std::string ocsp_file;
 
   bool operator==(const TlsCertificate&) const = default;
 };

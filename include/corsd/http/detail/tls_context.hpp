@@ -53,6 +53,7 @@ struct TlsCredentials::Impl {
   struct Entry {
     std::unique_ptr<boost::asio::ssl::context> context;
     std::vector<std::string> server_names;
+    std::string ocsp;  // the DER OCSP response stapled, or empty
   };
   std::vector<Entry> entries;  // entries[0]: the default certificate
   TicketKeys tickets;
@@ -62,6 +63,8 @@ struct TlsCredentials::Impl {
   boost::asio::ssl::context& listener_context() noexcept { return *entries.front().context; }
   // The certificate for the SNI name `name`; null: keep the default.
   SSL_CTX* context_for(std::string_view name) noexcept;
+  // The entry whose context `ctx` is.
+  const Entry* entry_of(const SSL_CTX* ctx) const noexcept;
 };
 
 struct TlsClientCredentials::Impl {

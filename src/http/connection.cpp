@@ -29,6 +29,9 @@ constexpr std::chrono::seconds kFirstRequestGrace{1};
 constexpr std::size_t kLingerBytes = 1024 * 1024;
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::size_t kKeptOutputCapacity = 256 * 1024;
+// How long a keep-alive connection waits for its next request holding its
+// buffers: past it, it gives them back (shed()).
+constexpr std::chrono::seconds kShedAfter{1};
 // A TLS connection starts with a handshake record (RFC 8446 §5.1).
 constexpr char kTlsHandshakeRecord = 0x16;
 constexpr std::string_view kPlainHttpBody = "bad request: this port speaks HTTPS; call it with https:// instead\n";
@@ -278,10 +281,9 @@ Connection<Socket>::Connection(Socket socket, std::shared_ptr<const TlsCredentia
       socket_(std::move(socket)),
       worker_(worker),
       handler_(handler),
-      in_(worker.limits().header_bytes + 4096),
-      storage_(worker.limits()) {
+      in_(worker.buffers().input_capacity(), nullptr),
+      storage_(worker.limits(), /*reserve=*/false) {
   storage_.tls = kTls;
-  out_.reserve(4096);
   // A new connection must start its first request within the header timeout.
   read_deadline_ = clock::now() + worker.limits().header_timeout;
   worker_.attach(*this);
@@ -289,7 +291,54 @@ Connection<Socket>::Connection(Socket socket, std::shared_ptr<const TlsCredentia
 
 template <typename Socket>
 Connection<Socket>::~Connection() {
+  release_buffers();
   worker_.detach(*this);
+}
+
+template <typename Socket>
+void Connection<Socket>::acquire_buffers() {
+  if (has_buffers_) return;
+  ConnectionBuffers b = worker_.buffers().take();
+  in_.give_storage(std::move(b.input));
+  storage_.give_storage(std::move(b.head), std::move(b.fields), std::move(b.body));
+  out_ = std::move(b.out);
+  has_buffers_ = true;
+}
+
+template <typename Socket>
+void Connection<Socket>::release_buffers() noexcept {
+  if (!has_buffers_) return;
+  ConnectionBuffers b;
+  b.input = in_.take_storage();
+  parser_.reset();
+  storage_.take_storage(b.head, b.fields, b.body);
+  b.out = std::move(out_);
+  out_ = {};
+  has_buffers_ = false;
+  worker_.buffers().give(std::move(b));
+}
+
+template <typename Socket>
+void Connection<Socket>::shed(clock::time_point now) noexcept {
+  if (idle_ && has_buffers_ && !shed_requested_ && served_ > 0 && in_.empty() && now - idle_since_ >= kShedAfter) {
+    shed_requested_ = true;
+    error_code ignored;
+    tcp_socket().cancel(ignored);
+  }
+}
+
+template <typename Socket>
+void Connection<Socket>::on_drain() noexcept {
+  if (h2_ != nullptr) h2_->begin_drain();
+}
+
+template <typename Socket>
+net::awaitable<bool> Connection<Socket>::await_input() {
+  if constexpr (kTls) {
+    if (SSL_has_pending(socket_.native_handle()) == 1) co_return true;  // OpenSSL holds some already
+  }
+  auto [ec] = co_await tcp_socket().async_wait(tcp::socket::wait_read, use_tuple);
+  co_return !ec;
 }
 
 template <typename Socket>
@@ -337,6 +386,11 @@ net::awaitable<void> Connection<Socket>::run() {
     if (step == Step::flush) continue;
     arm_read_deadline();
     if (worker_.draining() && idle()) co_return;
+    if (!has_buffers_) {
+      // Idle without buffers: the next request's first bytes bring them.
+      if (!co_await await_input()) co_return;
+      acquire_buffers();
+    }
     const auto space = in_.writable();
     if (space.empty()) {
       // Beast bounds the header block, not a chunk extension or the
@@ -346,6 +400,13 @@ net::awaitable<void> Connection<Socket>::run() {
       co_return;
     }
     auto [ec, n] = co_await socket_.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+    if (ec == net::error::operation_aborted && shed_requested_ && idle_ && in_.empty()) {
+      // shed() took the read back: wait for the next request without buffers.
+      shed_requested_ = false;
+      release_buffers();
+      continue;
+    }
+    shed_requested_ = false;
     if (ec) co_return;
     in_.commit(n);
   }
@@ -545,6 +606,7 @@ void Connection<Socket>::arm_read_deadline() {
   const auto now = clock::now();
   const Limits& limits = worker_.limits();
   const bool started = parser_ && (!in_.empty() || parser_->got_some());
+  if (!started && !idle_) idle_since_ = now;
   idle_ = !started;
   if (idle_) {
     // Until its first request, a connection keeps the constructor's deadline.
@@ -631,6 +693,7 @@ net::awaitable<void> Connection<Socket>::serve_h2() {
 
 template <typename Socket>
 net::awaitable<void> Connection<Socket>::refuse_plain_http() {
+  acquire_buffers();
   tcp::socket& raw = tcp_socket();
   write_deadline_ = clock::now() + worker_.limits().send_timeout;
   auto [ec, n] =
@@ -652,6 +715,7 @@ net::awaitable<void> Connection<Socket>::refuse_plain_http() {
 
 template <typename Socket>
 net::awaitable<void> Connection<Socket>::linger() {
+  acquire_buffers();
   idle_ = false;
   read_deadline_ = clock::now() + kLingerTime;
   if constexpr (kTls) {

@@ -48,6 +48,11 @@ class Connection final : public Watched {
   // kFirstRequestGrace ago is not yet: its first request may be on its way
   // (it is answered, with Connection: close).
   bool idle() const noexcept override;
+  // A connection waiting for its next request since kShedAfter gives its
+  // buffers back to the worker's pool (its read is cancelled, and it waits
+  // for the client's next bytes without a buffer).
+  void shed(clock::time_point now) noexcept override;
+  void on_drain() noexcept override;
 
  private:
   class Stream;
@@ -77,6 +82,11 @@ class Connection final : public Watched {
   net::awaitable<StreamEnd> serve_stream();
   net::awaitable<void> linger();
   net::awaitable<bool> handshake();
+  // The connection's buffers, from the worker's pool and back.
+  void acquire_buffers();
+  void release_buffers() noexcept;
+  // Waits without a buffer until the client sends more; false: the wait ended otherwise.
+  net::awaitable<bool> await_input();
   // Serves the connection as HTTP/2 (ALPN chose "h2").
   net::awaitable<void> serve_h2();
   net::awaitable<void> refuse_plain_http();
@@ -108,7 +118,10 @@ class Connection final : public Watched {
   bool head_planned_ = false;
   bool continue_sent_ = false;
   bool idle_ = true;
-  H2Session* h2_ = nullptr;  // while serve_h2() runs
+  bool has_buffers_ = false;
+  bool shed_requested_ = false;     // shed() cancelled the read to take the buffers back
+  clock::time_point idle_since_{};  // when the wait for the next request began
+  H2Session* h2_ = nullptr;         // while serve_h2() runs
   std::size_t served_ = 0;
 };
 

@@ -23,7 +23,7 @@ constexpr std::size_t kSpareStreams = 16;
 constexpr std::int32_t kWindow = 64 * 1024;
 // Rapid reset (CVE-2023-44487) and empty-frame floods: what a client may
 // send of frames that make the server work for nothing.
-constexpr double kFreeFrameBurst = 1000;
+constexpr double kFreeFrameBurst = 400;
 constexpr double kFreeFramesPerSecond = 100;
 
 // Fields HTTP/2 forbids (RFC 9113 §8.2.2) and those the session writes
@@ -63,6 +63,7 @@ struct H2Session::Stream {
     body_bytes = 0;
     head_done = end_stream = body_expected = too_large = body_too_large = streaming = false;
     closed = answered = out_eof = coroutine = aborted = body_stopped = false;
+    client_done = reset_when_answered = end_sent = false;
   }
   // Wakes the stream's coroutine if it waits (see wait()).
   void notify() noexcept { wake.cancel(); }
@@ -93,6 +94,9 @@ struct H2Session::Stream {
   bool coroutine = false;
   bool aborted = false;
   bool body_stopped = false;
+  bool client_done = false;          // the client's END_STREAM has been received
+  bool reset_when_answered = false;  // RST_STREAM(NO_ERROR) once the answer is out
+  bool end_sent = false;             // the answer's END_STREAM has gone out
 };
 
 // A streamed request, as its handler sees it (exchange.hpp).
@@ -236,6 +240,7 @@ H2Session::H2Session(H2Carrier carrier, Worker& worker, Handler& handler)
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
   nghttp2_option* options = nullptr;
   nghttp2_option_new(&options);
   // Windows open as handlers take the data, not as it arrives.
@@ -326,11 +331,26 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
     s->head_done = true;
     s->body_expected = !end;
+    s->client_done = end;
     session.on_request_head(*s);
   }
+  if (end && frame->hd.type == NGHTTP2_DATA) s->client_done = true;
   if (end && (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) {
     // on_request_head() may have answered and freed a stream it refused.
     if (Stream* still = session.find(frame->hd.stream_id)) session.on_request_end(*still);
+  }
+  return 0;
+}
+
+int H2Session::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* self) {
+  auto& session = *static_cast<H2Session*>(self);
+  const bool end = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (!end || (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS)) return 0;
+  Stream* s = session.find(frame->hd.stream_id);
+  if (s == nullptr) return 0;
+  s->end_sent = true;
+  if (s->reset_when_answered && !s->client_done && !s->closed) {
+    nghttp2_submit_rst_stream(session.session_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
   }
   return 0;
 }
@@ -431,15 +451,7 @@ void H2Session::on_request_head(Stream& s) {
     if (ec == std::errc{} && end == length->data() + length->size()) s.content_length = n;
   }
   if (const std::string_view refused = refused_method(storage.method); !refused.empty()) {
-    const Request request = storage.view();
-    ResponseContext context{worker_.date(), false, true, 20, &s.note};
-    s.head.clear();
-    Response response(s.out, s.head, context);
-    answer_refused_method(response, refused);
-    submit_head(s, s.head, response.content_length(), !s.out.empty());
-    worker_.count_response(response.status());
-    if (worker_.logging()) worker_.log_exchange(carrier_.peer, &request, response.status(), s.out.size(), {}, s.note);
-    return;
+    return answer_own(s, [refused](Response& r) { answer_refused_method(r, refused); });
   }
   storage.normalize();
   if (storage.normalized.error != TargetError::none || (storage.target == "*" && storage.method != "OPTIONS")) {
@@ -494,19 +506,27 @@ void H2Session::answer(Stream& s) {
 }
 
 void H2Session::answer_error(Stream& s, unsigned status, std::string_view message) {
+  answer_own(s, [status, message](Response& r) { http::answer_error(r, {status, message}); });
+}
+
+template <typename Write>
+void H2Session::answer_own(Stream& s, Write write) {
   if (s.answered) return;
   ResponseContext context{worker_.date(), false, true, 20, &s.note};
   s.head.clear();
   s.out.clear();
   Response response(s.out, s.head, context);
-  http::answer_error(response, {status, message});
-  submit_head(s, s.head, response.content_length(), true);
+  write(response);
+  submit_head(s, s.head, response.content_length(), !s.out.empty());
   s.out_eof = true;
-  worker_.count_response(status);
-  if (worker_.logging()) worker_.log_exchange(carrier_.peer, nullptr, status, s.out.size(), {}, s.note);
-  // The rest of the request is not wanted (RFC 9113 §8.1): the stream ends
-  // with the answer.
-  if (!s.end_stream) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
+  worker_.count_response(response.status());
+  if (worker_.logging()) {
+    const Request request = s.storage.view();
+    worker_.log_exchange(carrier_.peer, s.head_done ? &request : nullptr, response.status(), s.out.size(), {}, s.note);
+  }
+  // The rest of the request is not wanted: once the answer is out, the
+  // client is asked to stop sending it (RFC 9113 §8.1; on_frame_send()).
+  s.reset_when_answered = true;
   wake_writer();
 }
 
@@ -592,7 +612,12 @@ net::awaitable<void> H2Session::serve_stream(Stream& s) {
   } else if (s.answered && !s.aborted && !s.closed) {
     worker_.stats().request_duration.observe(clock::now() - s.head_at);
     if (!s.out_eof) exchange.abort();  // the handler left the body unended
-    if (!s.end_stream && !s.aborted) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
+    if (!s.client_done && !s.aborted) {
+      // The client is asked to stop sending the rest of its body once the
+      // answer is out: now, or by on_frame_send().
+      s.reset_when_answered = true;
+      if (s.end_sent) nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
+    }
   }
   if (s.answered && worker_.logging()) {
     worker_.log_exchange(carrier_.peer, &exchange.request(), s.status, s.body_bytes, clock::now() - s.head_at, s.note);
@@ -691,6 +716,12 @@ net::awaitable<void> H2Session::write_loop() {
     carrier_.write_deadline = clock::time_point::max();
     update_write_deadline();
     worker_.stats().response_bytes.add(n);
+    if (!ec && !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
+      // nghttp2 is done (its GOAWAY for a connection error is out): the
+      // reader must not wait for a client that may never write again.
+      error_code ignored;
+      carrier_.socket.next_layer().cancel(ignored);
+    }
     if (ec) {
       closing_ = true;
       error_code ignored;
@@ -700,6 +731,14 @@ net::awaitable<void> H2Session::write_loop() {
   }
   writer_done_ = true;
   streams_done_.cancel();
+}
+
+void H2Session::begin_drain() noexcept {
+  if (goaway_sent_ || closing_) return;
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
+                        NGHTTP2_NO_ERROR, nullptr, 0);
+  goaway_sent_ = true;
+  wake_writer();
 }
 
 net::awaitable<void> H2Session::run() {
@@ -728,7 +767,9 @@ net::awaitable<void> H2Session::run() {
     }
     const ssize_t used = nghttp2_session_mem_recv(session_, reinterpret_cast<const std::uint8_t*>(in_.data()), n);
     if (calm_down_) {
-      nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
+      // Unless nghttp2 has ended the session already (its own limits): one
+      // GOAWAY, whose last stream never grows.
+      if (nghttp2_session_want_read(session_)) nghttp2_session_terminate_session(session_, NGHTTP2_ENHANCE_YOUR_CALM);
       wake_writer();
       break;
     }

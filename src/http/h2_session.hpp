@@ -51,6 +51,9 @@ class H2Session {
 
   // Whether no stream is open: what a shutdown may close at once.
   bool idle() const noexcept { return streams_.empty(); }
+  // The server shuts down: GOAWAY now, so that the client opens no new
+  // streams while those in flight finish.
+  void begin_drain() noexcept;
 
   struct Stream;
   class StreamExchange;
@@ -63,6 +66,7 @@ class H2Session {
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static int on_data_chunk(nghttp2_session*, std::uint8_t flags, std::int32_t stream_id, const std::uint8_t* data,
                            std::size_t length, void* self);
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static int on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t error_code, void* self);
   static ssize_t read_data(nghttp2_session*, std::int32_t stream_id, std::uint8_t* buffer, std::size_t length,
                            std::uint32_t* flags, nghttp2_data_source* source, void* self);
@@ -74,6 +78,9 @@ class H2Session {
   void answer(Stream& s);
   // An answer of the session's own (400, 405, 413, 431, 501).
   void answer_error(Stream& s, unsigned status, std::string_view message);
+  // An answer of the session's own, which `write` puts into a Response.
+  template <typename Write>
+  void answer_own(Stream& s, Write write);
   // Submits `head` with a body from the stream's output (`has_body`) or
   // none; `interim`: a 1xx head before the final one.
   bool submit_head(Stream& s, const ResponseHead& head, std::optional<std::uint64_t> content_length, bool has_body,

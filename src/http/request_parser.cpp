@@ -26,9 +26,28 @@ bool host_ok(const RequestStorage& s) noexcept {
 
 }  // namespace
 
-RequestStorage::RequestStorage(const Limits& limits) {
+RequestStorage::RequestStorage(const Limits& limits, bool reserve) {
+  if (!reserve) return;
   head_.reserve(limits.header_bytes);
   fields.reserve(limits.header_fields);
+}
+
+void RequestStorage::give_storage(std::string head, std::vector<Field> fields_storage,
+                                  std::string body_storage) noexcept {
+  head_ = std::move(head);
+  fields = std::move(fields_storage);
+  body = std::move(body_storage);
+}
+
+void RequestStorage::take_storage(std::string& head, std::vector<Field>& fields_storage,
+                                  std::string& body_storage) noexcept {
+  clear();
+  head = std::move(head_);
+  fields_storage = std::move(fields);
+  body_storage = std::move(body);
+  head_ = {};
+  fields = {};
+  body = {};
 }
 
 void RequestStorage::normalize() { normalized = normalize_target(target, path_); }

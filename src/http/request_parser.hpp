@@ -20,7 +20,16 @@ namespace corsd::http {
 // What the parser fills. Lives as long as the connection.
 class RequestStorage {
  public:
-  explicit RequestStorage(const Limits& limits);
+  // With `reserve`, the head store and the field list are reserved now;
+  // without, they come with give_storage() (a connection's, from its pool).
+  explicit RequestStorage(const Limits& limits, bool reserve = true);
+
+  // give_storage(), take_storage()
+  //
+  // Lends the head store, the field list and the body (reserved, empty)
+  // and takes them back; take_storage() only between requests.
+  void give_storage(std::string head, std::vector<Field> fields, std::string body) noexcept;
+  void take_storage(std::string& head, std::vector<Field>& fields, std::string& body) noexcept;
 
   void clear() noexcept;
   Request view() const noexcept;

@@ -1,5 +1,7 @@
 #include "worker.hpp"
 
+#include <malloc.h>
+
 #include <iostream>
 #include <string>
 
@@ -11,6 +13,7 @@ namespace corsd::http {
 namespace {
 
 constexpr std::chrono::milliseconds kTickPeriod{200};
+constexpr std::size_t kTrimAfterFreeing = 1024 * 1024;
 // After accept fails for lack of descriptors, wait before trying again
 // rather than spinning.
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
@@ -165,6 +168,10 @@ net::awaitable<void> Worker::tick_loop() {
 }
 
 void Worker::tick() {
+  // After a crowd of connections went idle or away, the buffers the pool
+  // did not keep go back to the system, not only to the heap: RSS falls
+  // back (a trim walks the heap: once a tick at most, off the request path).
+  if (buffers_.take_freed() >= kTrimAfterFreeing) ::malloc_trim(0);
   const std::time_t second = std::time(nullptr);
   if (second != date_second_) {
     date_second_ = second;
@@ -174,7 +181,11 @@ void Worker::tick() {
   const bool forcing = draining_ && now >= force_close_at_;
   for (Watched* w = watched_; w != nullptr;) {
     Watched* next = w->next;
-    if (forcing || now >= w->deadline() || (draining_ && w->idle())) w->expire();
+    if (forcing || now >= w->deadline() || (draining_ && w->idle())) {
+      w->expire();
+    } else {
+      w->shed(now);
+    }
     w = next;
   }
 }
@@ -185,6 +196,7 @@ void Worker::begin_shutdown() {
   force_close_at_ = std::chrono::steady_clock::now() + limits_.shutdown_grace;
   close_listeners(/*all=*/false);
   for (Watched* w = watched_; w != nullptr; w = w->next) {
+    w->on_drain();
     if (w->idle()) w->expire();
   }
   ticker_.cancel();  // re-check at once whether anything is left

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "buffer_pool.hpp"
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/handler.hpp"
 #include "corsd/http/limits.hpp"
@@ -34,6 +35,8 @@ class Worker final : public WorkerContext {
   void watch(Watched& w) noexcept override;
   void unwatch(Watched& w) noexcept override;
   const Limits& limits() const noexcept { return limits_; }
+  // The client connections' buffers that no connection holds now.
+  BufferPool& buffers() noexcept { return buffers_; }
 
   // Whether the access log wants lines now.
   bool logging() const noexcept { return access_log_ != nullptr && access_log_->enabled(); }
@@ -90,6 +93,7 @@ class Worker final : public WorkerContext {
   void tick();
 
   const Limits& limits_;
+  BufferPool buffers_{limits_};
   const unsigned index_;
   AccessLog* const access_log_;
   std::unique_ptr<char[]> line_;  // kMaxAccessLine bytes, where a line is formatted

@@ -5,7 +5,8 @@
 // from the demo page's origin only, https://localhost:DEMO_PORT, and opens the demo page in headless
 // Chromium (Debian's /usr/bin/chromium, or $CHROMIUM_BIN) trusting the test CA:
 //   - the demo page's jQuery PUT then DELETE reach https://localhost:API_PORT cross-origin, with exactly
-//     one preflight between them, over HTTP/1.1 on TLS;
+//     one preflight between them, every response (the page's own files, the calls and the preflight) over
+//     HTTP/2 on TLS (ALPN h2);
 //   - a credentialed POST /session sets corsd's session cookie, `Secure; SameSite=None` over HTTPS, and a
 //     credentialed GET /whoami sends it back.
 // Finally checks that corsd shuts down gracefully (exit code 0) on SIGTERM.
@@ -127,7 +128,7 @@ async function openDemo() {
   return { ...demo, protocols, toApi, diagnostics };
 }
 
-test('demo page over HTTPS: jQuery PUT then DELETE cross-origin, one shared preflight, HTTP/1.1 on TLS', { timeout: 60_000 }, async () => {
+test('demo page over HTTPS: jQuery PUT then DELETE cross-origin, one shared preflight, HTTP/2 on TLS', { timeout: 60_000 }, async () => {
   const demo = await openDemo();
   const { page, protocols, toApi, diagnostics } = demo;
 
@@ -160,15 +161,15 @@ test('demo page over HTTPS: jQuery PUT then DELETE cross-origin, one shared pref
   assert.equal(count('DELETE'), 1, `expected exactly one DELETE to the API\n${info}`);
   assert.equal(apiRequests.length, 3, `expected no other requests to the API\n${info}`);
 
-  // Every response from both origins came over TLS, as HTTP/1.1: corsd does not serve h2 yet (its ALPN
-  // picks http/1.1 when h2 is offered). Once corsd serves HTTP/2, assert 'h2' here instead.
+  // Every response from both origins came over TLS, as HTTP/2: Chromium offers h2 and http/1.1 by ALPN, and
+  // corsd picks h2. The calls and the preflight too: each recorded with its own protocol.
   const answered = protocols().filter((r) => r.protocol !== undefined);
   const fromApi = answered.filter((r) => new URL(r.url).origin === apiOrigin);
   assert.deepEqual(fromApi.map((r) => r.method).sort(), ['DELETE', 'OPTIONS', 'PUT'],
     `one protocol recorded per API response, the preflight's included\n${info}`);
   assert.equal(fromApi.filter((r) => r.type === 'Preflight').length, 1, `exactly one preflight response\n${info}`);
   for (const r of answered.filter((x) => [apiOrigin, demoOrigin].includes(new URL(x.url).origin))) {
-    assert.equal(r.protocol, 'http/1.1', `${r.method} ${r.url}: protocol\n${info}`);
+    assert.equal(r.protocol, 'h2', `${r.method} ${r.url}: protocol\n${info}`);
     assert.match(r.tls ?? '', /^TLS 1\.[23]$/, `${r.method} ${r.url}: over TLS 1.2 or 1.3\n${info}`);
   }
   await page.close();

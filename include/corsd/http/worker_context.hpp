@@ -27,6 +27,11 @@ class Watched {
   virtual void expire() noexcept = 0;
   // Whether a shutdown may close it at once (nothing in flight).
   virtual bool idle() const noexcept { return false; }
+  // Called on every tick: a chance to give back what waiting does not need
+  // (a connection idle for a while returns its buffers to the pool).
+  virtual void shed(clock::time_point /*now*/) noexcept {}
+  // The server begins to shut down (an HTTP/2 connection says GOAWAY).
+  virtual void on_drain() noexcept {}
 
   // The worker's intrusive list.
   Watched* prev = nullptr;

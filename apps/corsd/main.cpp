@@ -14,6 +14,7 @@
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/server.hpp"
 #include "corsd/http/tls.hpp"
+#include "file_limit.hpp"
 #include "log.hpp"
 #include "options.hpp"
 #include "reload.hpp"
@@ -91,6 +92,11 @@ int main(int argc, char** argv) {
   corsd::http::AccessLog access_log(options.threads);
   if (std::string e = access_log.configure(options.access_log.path, options.access_log.format); !e.empty()) {
     return fail(e);
+  }
+  // Every connection is a descriptor; so is each listener and upstream connection (a margin).
+  const std::uint64_t descriptors = options.limits.connections_per_thread * options.threads + 256;
+  if (const std::string warning = corsd::cli::raise_file_limit(descriptors); !warning.empty()) {
+    corsd::cli::log_line(warning, "warning: ");
   }
   corsd::http::Server server({options.limits, options.threads, &access_log});
   if (tls) server.use_tls(tls);

@@ -333,12 +333,12 @@ void Connection<Socket>::on_drain() noexcept {
 }
 
 template <typename Socket>
-net::awaitable<bool> Connection<Socket>::await_input() {
+bool Connection<Socket>::input_pending() noexcept {
   if constexpr (kTls) {
-    if (SSL_has_pending(socket_.native_handle()) == 1) co_return true;  // OpenSSL holds some already
+    return SSL_has_pending(socket_.native_handle()) == 1;  // OpenSSL holds some already
+  } else {
+    return false;
   }
-  auto [ec] = co_await tcp_socket().async_wait(tcp::socket::wait_read, use_tuple);
-  co_return !ec;
 }
 
 template <typename Socket>
@@ -388,7 +388,12 @@ net::awaitable<void> Connection<Socket>::run() {
     if (worker_.draining() && idle()) co_return;
     if (!has_buffers_) {
       // Idle without buffers: the next request's first bytes bring them.
-      if (!co_await await_input()) co_return;
+      // (Waited for here, not in a coroutine of its own: an idle
+      // connection's whole cost is its frames.)
+      if (!input_pending()) {
+        auto [wait_error] = co_await tcp_socket().async_wait(tcp::socket::wait_read, use_tuple);
+        if (wait_error) co_return;
+      }
       acquire_buffers();
     }
     const auto space = in_.writable();

@@ -85,8 +85,8 @@ class Connection final : public Watched {
   // The connection's buffers, from the worker's pool and back.
   void acquire_buffers();
   void release_buffers() noexcept;
-  // Waits without a buffer until the client sends more; false: the wait ended otherwise.
-  net::awaitable<bool> await_input();
+  // Whether OpenSSL holds bytes of the client's already (no wait for the socket then).
+  bool input_pending() noexcept;
   // Serves the connection as HTTP/2 (ALPN chose "h2").
   net::awaitable<void> serve_h2();
   net::awaitable<void> refuse_plain_http();

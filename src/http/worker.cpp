@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::chrono::milliseconds kTickPeriod{200};
 constexpr std::size_t kTrimAfterFreeing = 1024 * 1024;
+constexpr std::size_t kTrimAfterClosing = 1024;
 // After accept fails for lack of descriptors, wait before trying again
 // rather than spinning.
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
@@ -171,7 +172,12 @@ void Worker::tick() {
   // After a crowd of connections went idle or away, the buffers the pool
   // did not keep go back to the system, not only to the heap: RSS falls
   // back (a trim walks the heap: once a tick at most, off the request path).
-  if (buffers_.take_freed() >= kTrimAfterFreeing) ::malloc_trim(0);
+  // So, too, after many connections closed (their frames went to the heap).
+  peak_connections_ = std::max(peak_connections_, connection_count_);
+  if (buffers_.take_freed() >= kTrimAfterFreeing || peak_connections_ - connection_count_ >= kTrimAfterClosing) {
+    ::malloc_trim(0);
+    peak_connections_ = connection_count_;
+  }
   const std::time_t second = std::time(nullptr);
   if (second != date_second_) {
     date_second_ = second;

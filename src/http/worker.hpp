@@ -109,6 +109,7 @@ class Worker final : public WorkerContext {
   std::time_t date_second_ = 0;
   Watched* watched_ = nullptr;  // connections and whatever handlers registered
   std::size_t connection_count_ = 0;
+  std::size_t peak_connections_ = 0;  // since the heap was last trimmed
   std::size_t refused_ = 0;  // connections refused since the last log line
   WorkerStats stats_;
   std::chrono::steady_clock::time_point last_refusal_log_{};

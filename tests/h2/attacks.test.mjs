@@ -45,7 +45,9 @@ const PATH = '/some/url/resource/path';
 /** Upper bound for anything that must come "soon": an answer from memory, a GOAWAY, a close. */
 const BOUND_MS = 5_000;
 /** corsd's peak RSS (VmHWM) must stay under this through every attack. */
-const RSS_LIMIT_KB = 64 * 1024;
+// Under AddressSanitizer (scripts/test-sanitizers sets CORSD_SANITIZED=1) every allocation carries shadow
+// memory and redzones: the bound is the normal pass's to check, the sanitized one checks the rest.
+const RSS_LIMIT_KB = (process.env.CORSD_SANITIZED === '1' ? 8 : 1) * 64 * 1024;
 const SEND_TIMEOUT_S = 1;
 const MAX_STREAMS = 3;
 const MAX_HEADER_BYTES = 8192;
@@ -180,8 +182,10 @@ describe(`--max-concurrent-streams ${MAX_STREAMS}`, () => {
     assert.match(stdout, /:status: 200/);
   });
 
-  test('h2load, which honours it, gets every one of 60 requests answered with 10 streams asked for', T, async () => {
-    const { stdout } = await execFileP('h2load', ['-n', '60', '-c', '1', '-m', '10', '-H', `origin: ${ORIGIN}`,
+  // h2load sends its first streams before the server's SETTINGS have arrived: asked for more than the limit,
+  // those past it may be refused (REFUSED_STREAM, as tested below) when the server is slow (under ASan).
+  test('h2load within the limit gets every one of 60 requests answered', T, async () => {
+    const { stdout } = await execFileP('h2load', ['-n', '60', '-c', '1', '-m', String(MAX_STREAMS), '-H', `origin: ${ORIGIN}`,
       `https://127.0.0.1:${corsd.port}${PATH}`], { timeout: 20_000, encoding: 'utf8' });
     assert.match(stdout, /Application protocol: h2/, stdout);
     assert.match(stdout, /requests: 60 total, 60 started, 60 done, 60 succeeded, 0 failed, 0 errored/, stdout);
@@ -345,7 +349,8 @@ describe('floods and stalls', () => {
       assert.ok(c.goaways.length > 0, `a GOAWAY: ${seen(c)}`);
       assert.notEqual(c.goaways[0].code, ERROR.NO_ERROR);
       assert.ok(closed, 'the connection is closed after the GOAWAY');
-      assert.ok(rssAfter - rssBefore < 16 * 1024, `RSS grew from ${rssBefore} to ${rssAfter} KiB`);
+      const growthKb = (process.env.CORSD_SANITIZED === '1' ? 8 : 1) * 16 * 1024;
+      assert.ok(rssAfter - rssBefore < growthKb, `RSS grew from ${rssBefore} to ${rssAfter} KiB`);
     } finally {
       c.close();
     }

@@ -14,9 +14,10 @@ namespace {
 
 using clock = Watched::clock;
 
-// Reads of the socket, and what one write gathers at most.
-constexpr std::size_t kReadBytes = 16 * 1024;
+// What one write gathers at most; an idle session keeps an output buffer of
+// kKeptOutput at most.
 constexpr std::size_t kWriteBatch = 64 * 1024;
+constexpr std::size_t kKeptOutput = 4096;
 constexpr std::size_t kSpareStreams = 16;
 // Per stream and for the connection: how much DATA a client may send ahead
 // of what the handlers have taken.
@@ -263,7 +264,6 @@ H2Session::H2Session(H2Carrier carrier, Worker& worker, Handler& handler)
   // The connection's window as large as one stream's: the client cannot
   // queue more for all streams together than the handlers take.
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kWindow);
-  in_.resize(kReadBytes);
 }
 
 H2Session::~H2Session() { nghttp2_session_del(session_); }
@@ -716,6 +716,7 @@ net::awaitable<void> H2Session::write_loop() {
     carrier_.write_deadline = clock::time_point::max();
     update_write_deadline();
     worker_.stats().response_bytes.add(n);
+    if (streams_.empty() && out_.capacity() > kKeptOutput) std::string().swap(out_);
     if (!ec && !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
       // nghttp2 is done (its GOAWAY for a connection error is out): the
       // reader must not wait for a client that may never write again.
@@ -754,8 +755,18 @@ net::awaitable<void> H2Session::run() {
     }
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_) && running_ == 0) break;
     arm_read_deadline();
-    auto [ec, n] = co_await carrier_.socket.async_read_some(net::buffer(in_.data(), in_.size()),
-                                                            net::as_tuple(net::use_awaitable));
+    // Read into the worker's scratch buffer once the socket has something,
+    // and give it all to nghttp2 before the next wait: an idle session holds
+    // no read buffer of its own.
+    const std::span<char> scratch = worker_.scratch();
+    error_code ec;
+    std::size_t n = 0;
+    for (auto wait = tcp::socket::wait_read;;) {
+      n = carrier_.socket.read_now(net::buffer(scratch.data(), scratch.size()), ec, wait);
+      if (n > 0 || ec) break;
+      auto [wait_error] = co_await carrier_.socket.next_layer().async_wait(wait, net::as_tuple(net::use_awaitable));
+      if ((ec = wait_error)) break;
+    }
     carrier_.read_deadline = clock::time_point::max();
     if (ec) {
       if (worker_.draining() && !goaway_sent_ && !closing_) {
@@ -765,7 +776,7 @@ net::awaitable<void> H2Session::run() {
       }
       break;
     }
-    const ssize_t used = nghttp2_session_mem_recv(session_, reinterpret_cast<const std::uint8_t*>(in_.data()), n);
+    const ssize_t used = nghttp2_session_mem_recv(session_, reinterpret_cast<const std::uint8_t*>(scratch.data()), n);
     if (calm_down_) {
       // Unless nghttp2 has ended the session already (its own limits): one
       // GOAWAY, whose last stream never grows.

@@ -105,7 +105,6 @@ class H2Session {
   nghttp2_session* session_ = nullptr;
   std::map<std::int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<std::unique_ptr<Stream>> spare_;  // reused: a warm session allocates little per request
-  std::string in_;
   std::string out_;
   std::string scratch_;  // lowercased names and the merged Vary while a head is submitted
   struct NvEntry {

@@ -28,16 +28,12 @@ TlsStream::~TlsStream() {
   if (ssl_ != nullptr) SSL_free(ssl_);
 }
 
-net::awaitable<error_code> TlsStream::wait_for(int result) {
+error_code TlsStream::classify(int result, tcp::socket::wait_type& wait) noexcept {
   const int reason = SSL_get_error(ssl_, result);
-  if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) {
-    ERR_clear_error();
-    const auto what = reason == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
-    auto [ec] = co_await socket_.async_wait(what, use_tuple);
-    co_return ec;
-  }
   error_code ec;
-  if (reason == SSL_ERROR_ZERO_RETURN) {
+  if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) {
+    wait = reason == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
+  } else if (reason == SSL_ERROR_ZERO_RETURN) {
     ec = net::error::eof;  // the client's close_notify
   } else if (reason == SSL_ERROR_SYSCALL && errno != 0) {
     ec = error_code(errno, boost::system::system_category());
@@ -48,7 +44,22 @@ net::awaitable<error_code> TlsStream::wait_for(int result) {
     ec = e != 0 ? error_code(static_cast<int>(e), net::error::get_ssl_category()) : net::error::connection_aborted;
   }
   ERR_clear_error();
+  return ec;
+}
+
+net::awaitable<error_code> TlsStream::wait_for(int result) {
+  auto what = tcp::socket::wait_read;
+  if (const error_code ec = classify(result, what)) co_return ec;
+  auto [ec] = co_await socket_.async_wait(what, use_tuple);
   co_return ec;
+}
+
+std::size_t TlsStream::read_now(net::mutable_buffer buffer, error_code& ec, tcp::socket::wait_type& wait) noexcept {
+  errno = 0;
+  const int n = SSL_read(ssl_, buffer.data(), static_cast<int>(std::min<std::size_t>(buffer.size(), 1 << 30)));
+  if (n > 0) return static_cast<std::size_t>(n);
+  ec = classify(n, wait);
+  return 0;
 }
 
 net::awaitable<error_code> TlsStream::handshake() {

@@ -41,6 +41,13 @@ class TlsStream {
   }
   net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer buffer);
 
+  // read_now()
+  //
+  // What OpenSSL gives without waiting: bytes (more than 0), or 0 with
+  // `ec` clear: nothing yet, wait for the socket as `wait` says, then try
+  // again. So a caller can read into a buffer it lends for the call only.
+  std::size_t read_now(net::mutable_buffer buffer, error_code& ec, tcp::socket::wait_type& wait) noexcept;
+
   // Writes every byte of `buffers` (a TLS record each, at most 16 KiB).
   net::awaitable<std::tuple<error_code, std::size_t>> write(std::span<const net::const_buffer> buffers);
 
@@ -52,6 +59,8 @@ class TlsStream {
   // After an OpenSSL call returned `result`: waits for the socket as it
   // asks; an error (or end of stream) otherwise.
   net::awaitable<error_code> wait_for(int result);
+  // What `result` means: an error, or (clear) the wait it asks for.
+  error_code classify(int result, tcp::socket::wait_type& wait) noexcept;
 
   tcp::socket socket_;
   SSL* ssl_;

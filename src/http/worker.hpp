@@ -5,6 +5,7 @@
 // shared with other workers.
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "buffer_pool.hpp"
@@ -37,6 +38,9 @@ class Worker final : public WorkerContext {
   const Limits& limits() const noexcept { return limits_; }
   // The client connections' buffers that no connection holds now.
   BufferPool& buffers() noexcept { return buffers_; }
+  // A buffer lent for the length of one synchronous step (an HTTP/2
+  // session reads into it and hands it all to nghttp2 at once).
+  std::span<char> scratch() noexcept { return {scratch_.get(), kScratchBytes}; }
 
   // Whether the access log wants lines now.
   bool logging() const noexcept { return access_log_ != nullptr && access_log_->enabled(); }
@@ -94,6 +98,8 @@ class Worker final : public WorkerContext {
 
   const Limits& limits_;
   BufferPool buffers_{limits_};
+  static constexpr std::size_t kScratchBytes = 16 * 1024;
+  std::unique_ptr<char[]> scratch_ = std::make_unique_for_overwrite<char[]>(kScratchBytes);
   const unsigned index_;
   AccessLog* const access_log_;
   std::unique_ptr<char[]> line_;  // kMaxAccessLine bytes, where a line is formatted
@@ -110,7 +116,7 @@ class Worker final : public WorkerContext {
   Watched* watched_ = nullptr;  // connections and whatever handlers registered
   std::size_t connection_count_ = 0;
   std::size_t peak_connections_ = 0;  // since the heap was last trimmed
-  std::size_t refused_ = 0;  // connections refused since the last log line
+  std::size_t refused_ = 0;           // connections refused since the last log line
   WorkerStats stats_;
   std::chrono::steady_clock::time_point last_refusal_log_{};
   bool running_ = false;

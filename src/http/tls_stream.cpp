@@ -2,9 +2,12 @@
 
 #include <openssl/err.h>
 
+#include <array>
 #include <boost/asio/ssl/error.hpp>
 #include <cerrno>
+#include <cstring>
 #include <limits>
+#include <string>
 
 namespace corsd::http {
 
@@ -82,6 +85,32 @@ net::awaitable<std::tuple<error_code, std::size_t>> TlsStream::read_some(net::mu
 }
 
 net::awaitable<std::tuple<error_code, std::size_t>> TlsStream::write(std::span<const net::const_buffer> buffers) {
+  std::size_t total = 0;
+  for (const net::const_buffer& b : buffers) total += b.size();
+  if (buffers.size() > 1 && total <= kGatherBytes) {
+    // A small answer's head and body in one record and one system call,
+    // gathered in the thread's buffer; what OpenSSL cannot take at once is
+    // kept in the stream's own (the thread's is another connection's by
+    // the time the socket can take more).
+    thread_local std::array<char, kGatherBytes> gathered;
+    std::size_t at = 0;
+    for (const net::const_buffer& b : buffers) {
+      std::memcpy(gathered.data() + at, b.data(), b.size());
+      at += b.size();
+    }
+    errno = 0;
+    const int n = SSL_write(ssl_, gathered.data(), static_cast<int>(total));
+    if (n > 0) co_return std::tuple{error_code{}, total};
+    auto what = tcp::socket::wait_read;
+    if (const error_code ec = classify(n, what)) co_return std::tuple{ec, std::size_t{0}};
+    const std::string pending(gathered.data(), total);
+    const std::array one{net::const_buffer(pending.data(), pending.size())};
+    co_return co_await write_each(one);
+  }
+  co_return co_await write_each(buffers);
+}
+
+net::awaitable<std::tuple<error_code, std::size_t>> TlsStream::write_each(std::span<const net::const_buffer> buffers) {
   std::size_t written = 0;
   for (const net::const_buffer& b : buffers) {
     const char* data = static_cast<const char*>(b.data());

@@ -48,7 +48,8 @@ class TlsStream {
   // again. So a caller can read into a buffer it lends for the call only.
   std::size_t read_now(net::mutable_buffer buffer, error_code& ec, tcp::socket::wait_type& wait) noexcept;
 
-  // Writes every byte of `buffers` (a TLS record each, at most 16 KiB).
+  // Writes every byte of `buffers`: in one TLS record when they are small
+  // together, else a record (at most 16 KiB) each.
   net::awaitable<std::tuple<error_code, std::size_t>> write(std::span<const net::const_buffer> buffers);
 
   // Sends close_notify, then reads (and drops) what the client still
@@ -59,6 +60,9 @@ class TlsStream {
   // After an OpenSSL call returned `result`: waits for the socket as it
   // asks; an error (or end of stream) otherwise.
   net::awaitable<error_code> wait_for(int result);
+  net::awaitable<std::tuple<error_code, std::size_t>> write_each(std::span<const net::const_buffer> buffers);
+  // Buffers gathered into one record up to this size (a record holds 16 KiB).
+  static constexpr std::size_t kGatherBytes = 16 * 1024;
   // What `result` means: an error, or (clear) the wait it asks for.
   error_code classify(int result, tcp::socket::wait_type& wait) noexcept;
 

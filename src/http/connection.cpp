@@ -706,16 +706,8 @@ net::awaitable<void> Connection<Socket>::refuse_plain_http() {
   write_deadline_ = clock::time_point::max();
   if (ec) co_return;
   count_response(400);
-  error_code ignored;
-  raw.shutdown(tcp::socket::shutdown_send, ignored);
   read_deadline_ = clock::now() + kLingerTime;
-  for (std::size_t drained = 0; drained < kLingerBytes;) {  // read, so that closing does not reset the answer
-    in_.consume(in_.readable().size());
-    const auto space = in_.writable();
-    auto [read_error, got] = co_await raw.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
-    if (read_error) co_return;
-    drained += got;
-  }
+  co_await drain_plain();  // so that closing does not reset the answer
 }
 
 template <typename Socket>
@@ -729,13 +721,20 @@ net::awaitable<void> Connection<Socket>::linger() {
     co_await socket_.shutdown();
     co_return;
   }
+  co_await drain_plain();
+}
+
+// Stops sending on the TCP socket, then reads (and drops) what the client
+// still sends, up to kLingerBytes, until it closes or the read deadline.
+template <typename Socket>
+net::awaitable<void> Connection<Socket>::drain_plain() {
+  tcp::socket& raw = tcp_socket();
   error_code ignored;
-  tcp_socket().shutdown(tcp::socket::shutdown_send, ignored);
-  std::size_t drained = 0;
-  while (drained < kLingerBytes) {
+  raw.shutdown(tcp::socket::shutdown_send, ignored);
+  for (std::size_t drained = 0; drained < kLingerBytes;) {
     in_.consume(in_.readable().size());
     const auto space = in_.writable();
-    auto [ec, n] = co_await socket_.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+    auto [ec, n] = co_await raw.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
     if (ec) co_return;
     drained += n;
   }

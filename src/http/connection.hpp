@@ -90,6 +90,7 @@ class Connection final : public Watched {
   // Serves the connection as HTTP/2 (ALPN chose "h2").
   net::awaitable<void> serve_h2();
   net::awaitable<void> refuse_plain_http();
+  net::awaitable<void> drain_plain();
   tcp::socket& tcp_socket() noexcept {
     if constexpr (kTls) {
       return socket_.next_layer();

@@ -457,10 +457,11 @@ void H2Session::on_request_head(Stream& s) {
   if (storage.normalized.error != TargetError::none || (storage.target == "*" && storage.method != "OPTIONS")) {
     return answer_error(s, kBadTarget.status, kBadTarget.message);
   }
-  if (s.content_length && *s.content_length > worker_.limits().body_bytes && !handler_.streams(storage.view())) {
+  const bool streams = handler_.streams(storage.view());
+  if (s.content_length && *s.content_length > worker_.limits().body_bytes && !streams) {
     return answer_error(s, kBodyTooLarge.status, kBodyTooLarge.message);
   }
-  if (handler_.streams(storage.view())) {
+  if (streams) {
     s.streaming = storage.streaming = true;
     s.coroutine = true;
     ++running_;
@@ -734,6 +735,7 @@ net::awaitable<void> H2Session::write_loop() {
   streams_done_.cancel();
 }
 
+// No new streams; those open finish (RFC 9113 §6.8).
 void H2Session::begin_drain() noexcept {
   if (goaway_sent_ || closing_) return;
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
@@ -746,13 +748,7 @@ net::awaitable<void> H2Session::run() {
   net::co_spawn(worker_.io(), write_loop(), [](std::exception_ptr) {});
   wake_writer();  // the server's SETTINGS
   for (;;) {
-    if (worker_.draining() && !goaway_sent_) {
-      // No new streams; those open finish (RFC 9113 §6.8).
-      nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
-                            NGHTTP2_NO_ERROR, nullptr, 0);
-      goaway_sent_ = true;
-      wake_writer();
-    }
+    if (worker_.draining()) begin_drain();  // a connection accepted as the drain began
     if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_) && running_ == 0) break;
     arm_read_deadline();
     // Read into the worker's scratch buffer once the socket has something,
@@ -769,11 +765,7 @@ net::awaitable<void> H2Session::run() {
     }
     carrier_.read_deadline = clock::time_point::max();
     if (ec) {
-      if (worker_.draining() && !goaway_sent_ && !closing_) {
-        nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_),
-                              NGHTTP2_NO_ERROR, nullptr, 0);
-        goaway_sent_ = true;
-      }
+      if (worker_.draining()) begin_drain();  // expired as idle by the drain: say GOAWAY before closing
       break;
     }
     const ssize_t used = nghttp2_session_mem_recv(session_, reinterpret_cast<const std::uint8_t*>(scratch.data()), n);

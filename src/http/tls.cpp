@@ -170,7 +170,8 @@ int on_alpn(SSL* s, const unsigned char** out, unsigned char* out_length, const 
 // OpenSSL's status hook: staples the certificate's OCSP response for a
 // client that asked for one.
 int on_status_request(SSL* s, void*) {
-  if (SSL_ctrl(s, SSL_CTRL_GET_TLSEXT_STATUS_REQ_TYPE, 0, nullptr) != TLSEXT_STATUSTYPE_ocsp) return SSL_TLSEXT_ERR_NOACK;
+  if (SSL_ctrl(s, SSL_CTRL_GET_TLSEXT_STATUS_REQ_TYPE, 0, nullptr) != TLSEXT_STATUSTYPE_ocsp)
+    return SSL_TLSEXT_ERR_NOACK;
   const TlsCredentials::Impl::Entry* entry = impl_of(s)->entry_of(SSL_get_SSL_CTX(s));
   if (entry == nullptr || entry->ocsp.empty()) return SSL_TLSEXT_ERR_NOACK;
   // OpenSSL frees what it is given: each handshake gets a copy.
@@ -204,8 +205,8 @@ bool load_ocsp(const TlsCertificate& c, std::string& out, std::string& error, st
   OCSP_SINGLERESP* single = basic ? OCSP_resp_get0(basic.get(), 0) : nullptr;
   int reason = 0;
   ASN1_GENERALIZEDTIME *revoked = nullptr, *this_update = nullptr, *next_update = nullptr;
-  const int status =
-      single ? OCSP_single_get0_status(single, &reason, &revoked, &this_update, &next_update) : V_OCSP_CERTSTATUS_UNKNOWN;
+  const int status = single ? OCSP_single_get0_status(single, &reason, &revoked, &this_update, &next_update)
+                            : V_OCSP_CERTSTATUS_UNKNOWN;
   if (status != V_OCSP_CERTSTATUS_GOOD) {
     warnings.push_back(c.ocsp_file + ": the OCSP response does not say the certificate is good; it is not stapled");
     return true;
@@ -255,15 +256,20 @@ bool name_matches(std::string_view pattern, std::string_view name) {
   return cors::ascii_iequals(pattern, name);
 }
 
+// What every context of corsd's has, server's and client's: TLS 1.2 and
+// 1.3, modern ciphers, no renegotiation (a CPU drain a peer can trigger),
+// no compression (CRIME), record buffers given back while idle.
+void use_modern_tls(SSL_CTX* ctx) {
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+}
+
 std::unique_ptr<ssl::context> make_context(TlsCredentials::Impl& impl) {
   auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
   SSL_CTX* ctx = context->native_handle();
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
-  // No renegotiation (a client-triggered CPU drain), no compression (CRIME).
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  // Idle connections give their record buffers back.
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  use_modern_tls(ctx);
   // Resumption by ticket only: no session cache shared (and locked) by
   // every worker.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -357,10 +363,7 @@ TlsClientLoad TlsClientCredentials::load(const TlsClientConfig& config) {
   auto impl = std::make_unique<Impl>();
   impl->context = std::make_unique<ssl::context>(ssl::context::tls_client);
   SSL_CTX* ctx = impl->context->native_handle();
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  use_modern_tls(ctx);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   if (config.ca_file.empty()) {
     SSL_CTX_set_default_verify_paths(ctx);

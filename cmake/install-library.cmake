@@ -6,12 +6,13 @@
 include(CMakePackageConfigHelpers)
 
 set(CORSD_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/corsd)
-install(TARGETS corsd_cors corsd_beast corsd_httplib EXPORT corsdTargets
+install(TARGETS corsd_cors corsd_config corsd_beast corsd_httplib EXPORT corsdTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/corsd/cors ${PROJECT_SOURCE_DIR}/include/corsd/adapters
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/corsd/cors ${PROJECT_SOURCE_DIR}/include/corsd/config
+                  ${PROJECT_SOURCE_DIR}/include/corsd/adapters
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/corsd)
-install(FILES ${PROJECT_SOURCE_DIR}/include/corsd/string_hash.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/corsd)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/corsd/detail DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/corsd)
 install(EXPORT corsdTargets NAMESPACE corsd:: FILE corsdTargets.cmake DESTINATION ${CORSD_CMAKE_DIR})
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/corsdConfig.cmake.in
@@ -22,5 +23,7 @@ install(FILES ${PROJECT_BINARY_DIR}/corsdConfig.cmake ${PROJECT_BINARY_DIR}/cors
 
 # Relocatable: the prefix is found from where the .pc file is.
 file(RELATIVE_PATH CORSD_PC_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
-configure_file(${PROJECT_SOURCE_DIR}/cmake/corsd-cors.pc.in ${PROJECT_BINARY_DIR}/corsd-cors.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/corsd-cors.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+foreach(pc corsd-cors corsd-config)
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/${pc}.pc.in ${PROJECT_BINARY_DIR}/${pc}.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endforeach()

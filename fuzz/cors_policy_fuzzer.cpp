@@ -13,10 +13,10 @@
 #include <string_view>
 #include <vector>
 
-#include "corsd/cors/browser.hpp"
-#include "corsd/cors/origin.hpp"
+#include "corsd/cors/detail/browser.hpp"
+#include "corsd/cors/detail/origin.hpp"
 #include "corsd/cors/policy.hpp"
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace {
 

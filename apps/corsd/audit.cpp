@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "corsd/cors/audit.hpp"
+#include "corsd/cors/detail/audit.hpp"
 #include "corsd/http/client.hpp"
 #include "json.hpp"
 #include "subcommand.hpp"

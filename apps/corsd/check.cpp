@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "corsd/cors/browser.hpp"
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/browser.hpp"
+#include "corsd/cors/detail/token.hpp"
 #include "corsd/http/client.hpp"
 #include "json.hpp"
 #include "subcommand.hpp"

@@ -25,13 +25,6 @@
 namespace corsd::cli {
 namespace {
 
-std::optional<std::uint16_t> parse_port(std::string_view s) {
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || value > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(value);
-}
-
 struct DemoFiles {
   std::string root, jquery;
 };
@@ -52,30 +45,6 @@ DemoFiles demo_files() {
 }
 
 }  // namespace
-
-std::chrono::milliseconds seconds_to_ms(double seconds) {
-  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
-}
-
-std::optional<HostPort> parse_host_port(std::string_view text) {
-  if (auto port = parse_port(text)) return HostPort{"localhost", *port};
-  std::string_view host, port;
-  if (!text.empty() && text.front() == '[') {
-    const std::size_t close = text.find("]:");
-    if (close == std::string_view::npos) return std::nullopt;
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
-  }
-  const auto number = parse_port(port);
-  if (host.empty() || !number) return std::nullopt;
-  return HostPort{std::string(host), *number};
-}
 
 namespace {
 

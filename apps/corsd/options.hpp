@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "corsd/config/policy_file.hpp"
 #include "corsd/cors/policy.hpp"
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/limits.hpp"
@@ -19,38 +20,12 @@
 
 namespace corsd::cli {
 
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-
-  bool operator==(const HostPort&) const = default;
-};
-
-// seconds_to_ms()
-//
-// Converts seconds as written in flags and the config file.
-std::chrono::milliseconds seconds_to_ms(double seconds);
-
-// parse_host_port()
-//
-// Parses "HOST:PORT", "[IPV6]:PORT" or a bare "PORT" (host "localhost").
-std::optional<HostPort> parse_host_port(std::string_view text);
-
-// Which Host a proxied request carries.
-enum class HostHeader { client, upstream };
-
-// One route's policy as written, and where: error messages name the file
-// and line of the offending key or list element.
-struct RouteConfig {
-  std::string path = "/";
-  cors::PolicySpec policy;
-  std::string upstream;  // "http://127.0.0.1:5000", or empty: the built-in echo API
-  HostHeader host_header = HostHeader::client;
-  std::string file;      // empty for a route built from flags
-  std::size_t line = 0;  // where the route's table starts
-  std::map<std::string, std::size_t, std::less<>> key_lines;
-  std::map<std::string, std::vector<std::size_t>, std::less<>> element_lines;
-};
+using config::HostHeader;
+using config::HostPort;
+using config::parse_host_port;
+using config::seconds_to_ms;
+// One route as written (corsd::config's), and where.
+using RouteConfig = config::RouteSpec;
 
 enum class LogLevel { info, debug };
 
@@ -74,7 +49,7 @@ struct Options {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ocsp;  // a DER OCSP response stapled for tls_cert
-  bool http2 = true;  // ALPN offers h2 on the HTTPS listeners
+  bool http2 = true;     // ALPN offers h2 on the HTTPS listeners
   // [[tls.certificates]]: more certificates, each for its SNI names.
   std::vector<http::TlsCertificate> sni_certificates;
   unsigned threads = 1;

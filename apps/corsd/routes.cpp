@@ -1,7 +1,5 @@
 #include "routes.hpp"
 
-#include <libpsl.h>
-
 #include <algorithm>
 
 #include "corsd/http/target.hpp"
@@ -11,52 +9,9 @@
 namespace corsd::cli {
 namespace {
 
-// The Public Suffix List Debian ships (package publicsuffix), else libpsl's
-// built-in copy.
-cors::PublicSuffixCheck system_public_suffixes() {
-  static psl_ctx_t* const psl = [] {
-    psl_ctx_t* latest = psl_latest(nullptr);
-    return latest ? latest : const_cast<psl_ctx_t*>(psl_builtin());
-  }();
-  if (psl == nullptr) return {};
-  return [](std::string_view domain) {
-    return psl_is_public_suffix2(psl, std::string(domain).c_str(), PSL_TYPE_ANY) != 0;
-  };
-}
-
-// The flag of the route key `field`, for a route the flags made.
-std::string flag_for(const std::string& field) {
-  for (const RouteSetting& s : route_settings()) {
-    if (s.key == field && !s.flag.empty()) return std::string(s.flag);
-  }
-  return field;
-}
-
-std::string where(const RouteConfig& route, const cors::PolicyError& e) {
-  if (route.file.empty()) return flag_for(e.field);
-  std::size_t line = route.line;
-  if (auto it = route.key_lines.find(e.field); it != route.key_lines.end()) line = it->second;
-  if (auto it = route.element_lines.find(e.field); it != route.element_lines.end() && e.index < it->second.size()) {
-    line = it->second[e.index];
-  }
-  // The path as text a terminal shows as it is: a control byte becomes \xNN.
-  std::string path;
-  for (const char c : route.path) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte != 0x7f) {
-      path.push_back(c);
-      continue;
-    }
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    path.append("\\x").push_back(kHex[byte >> 4]);
-    path.push_back(kHex[byte & 0xf]);
-  }
-  return route.file + ":" + std::to_string(line) + ": route \"" + path + "\": " + e.field;
-}
-
 std::string error_at(const RouteConfig& config, const std::string& field, const std::string& rule,
                      const std::string& fix) {
-  return where(config, cors::PolicyError{field, rule, fix}) + ": " + rule + "\n  fix: " + fix;
+  return config::route_error(config, field, rule, fix);
 }
 
 // Whether a request can ever match the route's path: requests are matched
@@ -142,14 +97,13 @@ std::variant<app::Site, std::string> build_site(const Options& options) {
   }
   const std::vector<RouteConfig>& configs = options.routes;
   if (configs.empty()) return site;
-  const cors::PublicSuffixCheck is_public_suffix = system_public_suffixes();
+  const cors::PublicSuffixCheck is_public_suffix = config::system_public_suffixes();
   std::vector<cors::Route> routes;
   site.targets.clear();
   for (const RouteConfig& config : configs) {
     if (std::string e = check_path(config); !e.empty()) return e;
-    auto policy = cors::Policy::create(config.policy, is_public_suffix);
-    if (auto* e = std::get_if<cors::PolicyError>(&policy))
-      return where(config, *e) + ": " + e->rule + "\n  fix: " + e->fix;
+    auto policy = config::create_policy(config, is_public_suffix);
+    if (auto* e = std::get_if<std::string>(&policy)) return *e;
     auto target = build_target(config);
     if (auto* e = std::get_if<std::string>(&target)) return *e;
     routes.push_back(cors::Route{config.path, std::get<cors::Policy>(std::move(policy)), site.targets.size()});

@@ -1,20 +1,36 @@
 #include "settings.hpp"
 
+#include "corsd/config/detail/setting_field.hpp"
 #include "corsd/proxy/upstream.hpp"
-#include "setting_field.hpp"
 
 // Every setting of corsd, in the order --help, --check-config and the
-// README list them.
+// README list them. The [[routes]] keys are corsd::config's
+// (src/config/route_settings.cpp): hosts of the library read them too.
+
+namespace corsd::http {
+// The names of the enums settings choose from, found beside each enum.
+inline constexpr std::string_view kAccessLogFormats[] = {"json", "combined"};
+constexpr std::span<const std::string_view> names_of(AccessLogFormat) { return kAccessLogFormats; }
+}  // namespace corsd::http
 
 namespace corsd::cli {
+
+inline constexpr std::string_view kLogLevels[] = {"info", "debug"};
+constexpr std::span<const std::string_view> names_of(LogLevel) { return kLogLevels; }
+
 namespace {
 
-using setting_field::certificate;
-using setting_field::kAccessLogFormats;
-using setting_field::kHostHeaders;
-using setting_field::kLogLevels;
-using setting_field::route;
-using setting_field::server;
+using http::kAccessLogFormats;
+
+template <auto... Members>
+ServerSetting server(ServerSetting s) {
+  return config::setting_field::bind<Options, Members...>(s);
+}
+
+template <auto... Members>
+CertificateSetting certificate(CertificateSetting s) {
+  return config::setting_field::bind<http::TlsCertificate, Members...>(s);
+}
 
 std::optional<Problem> check_ip_address(std::string_view text) {
   if (!proxy::parse_address(text).empty()) return std::nullopt;
@@ -269,56 +285,6 @@ const ServerSetting kServerSettings[] = {
 
 using cors::PolicySpec;
 
-const RouteSetting kRouteSettings[] = {
-    route<&RouteConfig::path>(
-        {.section = "routes", .key = "path", .type = T::text, .help = "Path prefix the route serves"}),
-    route<&RouteConfig::policy, &PolicySpec::allow_origins>(
-        {"routes", "allow_origins", "--allow-origin", T::list,
-         "Allowed origins or patterns (https://app.example.com, https://*.example.com, http://localhost:*), or * "
-         "for a public resource"}),
-    route<&RouteConfig::policy, &PolicySpec::allow_credentials>(
-        {.section = "routes",
-         .key = "allow_credentials",
-         .flag = "--allow-credentials",
-         .type = T::boolean,
-         .help = "Allow cookies and Authorization (not with *)"}),
-    route<&RouteConfig::policy, &PolicySpec::allow_methods>(
-        {"routes", "allow_methods", "--allow-methods", T::list, "Methods beyond GET, HEAD and POST"}),
-    route<&RouteConfig::policy, &PolicySpec::allow_headers>(
-        {"routes", "allow_headers", "--allow-headers", T::list, "Request headers scripts may send"}),
-    route<&RouteConfig::policy, &PolicySpec::expose_headers>(
-        {"routes", "expose_headers", "--expose-headers", T::list, "Response headers scripts may read"}),
-    route<&RouteConfig::policy, &PolicySpec::max_age_seconds>({.section = "routes",
-                                                               .key = "max_age",
-                                                               .flag = "--max-age",
-                                                               .type = T::integer,
-                                                               .help = "Seconds browsers may cache a preflight",
-                                                               .min = 0,
-                                                               .max = 86400,
-                                                               .default_text = "the browser's own"}),
-    route<&RouteConfig::policy, &PolicySpec::allow_private_network>(
-        {"routes", "allow_private_network", "--allow-private-network", T::boolean,
-         "Answer Access-Control-Request-Private-Network preflights"}),
-    route<&RouteConfig::policy, &PolicySpec::preflight_passthrough>(
-        {"routes", "preflight_passthrough", "--preflight-passthrough", T::boolean,
-         "Let the application or upstream answer accepted preflights"}),
-    route<&RouteConfig::policy, &PolicySpec::dangerously_allow_insecure_origins_with_credentials>(
-        {"routes", "dangerously_allow_insecure_origins_with_credentials", "", T::boolean,
-         "Allow credentials for plain-http origins other than loopback"}),
-    route<&RouteConfig::upstream>(
-        {.section = "routes",
-         .key = "upstream",
-         .flag = "--upstream",
-         .type = T::text,
-         .help = "API to forward to (http://HOST:PORT or https://HOST:PORT); empty: the built-in echo API"}),
-    route<&RouteConfig::host_header>({.section = "routes",
-                                      .key = "host_header",
-                                      .flag = "--host-header",
-                                      .type = T::choice,
-                                      .help = "Host sent upstream: the client's, or the upstream's own",
-                                      .choices = kHostHeaders}),
-};
-
 const CertificateSetting kCertificateSettings[] = {
     certificate<&http::TlsCertificate::cert_file>({.section = "tls.certificates",
                                                    .key = "cert",
@@ -338,13 +304,9 @@ const CertificateSetting kCertificateSettings[] = {
                                                    .help = "DER OCSP response for cert, stapled to handshakes"}),
 };
 
-constexpr std::string_view kSections[] = {"server", "demo", "admin", "proxy", "access_log", "routes", "tls"};
-
 }  // namespace
 
 std::span<const ServerSetting> server_settings() { return kServerSettings; }
-std::span<const RouteSetting> route_settings() { return kRouteSettings; }
 std::span<const CertificateSetting> certificate_settings() { return kCertificateSettings; }
-std::span<const std::string_view> config_sections() { return kSections; }
 
 }  // namespace corsd::cli

@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "corsd/cors/browser.hpp"
-#include "corsd/cors/origin.hpp"
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/browser.hpp"
+#include "corsd/cors/detail/origin.hpp"
+#include "corsd/cors/detail/token.hpp"
 #include "corsd/http/client.hpp"
 
 namespace corsd::cli {

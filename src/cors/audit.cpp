@@ -1,9 +1,9 @@
-#include "corsd/cors/audit.hpp"
+#include "corsd/cors/detail/audit.hpp"
 
 #include <algorithm>
 #include <array>
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::cors::audit {
 namespace {

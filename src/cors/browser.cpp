@@ -1,10 +1,10 @@
-#include "corsd/cors/browser.hpp"
+#include "corsd/cors/detail/browser.hpp"
 
 #include <algorithm>
 #include <charconv>
 
-#include "corsd/cors/fetch_names.hpp"
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/fetch_names.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::cors::browser {
 namespace {

@@ -1,4 +1,4 @@
-#include "corsd/cors/browser.hpp"
+#include "corsd/cors/detail/browser.hpp"
 
 #include <gtest/gtest.h>
 

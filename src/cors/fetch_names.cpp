@@ -1,6 +1,6 @@
-#include "corsd/cors/fetch_names.hpp"
+#include "corsd/cors/detail/fetch_names.hpp"
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::cors {
 

@@ -1,6 +1,6 @@
 #include "corsd/cors/host.hpp"
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::cors {
 namespace {

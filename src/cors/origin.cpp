@@ -1,9 +1,9 @@
-#include "corsd/cors/origin.hpp"
+#include "corsd/cors/detail/origin.hpp"
 
 #include <algorithm>
 #include <charconv>
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::cors {
 namespace {

@@ -1,4 +1,4 @@
-#include "corsd/cors/origin.hpp"
+#include "corsd/cors/detail/origin.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 
-#include "corsd/cors/fetch_names.hpp"
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/fetch_names.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::cors {
 namespace {

@@ -1,4 +1,4 @@
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 #include <cstdint>
 #include <cstring>

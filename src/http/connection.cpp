@@ -7,7 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 #include "corsd/http/chunked.hpp"
 #include "error_answers.hpp"
 #include "h2_session.hpp"

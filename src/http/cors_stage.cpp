@@ -3,7 +3,7 @@
 #include <array>
 #include <string>
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::http {
 namespace {

@@ -5,7 +5,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 #include "error_answers.hpp"
 #include "worker.hpp"
 

@@ -1,6 +1,6 @@
 #include "corsd/http/request.hpp"
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::http {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 #include "error_answers.hpp"
 
 namespace corsd::http {

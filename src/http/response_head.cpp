@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "corsd/cors/host.hpp"
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::http {
 namespace {

@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 #include "corsd/http/detail/tls_context.hpp"
 
 namespace corsd::http {

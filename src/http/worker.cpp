@@ -6,7 +6,7 @@
 #include <string>
 
 #include "connection.hpp"
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 #include "corsd/http/detail/tls_context.hpp"
 
 namespace corsd::http {

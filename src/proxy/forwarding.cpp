@@ -3,7 +3,7 @@
 #include <charconv>
 #include <span>
 
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::proxy {
 namespace {

@@ -25,7 +25,7 @@
 
 #include "corsd/cors/host.hpp"
 #include "corsd/cors/policy.hpp"
-#include "corsd/cors/token.hpp"
+#include "corsd/cors/detail/token.hpp"
 
 namespace corsd::adapters::httplib {
 

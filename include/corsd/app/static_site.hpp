@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "corsd/http/handler.hpp"
-#include "corsd/string_hash.hpp"
+#include "corsd/detail/string_hash.hpp"
 
 namespace corsd::app {
 

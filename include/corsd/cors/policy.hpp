@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "corsd/cors/decision.hpp"
-#include "corsd/cors/origin.hpp"
+#include "corsd/cors/detail/origin.hpp"
 #include "corsd/cors/request.hpp"
 
 namespace corsd::cors {

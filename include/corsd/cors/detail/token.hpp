@@ -1,5 +1,7 @@
 #pragma once
-// File: corsd/cors/token.hpp
+// File: corsd/cors/detail/token.hpp
+// Internal: installed because public headers or corsd's own tools use it,
+// but not part of the library's API; it may change in any release.
 //
 // The few grammar rules of RFC 9110 the engine needs: tokens, case-insensitive
 // comparison, and comma-separated lists. All are allocation-free and linear.

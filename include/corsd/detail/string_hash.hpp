@@ -1,5 +1,7 @@
 #pragma once
-// File: corsd/string_hash.hpp
+// File: corsd/detail/string_hash.hpp
+// Internal: installed because public headers or corsd's own tools use it,
+// but not part of the library's API; it may change in any release.
 //
 // A transparent hash so std::unordered_{set,map}<std::string> can be
 // searched with a std::string_view without building a std::string.

@@ -1,5 +1,7 @@
 #pragma once
-// File: corsd/cors/browser.hpp
+// File: corsd/cors/detail/browser.hpp
+// Internal: installed because public headers or corsd's own tools use it,
+// but not part of the library's API; it may change in any release.
 //
 // The browser's side of CORS, for `corsd check`: given what script asked
 // for (a fetch() from a page's origin) and what a server answered, what the
@@ -27,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "corsd/cors/fetch_names.hpp"
+#include "corsd/cors/detail/fetch_names.hpp"
 
 namespace corsd::cors::browser {
 

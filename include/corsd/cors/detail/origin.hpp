@@ -1,5 +1,7 @@
 #pragma once
-// File: corsd/cors/origin.hpp
+// File: corsd/cors/detail/origin.hpp
+// Internal: installed because public headers or corsd's own tools use it,
+// but not part of the library's API; it may change in any release.
 //
 // Origins as the Fetch Standard serializes them ("https://example.com",
 // "http://localhost:8081", "http://[::1]:8080"), the rules a policy allows
@@ -15,7 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "corsd/string_hash.hpp"
+#include "corsd/detail/string_hash.hpp"
 
 namespace corsd::cors {
 

@@ -1,5 +1,7 @@
 #pragma once
-// File: corsd/cors/audit.hpp
+// File: corsd/cors/detail/audit.hpp
+// Internal: installed because public headers or corsd's own tools use it,
+// but not part of the library's API; it may change in any release.
 //
 // What `corsd audit` asks a server and what it concludes: the probe
 // origins derived from the target (and from the origin the API is meant
@@ -18,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "corsd/cors/browser.hpp"
+#include "corsd/cors/detail/browser.hpp"
 
 namespace corsd::cors::audit {
 

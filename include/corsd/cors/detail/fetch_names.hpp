@@ -1,5 +1,7 @@
 #pragma once
-// File: corsd/cors/fetch_names.hpp
+// File: corsd/cors/detail/fetch_names.hpp
+// Internal: installed because public headers or corsd's own tools use it,
+// but not part of the library's API; it may change in any release.
 //
 // The method and header-name sets of the Fetch Standard that both sides of
 // CORS need: the server's policy checks (what listing is pointless) and the

@@ -1,25 +1,20 @@
 #pragma once
-// How a setting reaches its place in Options or RouteConfig: the
-// conversions between a member's type and Value, and the builders the
-// declarations in settings.cpp use. Only settings.cpp includes it.
+// File: corsd/config/detail/setting_field.hpp
+// Internal: installed because corsd's own tools use it, but not part of the
+// library's API; it may change in any release.
+//
+// How a setting reaches its place in its Target (a route, corsd's Options):
+// the conversions between a member's type and Value, and bind(), which the
+// declarations of settings use. An enum a setting chooses from is named by
+// a names_of(E) found beside the enum (by argument-dependent lookup).
 
 #include <algorithm>
 #include <concepts>
 #include <type_traits>
 
-#include "settings.hpp"
+#include "corsd/config/detail/setting.hpp"
 
-namespace corsd::cli::setting_field {
-
-// --- The names of the enums settings choose from -------------------------
-
-inline constexpr std::string_view kLogLevels[] = {"info", "debug"};
-inline constexpr std::string_view kHostHeaders[] = {"client", "upstream"};
-inline constexpr std::string_view kAccessLogFormats[] = {"json", "combined"};
-
-constexpr std::span<const std::string_view> names_of(LogLevel) { return kLogLevels; }
-constexpr std::span<const std::string_view> names_of(HostHeader) { return kHostHeaders; }
-constexpr std::span<const std::string_view> names_of(http::AccessLogFormat) { return kAccessLogFormats; }
+namespace corsd::config::setting_field {
 
 template <typename E>
 concept Named = std::is_enum_v<E> && requires(E e) {
@@ -81,24 +76,14 @@ struct Field {
   static Value load(const Target& t) { return to_value((t.*....*Members)); }
 };
 
-template <auto... Members>
-ServerSetting server(ServerSetting s) {
-  s.store = &Field<Options, Members...>::store;
-  s.load = &Field<Options, Members...>::load;
-  return s;
-}
-template <auto... Members>
-RouteSetting route(RouteSetting s) {
-  s.store = &Field<RouteConfig, Members...>::store;
-  s.load = &Field<RouteConfig, Members...>::load;
+// bind()
+//
+// `s` with its store and load through the chain of members.
+template <typename Target, auto... Members>
+Setting<Target> bind(Setting<Target> s) {
+  s.store = &Field<Target, Members...>::store;
+  s.load = &Field<Target, Members...>::load;
   return s;
 }
 
-template <auto... Members>
-CertificateSetting certificate(CertificateSetting s) {
-  s.store = &Field<http::TlsCertificate, Members...>::store;
-  s.load = &Field<http::TlsCertificate, Members...>::load;
-  return s;
-}
-
-}  // namespace corsd::cli::setting_field
+}  // namespace corsd::config::setting_field

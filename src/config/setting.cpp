@@ -1,17 +1,17 @@
+#include "corsd/config/detail/setting.hpp"
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 
-#include "settings.hpp"
-
 // Checking, parsing and formatting settings' values, for the flags, the
 // config file, --help, --check-config and the README's table.
 
-namespace corsd::cli {
+namespace corsd::config {
 namespace {
 
 using T = Type;
-using A = Applies;
 
 std::string number_text(double n) {
   char buffer[32];
@@ -21,8 +21,7 @@ std::string number_text(double n) {
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
-template <typename Target>
-std::string choices_text(const Setting<Target>& s, std::string_view joiner) {
+std::string choices_text(const SettingShape& s, std::string_view joiner) {
   std::string out;
   for (std::size_t i = 0; i < s.choices.size(); ++i) {
     if (i > 0) out += i + 1 == s.choices.size() ? joiner : std::string_view(", ");
@@ -31,8 +30,40 @@ std::string choices_text(const Setting<Target>& s, std::string_view joiner) {
   return out;
 }
 
-template <typename Target>
-Problem type_problem(const Setting<Target>& s) {
+std::optional<std::uint16_t> parse_port(std::string_view s) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+}  // namespace
+
+std::optional<HostPort> parse_host_port(std::string_view text) {
+  if (auto port = parse_port(text)) return HostPort{"localhost", *port};
+  std::string_view host, port;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find("]:");
+    if (close == std::string_view::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
+  }
+  const auto number = parse_port(port);
+  if (host.empty() || !number) return std::nullopt;
+  return HostPort{std::string(host), *number};
+}
+
+std::chrono::milliseconds seconds_to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
+}
+
+Problem wrong_type(const SettingShape& s) {
   switch (s.type) {
     case T::boolean: return {"must be true or false", "write true or false, without quotes"};
     case T::integer:
@@ -43,12 +74,11 @@ Problem type_problem(const Setting<Target>& s) {
   }
 }
 
-template <typename Target>
-std::optional<Problem> check(const Setting<Target>& s, const Value& value) {
+std::optional<Problem> check_value(const SettingShape& s, const Value& value) {
   switch (s.type) {
     case T::integer: {
       const std::int64_t n = std::get<std::int64_t>(value);
-      if (n < s.min || n > s.max) return type_problem(s);
+      if (n < s.min || n > s.max) return wrong_type(s);
       return std::nullopt;
     }
     case T::seconds: {
@@ -56,7 +86,7 @@ std::optional<Problem> check(const Setting<Target>& s, const Value& value) {
       // Every comparison with NaN is false: it must not pass as in range.
       if (!std::isfinite(seconds) || seconds * 1000 < static_cast<double>(s.min) ||
           seconds * 1000 > static_cast<double>(s.max)) {
-        return type_problem(s);
+        return wrong_type(s);
       }
       return std::nullopt;
     }
@@ -84,69 +114,28 @@ std::optional<Problem> check(const Setting<Target>& s, const Value& value) {
   }
 }
 
-template <typename Target>
-std::variant<Value, Problem> parse_text(const Setting<Target>& s, std::string_view text) {
+std::variant<Value, Problem> parse_value(const SettingShape& s, std::string_view text) {
   Value value = std::string(text);
   if (s.type == T::boolean) {
-    if (text != "true" && text != "false") return type_problem(s);
+    if (text != "true" && text != "false") return wrong_type(s);
     value = text == "true";
   } else if (s.type == T::integer) {
     std::int64_t n = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return type_problem(s);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return wrong_type(s);
     value = n;
   } else if (s.type == T::seconds) {
     const std::string copy(text);
     char* end = nullptr;
     const double seconds = std::strtod(copy.c_str(), &end);
-    if (copy.empty() || *end != '\0') return type_problem(s);
+    if (copy.empty() || *end != '\0') return wrong_type(s);
     value = seconds;
   } else if (s.type == T::list) {
     value = std::vector<std::string>{std::string(text)};
   }
-  if (auto problem = check(s, value)) return *problem;
+  if (auto problem = check_value(s, value)) return *problem;
   return value;
 }
-
-// Text in a Markdown table cell: a '*' would start emphasis.
-std::string cell(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '*' || c == '|') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
-}
-
-template <typename Target>
-std::string markdown_rows(std::span<const Setting<Target>> settings) {
-  std::string out;
-  for (const auto& s : settings) {
-    const bool tables = s.section == "routes" || s.section == "tls.certificates";  // arrays of tables
-    const std::string section = tables ? "[[" + std::string(s.section) + "]]" : "[" + std::string(s.section) + "]";
-    out += "| `" + section + "` `" + std::string(s.key) + "` | " +
-           (s.flag.empty() ? std::string("") : "`" + std::string(s.flag) + "`") + " | " + range_text(s) + " | " +
-           cell(default_text(s)) + " | " + (s.applies == A::on_reload ? "yes" : "restart") + " | " + cell(s.help) +
-           " |\n";
-  }
-  return out;
-}
-
-}  // namespace
-
-std::variant<Value, Problem> parse_value(const ServerSetting& s, std::string_view text) { return parse_text(s, text); }
-std::variant<Value, Problem> parse_value(const RouteSetting& s, std::string_view text) { return parse_text(s, text); }
-std::variant<Value, Problem> parse_value(const CertificateSetting& s, std::string_view text) {
-  return parse_text(s, text);
-}
-
-std::optional<Problem> check_value(const ServerSetting& s, const Value& v) { return check(s, v); }
-std::optional<Problem> check_value(const RouteSetting& s, const Value& v) { return check(s, v); }
-std::optional<Problem> check_value(const CertificateSetting& s, const Value& v) { return check(s, v); }
-
-Problem wrong_type(const ServerSetting& s) { return type_problem(s); }
-Problem wrong_type(const RouteSetting& s) { return type_problem(s); }
-Problem wrong_type(const CertificateSetting& s) { return type_problem(s); }
 
 std::string format_value(const Value& value) {
   struct Format {
@@ -164,8 +153,7 @@ std::string format_value(const Value& value) {
   return std::visit(Format{}, value);
 }
 
-template <typename Target>
-std::string range_text(const Setting<Target>& s) {
+std::string range_text(const SettingShape& s) {
   switch (s.type) {
     case T::boolean: return "true, false";
     case T::integer: return std::to_string(s.min) + " to " + std::to_string(s.max);
@@ -178,25 +166,5 @@ std::string range_text(const Setting<Target>& s) {
     default: return "string";
   }
 }
-template std::string range_text(const ServerSetting&);
-template std::string range_text(const RouteSetting&);
-template std::string range_text(const CertificateSetting&);
 
-std::string default_text(const ServerSetting& s) {
-  return s.default_text.empty() ? format_value(s.load(Options{})) : std::string(s.default_text);
-}
-std::string default_text(const RouteSetting& s) {
-  return s.default_text.empty() ? format_value(s.load(RouteConfig{})) : std::string(s.default_text);
-}
-
-std::string default_text(const CertificateSetting& s) {
-  return s.default_text.empty() ? format_value(s.load(http::TlsCertificate{})) : std::string(s.default_text);
-}
-
-std::string settings_table() {
-  return "| Config file | Flag | Values | Default | Reload | What it does |\n"
-         "| --- | --- | --- | --- | --- | --- |\n" +
-         markdown_rows(server_settings()) + markdown_rows(route_settings()) + markdown_rows(certificate_settings());
-}
-
-}  // namespace corsd::cli
+}  // namespace corsd::config

@@ -10,6 +10,7 @@ corsd_apt_packages=(
   g++ cmake ninja-build ccache pkg-config curl
   libboost1.81-dev libcli11-dev libtomlplusplus-dev libpsl-dev publicsuffix libsystemd-dev libgtest-dev libgmock-dev
   libbenchmark-dev libssl-dev openssl libcpp-httplib-dev
+  nginx-dev  # the nginx module (src/adapters/nginx) is built against Debian's nginx sources
   chromium firefox-esr nginx-light prometheus haproxy
   systemd socat man-db  # tests/operations/systemd.test.mjs: systemd's own tools play systemd's part
   wrk  # tests/operations/reload.test.mjs: reloads under wrk's load

@@ -1,10 +1,11 @@
 // The blog post's API on a cpp-httplib server with corsd's policy engine
 // (corsd/adapters/httplib.hpp): two lines of CORS, every answer right.
 //
-//   httplib_server [PORT] [ALLOWED_ORIGIN...]
+//   httplib_server [PORT] [--policy FILE | ALLOWED_ORIGIN...]
 //
 // With no origin it uses the blog post's policy (any origin echoed); with
-// origins, those only, with PUT and DELETE and content-type allowed. PORT 0
+// origins, those only, with PUT and DELETE and content-type allowed. With
+// --policy, the [[routes]] of a corsd config file (corsd::config). PORT 0
 // (the default) picks a free one; the first line says which.
 
 #include <iostream>
@@ -13,6 +14,7 @@
 #include <variant>
 
 #include "corsd/adapters/httplib.hpp"
+#include "corsd/config/policy_file.hpp"
 
 namespace cors = corsd::cors;
 
@@ -36,7 +38,17 @@ std::shared_ptr<const cors::Policy> policy_from(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   httplib::Server server;
-  corsd::adapters::httplib::install(server, policy_from(argc, argv));
+  if (argc == 4 && std::string(argv[2]) == "--policy") {
+    auto loaded = corsd::config::load_policy_file(argv[3]);
+    if (auto* e = std::get_if<std::string>(&loaded)) {
+      std::cerr << "httplib_server: " << *e << '\n';
+      return 2;
+    }
+    corsd::adapters::httplib::install(
+        server, std::make_shared<const cors::RouteTable>(std::get<cors::RouteTable>(std::move(loaded))));
+  } else {
+    corsd::adapters::httplib::install(server, policy_from(argc, argv));
+  }
   // The blog post's echo API, on /items/...; anything else is httplib's own 404, which gets CORS too.
   const auto echo = [](const httplib::Request& req, httplib::Response& res) {
     res.set_content("Thank You For The Cross-Domain AJAX Request:\n\nMethod: " + req.method + "\n\n" + req.body,

@@ -22,6 +22,7 @@
 
 #include "corsd/cors/host.hpp"
 #include "corsd/cors/policy.hpp"
+#include "corsd/cors/route_table.hpp"
 
 namespace corsd::adapters::beast {
 
@@ -38,6 +39,19 @@ cors::Decision decide(const cors::Policy& policy, const http::request<Body, Fiel
   cors::RequestFields fields;
   for (const auto& field : req) fields.add(view(field.name_string()), view(field.value()));
   return policy.decide(fields.request(view(req.method_string())));
+}
+
+// policy_for()
+//
+// The policy of the route in `routes` (corsd::config's load_policy_file()
+// gives such a table) that matches the path of `req`'s target, the query
+// left out; nullptr when no route covers it (no CORS handling). Match on
+// the path your own router serves, normalized the same way.
+template <class Body, class Fields>
+const cors::Policy* policy_for(const cors::RouteTable& routes, const http::request<Body, Fields>& req) {
+  const std::string_view target = view(req.target());
+  const cors::Route* route = routes.match(target.substr(0, target.find('?')));
+  return route ? &route->policy : nullptr;
 }
 
 // apply()

@@ -23,9 +23,10 @@
 #include <string_view>
 #include <vector>
 
+#include "corsd/cors/detail/token.hpp"
 #include "corsd/cors/host.hpp"
 #include "corsd/cors/policy.hpp"
-#include "corsd/cors/detail/token.hpp"
+#include "corsd/cors/route_table.hpp"
 
 namespace corsd::adapters::httplib {
 
@@ -61,12 +62,14 @@ inline void apply(const cors::Decision& d, ::httplib::Response& res) {
   if (cors::append_vary(merged, lines, d.vary)) res.set_header("Vary", merged);
 }
 
-// install()
-//
-// Serves `policy` on `server`: preflights it answers itself get 204 with
-// its fields or 403 with the reason; every response gets its fields.
-inline void install(::httplib::Server& server, std::shared_ptr<const cors::Policy> policy) {
-  server.set_pre_routing_handler([policy](const ::httplib::Request& req, ::httplib::Response& res) {
+namespace detail {
+
+// Serves the policy `policy_for(req)` gives (nullptr: none, no CORS).
+template <class PolicyFor>
+void install_with(::httplib::Server& server, PolicyFor policy_for) {
+  server.set_pre_routing_handler([policy_for](const ::httplib::Request& req, ::httplib::Response& res) {
+    const cors::Policy* policy = policy_for(req);
+    if (policy == nullptr) return ::httplib::Server::HandlerResponse::Unhandled;
     const cors::Decision d = decide(*policy, req);
     if (!cors::answers_preflight(*policy, d)) return ::httplib::Server::HandlerResponse::Unhandled;
     res.status = static_cast<int>(cors::preflight_status(d));
@@ -76,8 +79,31 @@ inline void install(::httplib::Server& server, std::shared_ptr<const cors::Polic
     }
     return ::httplib::Server::HandlerResponse::Handled;
   });
-  server.set_post_routing_handler([policy](const ::httplib::Request& req, ::httplib::Response& res) {
-    apply(decide(*policy, req), res);
+  server.set_post_routing_handler([policy_for](const ::httplib::Request& req, ::httplib::Response& res) {
+    if (const cors::Policy* policy = policy_for(req)) apply(decide(*policy, req), res);
+  });
+}
+
+}  // namespace detail
+
+// install()
+//
+// Serves `policy` on `server`: preflights it answers itself get 204 with
+// its fields or 403 with the reason; every response gets its fields.
+inline void install(::httplib::Server& server, std::shared_ptr<const cors::Policy> policy) {
+  detail::install_with(server, [policy](const ::httplib::Request&) { return policy.get(); });
+}
+
+// install()
+//
+// The same with a policy per path prefix (corsd::config's load_policy_file()
+// gives such a table): each request gets the policy of the route matching
+// req.path, the path httplib's router matches on; a path no route covers
+// gets no CORS handling.
+inline void install(::httplib::Server& server, std::shared_ptr<const cors::RouteTable> routes) {
+  detail::install_with(server, [routes](const ::httplib::Request& req) {
+    const cors::Route* route = routes->match(req.path);
+    return route ? &route->policy : nullptr;
   });
 }
 

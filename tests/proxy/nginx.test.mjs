@@ -10,16 +10,11 @@
 // test sees how corsd used its upstream connections. Every test runs for --threads 1 and 2.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants as fsConstants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ORIGIN, connect, request, startCorsd } from './support.mjs';
-import { freePort } from '../support/net.mjs';
+import { startNginx as startNginxIn } from '../support/nginx.mjs';
 
 const NGINX = process.env.NGINX_BIN || '/usr/sbin/nginx';
 const T = { timeout: 20_000 };
@@ -39,20 +34,10 @@ const BIG = knownBytes(BIG_SIZE, 'big');
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
 
-function nginxConf(dir, port) {
+function nginxHttp(dir, port) {
   return `
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-events { worker_connections 64; }
-http {
-  default_type application/octet-stream;
   log_format conns '$connection $connection_requests $request_method $uri $status';
   access_log ${dir}/access.log conns;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
   keepalive_requests 3;
   keepalive_timeout 1s;
   server {
@@ -61,75 +46,11 @@ http {
     add_header Access-Control-Allow-Origin * always;
     location /missing { return 404; }
     location /auth { return 401; }
-  }
-}
-`;
+  }`;
 }
 
-/**
- * Starts nginx in its own temporary directory: { port, dir, accessLog(), errorLog(), stop() }.
- * The port is found by binding port 0; if another process takes it before nginx does, another is tried.
- */
-async function startNginx() {
-  try {
-    accessSync(NGINX, fsConstants.X_OK);
-  } catch (err) {
-    throw new Error(`${NGINX} is not an executable file (${err.code}): scripts/setup.sh installs nginx-light`);
-  }
-  const base = mkdtempSync(join(tmpdir(), 'corsd-nginx-'));
-  const www = join(base, 'www');
-  mkdirSync(www);
-  writeFileSync(join(www, 'small.bin'), SMALL);
-  writeFileSync(join(www, 'big.bin'), BIG);
-  const read = (name) => { try { return readFileSync(join(base, name), 'utf8'); } catch { return ''; } };
-  let lastError = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const conf = join(base, 'nginx.conf');
-    writeFileSync(conf, nginxConf(base, port));
-    const proc = spawn(NGINX, ['-p', `${base}/`, '-e', join(base, 'error.log'), '-c', conf,
-      '-g', 'daemon off; master_process off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    proc.stdout.setEncoding('utf8').on('data', (d) => { output += d; });
-    proc.stderr.setEncoding('utf8').on('data', (d) => { output += d; });
-    const exited = new Promise((resolve) => {
-      proc.once('exit', (code, signal) => resolve({ code, signal }));
-      proc.once('error', (error) => resolve({ code: null, signal: null, error }));
-    });
-    let gone = null;
-    exited.then((r) => { gone = r; });
-    const stop = async () => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        if (!(await Promise.race([exited, sleep(5000, null, { ref: false })]))) proc.kill('SIGKILL');
-        await exited;
-      }
-    };
-    const deadline = Date.now() + 10_000;
-    let ready = false;
-    while (!ready && !gone && Date.now() < deadline) {
-      ready = await new Promise((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port });
-        s.once('connect', () => { s.destroy(); resolve(true); });
-        s.once('error', () => resolve(false));
-      });
-      if (!ready) await sleep(20);
-    }
-    if (ready && !gone) {
-      return {
-        port, dir: base, stop,
-        accessLog: () => read('access.log'),
-        errorLog: () => read('error.log'),
-        output: () => `--- nginx output ---\n${output || '(empty)'}\n--- error.log ---\n${read('error.log') || '(empty)'}`,
-      };
-    }
-    await stop();
-    lastError = `nginx on port ${port}: ${gone ? JSON.stringify(gone) : 'not accepting within 10 s'}\n${output}\n${read('error.log')}`;
-    if (!/Address already in use/.test(lastError)) break;
-  }
-  rmSync(base, { recursive: true, force: true });
-  throw new Error(`nginx did not start\n${lastError}`);
-}
+/** nginx serving /www's small.bin and big.bin: { port, dir, accessLog(), errorLog(), stop() }. */
+const startNginx = () => startNginxIn({ http: nginxHttp, files: { 'www/small.bin': SMALL, 'www/big.bin': BIG } });
 
 /** The access-log lines written since `from` characters: { conn, reqs, method, uri, status }. */
 function logEntries(text, from = 0) {
@@ -189,7 +110,6 @@ for (const threads of [1, 2]) {
       for (const c of clients) c.close();
       await corsd?.stop();
       await nginx?.stop();
-      if (nginx) rmSync(nginx.dir, { recursive: true, force: true });
     });
 
     test("precondition: nginx itself sends `*` and closes with Connection: close after 3 requests", T, async () => {

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './net.mjs';
 
@@ -20,7 +20,7 @@ export const NGINX = process.env.NGINX_BIN || '/usr/sbin/nginx';
 /** The module corsd's build made (CORSD_BUILD_DIR, as CTest sets it, else beside CORSD_BIN). */
 export function nginxModule() {
   const build = process.env.CORSD_BUILD_DIR || (process.env.CORSD_BIN ? dirname(process.env.CORSD_BIN) : 'build');
-  const path = join(build, 'ngx_http_corsd_module.so');
+  const path = resolve(build, 'ngx_http_corsd_module.so');  // load_module needs it absolute
   if (!existsSync(path)) throw new Error(`${path} is missing: build corsd with -DCORSD_NGINX_MODULE=ON (the default)`);
   return path;
 }

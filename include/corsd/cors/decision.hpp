@@ -4,6 +4,20 @@
 // What the engine decided about one request, and the response headers that
 // decision needs. Every view points into the policy or the request, so a
 // Decision lives no longer than both.
+//
+// A host acts on `kind` (Fetch Standard #http-requests: a CORS request is
+// one with Origin; a preflight is OPTIONS with Access-Control-Request-Method
+// too):
+//
+//   switch (d.kind) {
+//     case DecisionKind::preflight_accepted:   // 204 with d.headers and Vary: d.vary
+//     case DecisionKind::preflight_rejected:   // 403; reason_name(d.reason) says why
+//       return answer_preflight(d);
+//     case DecisionKind::actual_allowed:       // the application's answer, plus d.headers
+//     case DecisionKind::actual_rejected:      // the application's answer, no CORS fields
+//     case DecisionKind::not_cors:             // (Vary: d.vary all the same when not empty)
+//       return serve(d);
+//   }
 
 #include <array>
 #include <cstddef>

@@ -34,8 +34,9 @@ namespace corsd::cors {
 // gathered as the fields go by; the views point into the caller's fields.
 class RequestFields {
  public:
-  // More Access-Control-Request-Headers lines than any browser sends (one);
-  // past this many the request is refused as headers_too_many_lines.
+  // Access-Control-Request-Headers lines kept: one more than decide()
+  // takes (32; a browser sends one), so a request with more is refused as
+  // headers_too_many_lines. Lines past these are not kept.
   static constexpr std::size_t kHeaderLines = 33;
 
   // add()
@@ -46,7 +47,8 @@ class RequestFields {
   // request()
   //
   // The CORS view of a request with `method`, valid while this object and
-  // the fields it saw live.
+  // the fields it saw live. Access-Control-Request-Private-Network counts
+  // only with the value "true", as the Private Network Access draft says.
   CorsRequest request(std::string_view method) const noexcept;
 
  private:

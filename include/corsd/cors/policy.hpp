@@ -6,6 +6,26 @@
 // what a user wrote (flags, a config file, code); Policy::create() checks it
 // and compiles it once into a Policy whose decide() answers requests without
 // allocating. Every policy, the seed's included, is a value of this type.
+//
+// The rules are the Fetch Standard's (https://fetch.spec.whatwg.org/):
+// #http-responses for the response fields, #cors-preflight-fetch for the
+// preflight and #cors-protocol-and-credentials for what "*" means with and
+// without credentials. What
+// create() refuses is what a browser would make insecure or useless: "*"
+// with credentials, origins that are not serialized origins, patterns over
+// a public suffix with credentials, forbidden methods and header names.
+//
+// Example:
+//
+//   corsd::cors::PolicySpec spec;
+//   spec.allow_origins = {"https://app.example.com", "https://*.example.com"};
+//   spec.allow_credentials = true;
+//   spec.allow_methods = {"PUT", "DELETE"};
+//   auto created = corsd::cors::Policy::create(spec);
+//   if (auto* e = std::get_if<corsd::cors::PolicyError>(&created))
+//     std::cerr << e->field << ": " << e->rule << "\n  fix: " << e->fix << "\n";
+//   const corsd::cors::Policy& policy = std::get<corsd::cors::Policy>(created);
+//   const corsd::cors::Decision d = policy.decide(request);   // request: a CorsRequest
 
 #include <cstddef>
 #include <functional>
@@ -90,11 +110,15 @@ class Policy {
 
   // decide()
   //
-  // Classifies `request` (Fetch Standard §3.3: a preflight is OPTIONS with
-  // Origin and Access-Control-Request-Method) and returns the decision and
-  // the headers it needs. Total and allocation-free.
+  // Classifies `request` (Fetch Standard #cors-preflight-request: a
+  // preflight is OPTIONS with Origin and Access-Control-Request-Method) and
+  // returns the decision and the headers it needs. Total and
+  // allocation-free.
   Decision decide(const CorsRequest& request) const noexcept;
 
+  // The spec as create() normalized it: ["*"] origins become Origins::any,
+  // origins serialized, header names lowercased, the six methods browsers
+  // normalize (GET, PUT, ...) uppercased.
   const PolicySpec& spec() const noexcept { return spec_; }
 
   // describe()
@@ -125,9 +149,9 @@ class Policy {
 
 // explain_rejection()
 //
-// Returns what `policy` would need to allow the request `decision` rejected
-// ("add \"https://a.example\" to allow_origins"), for debug logs. Allocates:
-// call it only when logging.
+// Returns what the policy would need to allow what `decision` refused or
+// withheld, from its why() and detail ("add \"https://a.example\" to
+// allow_origins"), for debug logs. Allocates: call it only when logging.
 std::string explain_rejection(const Decision& decision, const CorsRequest& request);
 
 }  // namespace corsd::cors

@@ -2,7 +2,17 @@
 // File: corsd/cors/request.hpp
 //
 // The parts of an HTTP request the CORS protocol looks at, as views into the
-// caller's storage. The engine never copies them.
+// caller's storage. The engine never copies them. RequestFields (host.hpp)
+// fills one from a request's header fields in one pass.
+//
+// Example, a preflight (Fetch Standard #cors-preflight-request):
+//
+//   const std::string_view acrh[] = {"content-type"};
+//   corsd::cors::CorsRequest preflight;
+//   preflight.method = "OPTIONS";
+//   preflight.origin = {"https://app.example.com", 1};
+//   preflight.request_method = {"PUT", 1};
+//   preflight.request_headers = acrh;
 
 #include <cstdint>
 #include <span>

@@ -2,7 +2,20 @@
 // File: corsd/cors/route_table.hpp
 //
 // Policies per path prefix. The longest matching prefix wins; a path no
-// route covers gets no CORS handling at all.
+// route covers gets no CORS handling at all. corsd's [[routes]] are one, and
+// corsd::config's load_policy_file() makes one from a config file.
+//
+// Example:
+//
+//   std::vector<corsd::cors::Route> routes;
+//   routes.push_back({"/api/", std::move(api_policy), 0});
+//   routes.push_back({"/", std::move(public_policy), 1});
+//   auto table = corsd::cors::RouteTable::create(std::move(routes));   // or a RouteError
+//   const corsd::cors::Route* r = std::get<corsd::cors::RouteTable>(table).match("/api/items/1");  // "/api/"
+//
+// Match the path your own router serves, normalized the same way: a prefix
+// matched on "/public/../private" while the router serves "/private" would
+// give /private the public route's policy.
 
 #include <string>
 #include <string_view>
@@ -32,7 +45,8 @@ class RouteTable {
  public:
   // create()
   //
-  // Refuses prefixes that do not start with "/" and duplicate prefixes.
+  // Refuses prefixes that do not start with "/", prefixes with "*", "?" or
+  // "#" (matched literally, never as patterns), and duplicate prefixes.
   static RouteTableOrError create(std::vector<Route> routes);
 
   // One route "/" with the seed's policy.

@@ -53,7 +53,7 @@ class Reader {
         if (d < best_distance) best = candidate, best_distance = d;
       }
       std::string list;
-      for (auto k : allowed) list += (list.empty() ? "" : ", ") + std::string(k);
+      for (auto k : allowed) list.append(list.empty() ? "" : ", ").append(k);
       return fail(line_of(value), "unknown key \"" + std::string(key.str()) + "\" in " + std::string(where),
                   best.empty() ? "use one of: " + list : "did you mean \"" + std::string(best) + "\"?");
     }

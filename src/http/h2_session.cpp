@@ -22,10 +22,6 @@ constexpr std::size_t kSpareStreams = 16;
 // Per stream and for the connection: how much DATA a client may send ahead
 // of what the handlers have taken.
 constexpr std::int32_t kWindow = 64 * 1024;
-// Rapid reset (CVE-2023-44487) and empty-frame floods: what a client may
-// send of frames that make the server work for nothing.
-constexpr double kFreeFrameBurst = 400;
-constexpr double kFreeFramesPerSecond = 100;
 
 // Fields HTTP/2 forbids (RFC 9113 §8.2.2) and those the session writes
 // itself (framing, the merged Vary, Date).
@@ -232,7 +228,7 @@ H2Session::H2Session(H2Carrier carrier, Worker& worker, Handler& handler)
       handler_(handler),
       writer_wake_(worker.io(), clock::time_point::max()),
       streams_done_(worker.io(), clock::time_point::max()),
-      free_frame_tokens_(kFreeFrameBurst),
+      free_frame_tokens_(static_cast<double>(worker.limits().h2_free_frame_burst)),
       free_frames_at_(clock::now()) {
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
@@ -650,7 +646,11 @@ void H2Session::count_free_frame() noexcept {
   const auto now = clock::now();
   const double seconds = std::chrono::duration<double>(now - free_frames_at_).count();
   free_frames_at_ = now;
-  free_frame_tokens_ = std::min(kFreeFrameBurst, free_frame_tokens_ + seconds * kFreeFramesPerSecond) - 1;
+  // A token bucket: rapid reset (CVE-2023-44487) and empty-frame floods.
+  const Limits& limits = worker_.limits();
+  free_frame_tokens_ = std::min(static_cast<double>(limits.h2_free_frame_burst),
+                                free_frame_tokens_ + seconds * limits.h2_free_frames_per_second) -
+                       1;
   if (free_frame_tokens_ < 0) calm_down_ = true;
 }
 

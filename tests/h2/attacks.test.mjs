@@ -7,6 +7,7 @@
 //   - rapid reset (CVE-2023-44487: HEADERS then RST_STREAM, thousands of times): GOAWAY(ENHANCE_YOUR_CALM),
 //     the close, a second client served meanwhile;
 //   - an empty-DATA flood: GOAWAY(ENHANCE_YOUR_CALM);
+//   - both limits are settings: a burst within the default passes, past --h2-flood-burst it does not;
 //   - a CONTINUATION flood (CVE-2024-27316 / CVE-2024-28182): a GOAWAY and the close, memory bounded;
 //   - SETTINGS and PING floods from a client that does not read (nghttp2 queues at most 100 acks): the
 //     connection ends, memory bounded;
@@ -31,7 +32,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 import { makeCa, makeLeaf } from '../support/certs.mjs';
-import { killCorsd, startCorsd } from '../support/corsd.mjs';
+import { killCorsd, runCorsd, startCorsd } from '../support/corsd.mjs';
 import {
   connectH2, continuationFrame, dataFrame, ERROR, errorName, field, H2Connection, headersFrame, hpack, pingFrame,
   rstStreamFrame, settingsFrame,
@@ -451,5 +452,49 @@ describe('floods and stalls', () => {
       c.close();
     }
     assertRssBounded(corsd, 'HPACK bomb');
+  });
+});
+
+describe('the flood limits are settings (--h2-flood-burst, --h2-flood-rate)', () => {
+  // Sends `pairs` HEADERS+RST_STREAM pairs at once, then a PING; resolves with what came back.
+  async function resetBurst(port, pairs) {
+    const c = await rawConnect(port);
+    try {
+      await sleep(50);
+      const frames = [];
+      for (let i = 0, id = 1; i < pairs; i++, id += 2) {
+        frames.push(headersFrame(id, GET_BLOCK, { endStream: true }), rstStreamFrame(id, ERROR.CANCEL));
+      }
+      const acks = c.pingAcks;
+      c.write(Buffer.concat([...frames, pingFrame(Buffer.from('burst-ok'))]));
+      await c.waitFor(() => c.pingAcks > acks || c.goaways.length || c.closed, BOUND_MS, `the PING after ${pairs} pairs`);
+      await sleep(100);
+      return { calm: c.goaways.some((g) => g.code === ERROR.ENHANCE_YOUR_CALM), seen: seen(c) };
+    } finally {
+      c.close();
+    }
+  }
+
+  test('a burst of 300 resets passes the default (400), and gets GOAWAY(ENHANCE_YOUR_CALM) past --h2-flood-burst 50', T, async (t) => {
+    const lenient = await startCorsd([...tlsArgs(), '--listen', '127.0.0.1:0', '--no-demo', '--threads', '1']);
+    const strict = await startCorsd([...tlsArgs(), '--listen', '127.0.0.1:0', '--no-demo', '--threads', '1',
+      '--h2-flood-burst', '50', '--h2-flood-rate', '1']);
+    try {
+      const byDefault = await resetBurst(lenient.port, 300);
+      const limited = await resetBurst(strict.port, 300);
+      t.diagnostic(`default: ${byDefault.seen}; --h2-flood-burst 50: ${limited.seen}`);
+      assert.equal(byDefault.calm, false, `300 resets within the default burst: ${byDefault.seen}`);
+      assert.equal(limited.calm, true, `300 resets past a burst of 50: ${limited.seen}`);
+      await assertServes(strict, 'after the limited burst');
+    } finally {
+      await killCorsd(lenient);
+      await killCorsd(strict);
+    }
+  });
+
+  test('a flood limit out of range is refused at start, naming the flag', T, async () => {
+    const run = await runCorsd([...tlsArgs(), '--h2-flood-rate', '0', '--check-config']);
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.match(run.stdout + run.stderr, /--h2-flood-rate/);
   });
 });

@@ -24,6 +24,11 @@ struct Limits {
   // HTTP/2: streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS);
   // more are refused with RST_STREAM(REFUSED_STREAM).
   std::uint32_t h2_max_streams = 100;
+  // HTTP/2 frames that make the server work for nothing (streams opened and
+  // reset at once, CVE-2023-44487, and empty DATA): a client may send a
+  // burst of this many, then this many a second, else GOAWAY(ENHANCE_YOUR_CALM).
+  std::uint32_t h2_free_frame_burst = 400;
+  std::uint32_t h2_free_frames_per_second = 100;
 
   std::chrono::milliseconds header_timeout{10'000};  // first byte of a request to its last header byte
   std::chrono::milliseconds body_timeout{30'000};    // longest pause while a body arrives

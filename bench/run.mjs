@@ -13,6 +13,8 @@
 //   bench/run --quick              # 1 round of 2 s runs: checks the set-up, measures nothing
 //   bench/run --proxy              # corsd, nginx and HAProxy as CORS reverse proxies (bench/proxy.mjs)
 //   bench/run --tls                # corsd and nginx over HTTPS: h2 and TLS preflights, handshakes (bench/tls.mjs)
+//   bench/run --nginx-module       # nginx with corsd's module vs the add_header recipe; the Beast adapter vs --bare
+//                                  # (bench/nginx_module.mjs)
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,8 +42,9 @@ function parseArgs(argv) {
     else if (a === '--quick') Object.assign(o, { quick: true, rounds: 1, duration: 2, warmup: 1 });
     else if (a === '--proxy') o.proxy = true;
     else if (a === '--tls') o.tls = true;
+    else if (a === '--nginx-module') o.nginxModule = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: bench/run [--proxy | --tls] [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--threads 1|2] [--quick]');
+      console.log('usage: bench/run [--proxy | --tls | --nginx-module] [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--threads 1|2] [--quick]');
       process.exit(0);
     } else {
       console.error(`bench/run: unknown argument ${a} (try --help)`);
@@ -49,7 +52,10 @@ function parseArgs(argv) {
     }
   }
   if (![1, 2].includes(o.threads)) throw new Error('--threads must be 1 or 2');
-  if ((o.proxy || o.tls) && o.threads !== 1) throw new Error('--proxy and --tls measure one thread / worker only');
+  if ([o.proxy, o.tls, o.nginxModule].filter(Boolean).length > 1) throw new Error('--proxy, --tls and --nginx-module are separate runs: give one');
+  if ((o.proxy || o.tls || o.nginxModule) && o.threads !== 1) {
+    throw new Error('--proxy, --tls and --nginx-module measure one thread / worker only');
+  }
   return o;
 }
 
@@ -222,6 +228,7 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.proxy) return (await import('./proxy.mjs')).main(options);
   if (options.tls) return (await import('./tls.mjs')).main(options);
+  if (options.nginxModule) return (await import('./nginx_module.mjs')).main(options);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = join(ROOT, 'bench/results', `${stamp}${options.threads === 2 ? '-threads2' : ''}`);
   mkdirSync(outDir, { recursive: true });

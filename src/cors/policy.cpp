@@ -12,6 +12,9 @@ namespace {
 // The longest max-age any browser honours (Firefox: 24 h; Chromium caps at 2 h).
 constexpr unsigned kMaxAgeLimit = 86400;
 constexpr std::size_t kMaxRequestHeaderLines = 32;
+// Access-Control-Request-Headers lines a credentialed "*" answers, one field
+// each: what a Decision's eight fields leave room for.
+constexpr std::size_t kMaxReflectedHeaderLines = 3;
 
 constexpr std::string_view kVaryOrigin = "Origin";
 constexpr std::string_view kVaryPreflight = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
@@ -105,13 +108,7 @@ std::optional<PolicyError> check_origins(const PolicySpec& spec, const PublicSuf
 std::optional<PolicyError> check_methods(const PolicySpec& spec) {
   for (std::size_t i = 0; i < spec.allow_methods.size(); ++i) {
     const std::string& m = spec.allow_methods[i];
-    if (m == "*") {
-      if (spec.allow_credentials) {
-        return PolicyError{"allow_methods", "browsers ignore \"*\" as a method when credentials are allowed",
-                           "list the methods", i};
-      }
-      continue;
-    }
+    if (m == "*") continue;  // with credentials, answered with the requested method (decide_preflight)
     if (!is_token(m)) return PolicyError{"allow_methods", "\"" + m + "\" is not a method token", "remove it", i};
     if (is_forbidden_method(m)) {
       return PolicyError{"allow_methods", m + " is a forbidden method: browsers never send it", "remove it", i};
@@ -125,7 +122,10 @@ std::optional<PolicyError> check_header_names(const std::vector<std::string>& na
   for (std::size_t i = 0; i < names.size(); ++i) {
     const std::string& h = names[i];
     if (h == "*") {
-      if (credentials) {
+      // With credentials a browser reads "*" literally. Requested headers are
+      // then answered by name (decide_preflight); the headers an answer will
+      // expose cannot be known in advance.
+      if (credentials && field == "expose_headers") {
         return PolicyError{std::string(field), "browsers ignore \"*\" when credentials are allowed",
                            "list the header names", i};
       }
@@ -295,8 +295,19 @@ Decision Policy::decide_preflight(const CorsRequest& request, std::string_view a
   d.kind = DecisionKind::preflight_accepted;
   d.headers.push_back("Access-Control-Allow-Origin", allow_origin);
   if (spec_.allow_credentials) d.headers.push_back("Access-Control-Allow-Credentials", "true");
-  if (!allow_methods_value_.empty()) d.headers.push_back("Access-Control-Allow-Methods", allow_methods_value_);
-  if (!allow_headers_value_.empty()) d.headers.push_back("Access-Control-Allow-Headers", allow_headers_value_);
+  // With credentials a browser reads "*" literally (Fetch Standard
+  // #cors-protocol-and-credentials): "*" is answered with what was asked for.
+  if (reflects_methods()) {
+    d.headers.push_back("Access-Control-Allow-Methods", request.request_method.value);
+  } else if (!allow_methods_value_.empty()) {
+    d.headers.push_back("Access-Control-Allow-Methods", allow_methods_value_);
+  }
+  if (reflects_headers()) {
+    for (const std::string_view line : request.request_headers)
+      d.headers.push_back("Access-Control-Allow-Headers", line);
+  } else if (!allow_headers_value_.empty()) {
+    d.headers.push_back("Access-Control-Allow-Headers", allow_headers_value_);
+  }
   if (!max_age_value_.empty()) d.headers.push_back("Access-Control-Max-Age", max_age_value_);
   if (grants_private_network) d.headers.push_back("Access-Control-Allow-Private-Network", "true");
   return d;
@@ -307,15 +318,19 @@ Decision Policy::decide_preflight(const CorsRequest& request, std::string_view a
 RejectReason Policy::check_method(std::string_view method) const noexcept {
   if (!is_token(method)) return RejectReason::method_malformed;
   if (is_safelisted_method(method)) return RejectReason::none;
-  if (any_method_ && !spec_.allow_credentials) return RejectReason::none;
+  if (any_method_) return RejectReason::none;  // with credentials: reflected
   return contains(spec_.allow_methods, method) ? RejectReason::none : RejectReason::method_not_allowed;
 }
 
-// Fetch Standard §4.8 steps 7.6-7.7: every requested name is listed
-// (case-insensitively), or "*" covers it: never with credentials, never for
-// Authorization.
+// Fetch Standard #cors-preflight-fetch: every requested name is listed
+// (case-insensitively), or "*" covers it (with credentials by naming it in
+// the answer), never Authorization, which must be listed.
 RejectReason Policy::check_headers(const CorsRequest& request, std::string_view& offending) const noexcept {
   if (request.request_headers.size() > kMaxRequestHeaderLines) return RejectReason::headers_too_many_lines;
+  // Reflected, each line is a field of the answer: a browser sends one.
+  if (reflects_headers() && request.request_headers.size() > kMaxReflectedHeaderLines) {
+    return RejectReason::headers_too_many_lines;
+  }
   ListCursor cursor(request.request_headers);
   std::string_view name;
   while (cursor.next(name)) {
@@ -335,7 +350,7 @@ bool Policy::header_allowed(std::string_view name) const noexcept {
   for (const auto& allowed : spec_.allow_headers) {
     if (equals_lowercase(name, allowed)) return true;
   }
-  return any_header_ && !spec_.allow_credentials && !ascii_iequals(name, "authorization");
+  return any_header_ && !ascii_iequals(name, "authorization");  // with credentials: reflected
 }
 
 }  // namespace corsd::cors
@@ -353,10 +368,13 @@ std::string Policy::describe() const {
     case PolicySpec::Origins::listed: line("origins", join(spec_.allow_origins)); break;
   }
   line("credentials", spec_.allow_credentials ? "allowed" : "not allowed");
-  line("Access-Control-Allow-Methods",
-       allow_methods_value_.empty() ? "(none: GET, HEAD, POST only)" : allow_methods_value_);
+  line("Access-Control-Allow-Methods", reflects_methods() ? "the method the preflight asks for (\"*\" with credentials)"
+                                       : allow_methods_value_.empty() ? "(none: GET, HEAD, POST only)"
+                                                                      : allow_methods_value_);
   line("Access-Control-Allow-Headers",
-       allow_headers_value_.empty() ? "(none: safelisted headers only)" : allow_headers_value_);
+       reflects_headers() ? "the headers the preflight asks for (\"*\" with credentials; authorization only if listed)"
+       : allow_headers_value_.empty() ? "(none: safelisted headers only)"
+                                      : allow_headers_value_);
   line("Access-Control-Expose-Headers", expose_headers_value_.empty() ? "(none)" : expose_headers_value_);
   line("Access-Control-Max-Age", max_age_value_.empty() ? "(absent: browsers cache 5 s)" : max_age_value_);
   line("private network access", spec_.allow_private_network ? "allowed" : "not allowed");

@@ -415,6 +415,63 @@ allow_headers = ["*"]
     expect: { ...REJECTED_PREFLIGHT, deviations: { httplib: { why: 'cpp-httplib 0.11 percent-decodes request field values before any handler', ...ACCEPTED_LISTED_PUT } } },
   },
 
+  // --- "*" with credentials: FetchMethodTest.WildcardMethodWithCredentialsAnswersTheRequestedMethod,
+  //     FetchHeadersTest.WildcardHeadersWithCredentialsAnswerTheRequestedNames ---------------------------
+  {
+    id: 'x01', from: 'FetchMethodTest.WildcardMethodWithCredentialsAnswersTheRequestedMethod',
+    name: 'allow_methods ["*"] with credentials answers a PATCH preflight with PATCH',
+    policy: `[[routes]]
+path = "{prefix}"
+allow_origins = ["https://app.example.com"]
+allow_credentials = true
+allow_methods = ["*"]
+`,
+    request: { method: 'OPTIONS', path: '/1', headers: [['Origin', APP], [ACRM, 'PATCH']] },
+    expect: {
+      status: 204,
+      fields: {
+        'access-control-allow-origin': APP,
+        'access-control-allow-credentials': 'true',
+        'access-control-allow-methods': 'PATCH',
+      },
+      vary: VARY_PREFLIGHT,
+    },
+  },
+  {
+    id: 'x02', from: 'FetchHeadersTest.WildcardHeadersWithCredentialsAnswerTheRequestedNames',
+    name: 'allow_headers ["*"] with credentials answers with the requested names',
+    policy: `[[routes]]
+path = "{prefix}"
+allow_origins = ["https://app.example.com"]
+allow_credentials = true
+allow_methods = ["PUT"]
+allow_headers = ["*"]
+`,
+    request: { method: 'OPTIONS', path: '/1', headers: [['Origin', APP], [ACRM, 'PUT'], [ACRH, 'x-a,x-b']] },
+    expect: {
+      status: 204,
+      fields: {
+        'access-control-allow-origin': APP,
+        'access-control-allow-credentials': 'true',
+        'access-control-allow-methods': 'PUT',
+        'access-control-allow-headers': 'x-a,x-b',
+      },
+      vary: VARY_PREFLIGHT,
+    },
+  },
+  {
+    id: 'x03', from: 'FetchHeadersTest.WildcardHeadersWithCredentialsAnswerTheRequestedNames (authorization)',
+    name: 'allow_headers ["*"] with credentials never covers authorization',
+    policy: `[[routes]]
+path = "{prefix}"
+allow_origins = ["https://app.example.com"]
+allow_credentials = true
+allow_methods = ["PUT"]
+allow_headers = ["*"]
+`,
+    request: { method: 'OPTIONS', path: '/1', headers: [['Origin', APP], [ACRM, 'PUT'], [ACRH, 'x-a,authorization']] },
+    expect: REJECTED_PREFLIGHT,
+  },
   // --- Origins: PolicyValidationTest.ConfiguredOriginsAreNormalizedBeforeMatching and
   //     LoopbackHttpOriginsMayUseCredentials, CredentialsTest.UnlistedOriginGetsNoCorsHeadersButStillVaries,
   //     origin.cpp's patterns (whole labels, any port, never the apex) -----------------------------------

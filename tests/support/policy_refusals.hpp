@@ -14,6 +14,9 @@ struct Refusal {
 
 // Each file's mistake is on the line given; a valid [[routes]] header is line 1.
 inline const Refusal kPolicyRefusals[] = {
+    {"star_exposed_with_credentials",
+     "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_credentials = true\nexpose_headers = [\"*\"]\n", 4,
+     "ignore \"*\""},
     {"star_with_credentials", "[[routes]]\nallow_origins = [\"*\"]\nallow_credentials = true\n", 2,
      "credentials cannot be allowed for every origin"},
     {"public_suffix_pattern",
@@ -44,9 +47,6 @@ inline const Refusal kPolicyRefusals[] = {
     {"missing_origins", "[server]\nthreads = 1\n\n[[routes]]\npath = \"/api\"\n", 4, "needs allow_origins"},
     {"private_network_for_everyone", "[[routes]]\nallow_origins = [\"*\"]\nallow_private_network = true\n", 3,
      "private-network"},
-    {"star_method_with_credentials",
-     "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_credentials = true\nallow_methods = [\"*\"]\n", 4,
-     "ignore \"*\""},
     {"empty_origins", "[[routes]]\nallow_origins = []\n", 2, "no origin would ever be allowed"},
     {"glob_path", "[[routes]]\npath = \"/api/*\"\nallow_origins = [\"*\"]\n", 1, "matched literally"},
     {"bad_host_header", "[[routes]]\nallow_origins = [\"*\"]\nhost_header = \"server\"\n", 3,

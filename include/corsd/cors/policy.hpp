@@ -135,6 +135,10 @@ class Policy {
   RejectReason check_method(std::string_view method) const noexcept;
   RejectReason check_headers(const CorsRequest& request, std::string_view& offending) const noexcept;
   bool header_allowed(std::string_view name) const noexcept;
+  // "*" with credentials, which browsers read literally: the preflight's
+  // answer names what it asked for instead.
+  bool reflects_methods() const noexcept { return any_method_ && spec_.allow_credentials; }
+  bool reflects_headers() const noexcept { return any_header_ && spec_.allow_credentials; }
 
   PolicySpec spec_;
   OriginMatcher origins_;

@@ -152,15 +152,16 @@ static int ngx_http_corsd_decide(ngx_http_request_t *r, corsd_ngx_decision *d) {
 
 /* --- Response fields ---------------------------------------------------- */
 
+/* A response field whose name and value live as long as the request: the
+ * decision's point into the policy (the configuration's) or into the
+ * request's own fields. */
 static ngx_int_t ngx_http_corsd_add_field(ngx_http_request_t *r, corsd_ngx_str name, corsd_ngx_str value) {
   ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
   if (h == NULL) return NGX_ERROR;
   h->hash = 1;
-  h->key.data = (u_char *)name.data; /* the policy's, alive as long as the configuration */
+  h->key.data = (u_char *)name.data;
   h->key.len = name.len;
-  h->value.data = ngx_pnalloc(r->pool, value.len); /* the request's, copied */
-  if (h->value.data == NULL) return NGX_ERROR;
-  ngx_memcpy(h->value.data, value.data, value.len);
+  h->value.data = (u_char *)value.data;
   h->value.len = value.len;
   h->lowcase_key = NULL;
   return NGX_OK;
@@ -201,10 +202,18 @@ static ngx_int_t ngx_http_corsd_apply(ngx_http_request_t *r, const corsd_ngx_dec
   for (i = 0; i < d->header_count; i++) {
     if (ngx_http_corsd_add_field(r, d->headers[i].name, d->headers[i].value) != NGX_OK) return NGX_ERROR;
   }
-  if (corsd_ngx_merge_vary(vary, vary_count, d->vary, &merged)) {
-    return ngx_http_corsd_add_field(r, kVary, merged);
+  if (vary_count == 0) {  /* the decision's tokens as they are: the policy's */
+    return d->vary.len == 0 ? NGX_OK : ngx_http_corsd_add_field(r, kVary, d->vary);
   }
-  return NGX_OK;
+  if (!corsd_ngx_merge_vary(vary, vary_count, d->vary, &merged)) return NGX_OK;
+  /* The merged line is the shim's, reused: the request keeps a copy. */
+  {
+    u_char *copy = ngx_pnalloc(r->pool, merged.len);
+    if (copy == NULL) return NGX_ERROR;
+    ngx_memcpy(copy, merged.data, merged.len);
+    merged.data = (const char *)copy;
+  }
+  return ngx_http_corsd_add_field(r, kVary, merged);
 }
 
 /* --- Preflights --------------------------------------------------------- */

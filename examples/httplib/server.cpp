@@ -49,12 +49,13 @@ int main(int argc, char** argv) {
   } else {
     corsd::adapters::httplib::install(server, policy_from(argc, argv));
   }
-  // The blog post's echo API, on /items/...; anything else is httplib's own 404, which gets CORS too.
+  // The blog post's echo API, on /items/... and the demo page's path; anything else is httplib's own 404,
+  // which gets CORS too.
   const auto echo = [](const httplib::Request& req, httplib::Response& res) {
     res.set_content("Thank You For The Cross-Domain AJAX Request:\n\nMethod: " + req.method + "\n\n" + req.body,
                     "text/plain; charset=utf-8");
   };
-  for (const char* pattern : {R"(/items/.*)", R"(/items)"}) {
+  for (const char* pattern : {R"(/items/.*)", R"(/items)", R"(/some/url/resource/path)"}) {
     server.Get(pattern, echo).Post(pattern, echo).Put(pattern, echo).Delete(pattern, echo).Patch(pattern, echo);
   }
   const int port = argc > 1 && std::stoi(argv[1]) != 0 ? std::stoi(argv[1]) : server.bind_to_any_port("127.0.0.1");

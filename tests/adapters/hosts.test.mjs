@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { corsdBin } from '../support/corsd.mjs';
+import { startExample } from '../support/examples.mjs';
 
 const T = { timeout: 30_000 };
-const BUILD = process.env.CORSD_BUILD_DIR || new URL('../../build', import.meta.url).pathname;
 const PAGE = 'http://localhost:8081';
 
 /** The example servers: the binary, and what their host does that the other does not. */
@@ -24,18 +23,8 @@ const HOSTS = {
   httplib: { binary: 'examples/httplib/httplib_server', emptyLength: true },
 };
 
-/** Starts `host`'s example with `args`; resolves to { port, stop() } once it listens. */
-async function startServer(host, args) {
-  const proc = spawn(join(BUILD, HOSTS[host].binary), ['0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  proc.stdout.setEncoding('utf8');
-  for await (const chunk of proc.stdout) {
-    out += chunk;
-    const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-    if (m) return { port: Number(m[1]), stop: () => proc.kill('SIGKILL') };
-  }
-  throw new Error(`${host}'s example did not start: ${out}`);
-}
+/** Starts `host`'s example with `args`; resolves to { port, stop() } once it listens (startExample). */
+const startServer = (host, args) => startExample(HOSTS[host].binary, args);
 
 /** corsd check --json against the server (asynchronous: nothing blocks the test's own loop). */
 async function check(port, args) {

@@ -6,7 +6,6 @@
 // like differ from host to host and are not compared. Loopback only.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,10 +13,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { startCorsd } from '../support/corsd.mjs';
+import { startExample } from '../support/examples.mjs';
 import { startNginx } from '../support/nginx.mjs';
 import { CASES } from './policy_cases.mjs';
 
-const BUILD = process.env.CORSD_BUILD_DIR || new URL('../../build', import.meta.url).pathname;
 const T = { timeout: 10_000 };
 const HOSTS = ['corsd', 'beast', 'httplib', 'nginx'];
 const WITH_EMPTY_BODY = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
@@ -29,43 +28,13 @@ function configFile() {
   return CASES.map((c) => `# ${c.id}: ${c.name}\n${c.policy.replaceAll('{prefix}', prefixOf(c))}`).join('\n');
 }
 
-/** An example server (beast_server, httplib_server) on a free port with `--policy file`. */
-async function startExample(binary, file) {
-  const proc = spawn(join(BUILD, binary), ['0', '--policy', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
-  const exited = new Promise((resolve) => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
-    proc.once('error', (error) => resolve({ error }));
-  });
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
-  };
-  const port = await new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(null), 10_000);
-    proc.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    exited.then(() => { clearTimeout(timer); resolve(null); });
-  });
-  if (port) return { port, stop };
-  await stop();
-  throw new Error(`${binary} did not start: ${JSON.stringify(await exited)}\n${out}\n${err}`);
-}
-
 const STARTERS = {
   corsd: async (file) => {
     const corsd = await startCorsd(['--config', file, '--listen', '127.0.0.1:0', '--no-demo']);
     return { port: corsd.port, stop: () => corsd.stop() };
   },
-  beast: (file) => startExample('examples/beast/beast_server', file),
-  httplib: (file) => startExample('examples/httplib/httplib_server', file),
+  beast: (file) => startExample('examples/beast/beast_server', ['--policy', file]),
+  httplib: (file) => startExample('examples/httplib/httplib_server', ['--policy', file]),
   nginx: async (_file, toml) => {
     const nginx = await startNginx({
       module: true,

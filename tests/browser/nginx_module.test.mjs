@@ -30,7 +30,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   startCorsd, killCorsd, stopCorsd, launchChromium, openRecordedPage, recordConsole, fetchInPage, DEMO_BODY, DEMO_PATH,
-  DEMO_TIMEOUT_MS, demoEcho, demoPre, demoPres, waitForDemo, isPreflight, describeRequests,
+  DEMO_TIMEOUT_MS, demoArgs, demoPres, waitForDemo, describeRequests, openDemo, assertDemoSucceeded, assertOnePreflight,
+  assertDemoBlocked,
 } from './support.mjs';
 import { startNginx } from '../support/nginx.mjs';
 import { launchFirefox, closeFirefox } from '../check/run_firefox.mjs';
@@ -158,39 +159,13 @@ async function startCorsdHere(args) {
 }
 
 /** corsd's demo page on 127.0.0.1, calling apiOrigin. */
-const startDemo = (apiOrigin) =>
-  startCorsdHere(['--listen', '127.0.0.1:0', '--demo-listen', '127.0.0.1:0', '--threads', '1',
-    '--demo-api-origin', apiOrigin]);
+const startDemo = (apiOrigin) => startCorsdHere(demoArgs(apiOrigin));
 
 /** Headless Chromium, closed after the tests if still open. */
 async function startChromium() {
   const browser = await launchChromium();
   cleanups.push(() => browser.close());
   return browser;
-}
-
-/**
- * Opens corsd's demo page in a new Chromium page and waits until both of its <pre>s have a
- * data-state (see waitForDemo). Returns { page, network, consoleLog, read(id), pres() }.
- */
-async function openDemo(browser, corsd, diagnosticsOf) {
-  const recorded = await openRecordedPage(await browser.newContext());
-  const demo = { ...recorded, read: (id) => demoPre(recorded.page, id), pres: () => demoPres(recorded.page) };
-  const response = await demo.page.goto(corsd.demoUrl);
-  assert.equal(response?.status(), 200, `could not load ${corsd.demoUrl}\n${await diagnosticsOf(demo)}`);
-  await waitForDemo(demo, () => diagnosticsOf(demo));
-  return demo;
-}
-
-/** The page shows the PUT's and the DELETE's echo, and which origins it is on and calls. */
-async function assertDemoSucceeded(page, { demoOrigin, apiOrigin }, info) {
-  assert.equal((await page.$eval('#pageOrigin', (el) => el.textContent)).trim(), demoOrigin, `#pageOrigin\n${info}`);
-  assert.equal((await page.$eval('#apiOrigin', (el) => el.textContent)).trim(), apiOrigin,
-    `the page must call nginx (--demo-api-origin)\n${info}`);
-  assert.deepEqual(await demoPre(page, 'putResponse'), { state: 'done', text: demoEcho('PUT') },
-    `PUT response shown on the page is wrong\n${info}`);
-  assert.deepEqual(await demoPre(page, 'deleteResponse'), { state: 'done', text: demoEcho('DELETE') },
-    `DELETE response shown on the page is wrong\n${info}`);
 }
 
 /** nginx logged one preflight (answered 204 by the module), one PUT and one DELETE; the upstream got those two. */
@@ -226,18 +201,7 @@ test('Chromium: the demo page\'s PUT and DELETE through nginx + corsd_policy suc
     await assertDemoSucceeded(demo.page, { demoOrigin, apiOrigin: nginx.origin }, info);
 
     // The browser: one preflight (answered 204, cached for the DELETE), one PUT, one DELETE.
-    const toNginx = demo.network.toOrigin(nginx.origin);
-    const preflights = toNginx.filter(isPreflight);
-    const count = (method) => toNginx.filter((r) => !isPreflight(r) && r.method === method).length;
-    assert.equal(preflights.length, 1,
-      `expected exactly one CORS preflight to nginx, reused for the DELETE (max_age = 10)\n${info}`);
-    assert.equal(preflights[0].method, 'OPTIONS', `the preflight must be an OPTIONS request\n${info}`);
-    assert.equal(new URL(preflights[0].url).pathname, DEMO_PATH, `preflight went to the wrong path\n${info}`);
-    assert.equal(preflights[0].status, 204, `the module must answer the allowed preflight with 204\n${info}`);
-    assert.equal(count('PUT'), 1, `expected exactly one PUT to nginx\n${info}`);
-    assert.equal(count('DELETE'), 1, `expected exactly one DELETE to nginx\n${info}`);
-    assert.equal(toNginx.length, 3, `expected no other requests to nginx\n${info}`);
-    assert.ok(toNginx.every((r) => !r.failed), `no request to nginx may fail\n${info}`);
+    assertOnePreflight(demo.network.toOrigin(nginx.origin), 'nginx (corsd_policy)', info);
 
     await assertServersSawOnePreflight(nginx, upstream, info);
 
@@ -259,17 +223,7 @@ test('Chromium: the same page calling the upstream directly (no nginx) fails wit
     const demo = await openDemo(browser, corsd, diagnosticsOf);
     const info = await diagnosticsOf(demo);
 
-    assert.equal((await demo.page.textContent('#apiOrigin')).trim(), upstream.origin,
-      `with --demo-api-origin the page must call the upstream itself\n${info}`);
-    for (const id of ['putResponse', 'deleteResponse']) {
-      const shown = await demo.read(id);
-      assert.equal(shown.state, 'error', `#${id} must show the error state\n${info}`);
-      assert.match(shown.text, /^ERROR: 0 /, `#${id} must show a blocked request (status 0)\n${info}`);
-    }
-    assert.ok(demo.consoleLog.lines.some((l) => /CORS policy/.test(l)),
-      `the console must carry Chromium's CORS error\n${info}`);
-    assert.ok(demo.network.toOrigin(upstream.origin).some((r) => r.corsError),
-      `Chromium must report a CORS error for the upstream\n${info}`);
+    await assertDemoBlocked(demo, upstream.origin, info);
     // Refused at the preflight: the upstream answered OPTIONS 405 and never got the PUT or DELETE.
     assert.ok(upstream.seen.length > 0 && upstream.seen.every((r) => r.method === 'OPTIONS'),
       `the upstream must have received only (rejected) preflights\n${info}`);

@@ -20,7 +20,7 @@ import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import {
   startCorsd, killCorsd, stopCorsd, launchChromium, openRecordedPage, fetchInPage, DEMO_BODY, DEMO_PATH, demoEcho,
-  demoPre, demoPres, waitForDemo, isPreflight, describeRequests,
+  isPreflight, describeRequests, openDemo,
 } from './support.mjs';
 
 const FETCH_TIMEOUT_MS = 5_000;
@@ -99,20 +99,6 @@ async function startBrowser() {
   const browser = await launchChromium();
   cleanups.push(() => browser.close());
   return browser;
-}
-
-/**
- * Opens corsd's demo page in a new page of browser and waits until both of its
- * <pre>s have a data-state (see waitForDemo). Returns { page, network, consoleLog, read(id), pres() }.
- */
-async function openDemo(browser, corsd, diagnosticsOf) {
-  const recorded = await openRecordedPage(await browser.newContext());
-  const demo = { ...recorded, read: (id) => demoPre(recorded.page, id), pres: () => demoPres(recorded.page) };
-
-  const response = await demo.page.goto(corsd.demoUrl);
-  assert.equal(response?.status(), 200, `could not load ${corsd.demoUrl}\n${await diagnosticsOf(demo)}`);
-  await waitForDemo(demo, () => diagnosticsOf(demo));
-  return demo;
 }
 
 test('demo page through corsd: the PUT and DELETE reach a CORS-less upstream, one preflight answered by corsd',

@@ -1,4 +1,4 @@
-// Shared helpers of the browser tests (demo.test.mjs, credentials.test.mjs, proxy.test.mjs).
+// Shared helpers of the browser tests (demo, credentials, proxy, nginx_module, hosts .test.mjs).
 //
 // Not a test file itself: `node --test tests/browser/` only runs files named like
 // *.test.mjs, so this module is loaded only through the tests' imports.
@@ -10,11 +10,17 @@
 //   openRecordedPage(context)    a new page with both recorders, before it loads anything
 //   fetchInPage(page, url, ...)  fetch() in the page: what its script could see, never throws
 //   DEMO_PATH, DEMO_BODY, demoEcho(method)   what the demo page sends, and shows as answers
+//   demoArgs(apiOrigin)          corsd's arguments for its demo on 127.0.0.1, calling apiOrigin
 //   demoPres(page), demoPre(page, id)   the demo page's <pre>s: { id, state, text }
 //   waitForDemo(demo, ...)       until the demo page's PUT and DELETE have finished
+//   openDemo(browser, corsd, ...)   the demo page in a new recorded page, both requests finished
+//   assertDemoSucceeded(page, ...)  the page shows the PUT's and the DELETE's echoes
+//   assertOnePreflight(requests, ...)   one preflight (204), one PUT, one DELETE, nothing else
+//   assertDemoBlocked(demo, ...)    both requests failed with CORS errors
 //   isPreflight(request)         whether a recorded request is a CORS preflight
 //   describeRequests(requests)   one diagnostic line per recorded request
 
+import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 
@@ -162,6 +168,12 @@ export const DEMO_PATH = '/some/url/resource/path';
 export const DEMO_BODY = JSON.stringify({ name: 'Tricia', age: 37 });
 export const demoEcho = (method) =>
   `Thank You For The Cross-Domain AJAX Request:\n\nMethod: ${method}\n\n${DEMO_BODY}`;
+/**
+ * corsd's arguments for its demo on 127.0.0.1: the API and the demo page on free ports, one thread, the
+ * page calling apiOrigin (--demo-api-origin) instead of corsd's own API.
+ */
+export const demoArgs = (apiOrigin) =>
+  ['--listen', '127.0.0.1:0', '--demo-listen', '127.0.0.1:0', '--threads', '1', '--demo-api-origin', apiOrigin];
 /** How long waitForDemo waits for the demo page's two requests by default. */
 export const DEMO_TIMEOUT_MS = 15_000;
 
@@ -208,3 +220,66 @@ export const describeRequests = (requests) =>
       `${r.status !== undefined ? ` -> ${r.status}` : ''}${r.failed ? ` FAILED ${r.failed}` : ''}` +
       `${r.cookies?.length ? ` cookies: ${r.cookies.join(', ')}` : ''}`,
   ).join('\n') || '  (none)';
+
+/**
+ * Opens corsd's demo page (corsd: from startCorsd, with its demo on) in a new page of a new context of
+ * browser and waits until both of its <pre>s have a data-state (see waitForDemo); diagnosticsOf(demo)
+ * gives what a failure shows. Returns { page, network, consoleLog, read(id), pres() }.
+ */
+export async function openDemo(browser, corsd, diagnosticsOf) {
+  const recorded = await openRecordedPage(await browser.newContext());
+  const demo = { ...recorded, read: (id) => demoPre(recorded.page, id), pres: () => demoPres(recorded.page) };
+  const response = await demo.page.goto(corsd.demoUrl);
+  assert.equal(response?.status(), 200, `could not load ${corsd.demoUrl}\n${await diagnosticsOf(demo)}`);
+  await waitForDemo(demo, () => diagnosticsOf(demo));
+  return demo;
+}
+
+/** The demo page shows the PUT's and the DELETE's echo, and that it is on demoOrigin calling apiOrigin. */
+export async function assertDemoSucceeded(page, { demoOrigin, apiOrigin }, info) {
+  assert.equal((await page.$eval('#pageOrigin', (el) => el.textContent)).trim(), demoOrigin, `#pageOrigin\n${info}`);
+  assert.equal((await page.$eval('#apiOrigin', (el) => el.textContent)).trim(), apiOrigin,
+    `the page must call ${apiOrigin} (--demo-api-origin)\n${info}`);
+  assert.deepEqual(await demoPre(page, 'putResponse'), { state: 'done', text: demoEcho('PUT') },
+    `PUT response shown on the page is wrong\n${info}`);
+  assert.deepEqual(await demoPre(page, 'deleteResponse'), { state: 'done', text: demoEcho('DELETE') },
+    `DELETE response shown on the page is wrong\n${info}`);
+}
+
+/**
+ * The demo page's requests to its API (requests: recorded by recordNetwork, to the API's origin; server:
+ * who answers them, for the messages) were exactly one preflight of DEMO_PATH, answered 204 and reused
+ * for the DELETE (the policy's max_age), one PUT and one DELETE, none failed.
+ */
+export function assertOnePreflight(requests, server, info) {
+  const preflights = requests.filter(isPreflight);
+  const count = (method) => requests.filter((r) => !isPreflight(r) && r.method === method).length;
+  assert.equal(preflights.length, 1,
+    `expected exactly one CORS preflight to ${server}, reused for the DELETE (max_age = 10)\n${info}`);
+  assert.equal(preflights[0].method, 'OPTIONS', `the preflight must be an OPTIONS request\n${info}`);
+  assert.equal(new URL(preflights[0].url).pathname, DEMO_PATH, `preflight went to the wrong path\n${info}`);
+  assert.equal(preflights[0].status, 204, `${server} must answer the allowed preflight with 204\n${info}`);
+  assert.equal(count('PUT'), 1, `expected exactly one PUT to ${server}\n${info}`);
+  assert.equal(count('DELETE'), 1, `expected exactly one DELETE to ${server}\n${info}`);
+  assert.equal(requests.length, 3, `expected no other requests to ${server}\n${info}`);
+  assert.ok(requests.every((r) => !r.failed), `no request to ${server} may fail\n${info}`);
+}
+
+/**
+ * The demo page (demo: from openDemo) called apiOrigin and both of its requests failed as a CORS
+ * refusal does: each <pre> in the error state with status 0, Chromium's CORS error on the console and
+ * in the network record of a request to apiOrigin.
+ */
+export async function assertDemoBlocked(demo, apiOrigin, info) {
+  assert.equal((await demo.page.textContent('#apiOrigin')).trim(), apiOrigin,
+    `with --demo-api-origin the page must call ${apiOrigin} itself\n${info}`);
+  for (const id of ['putResponse', 'deleteResponse']) {
+    const shown = await demo.read(id);
+    assert.equal(shown.state, 'error', `#${id} must show the error state\n${info}`);
+    assert.match(shown.text, /^ERROR: 0 /, `#${id} must show a blocked request (status 0)\n${info}`);
+  }
+  assert.ok(demo.consoleLog.lines.some((l) => /CORS policy/.test(l)),
+    `the console must carry Chromium's CORS error\n${info}`);
+  assert.ok(demo.network.toOrigin(apiOrigin).some((r) => r.corsError),
+    `Chromium must report a CORS error for ${apiOrigin}\n${info}`);
+}

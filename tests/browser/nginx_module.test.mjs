@@ -22,7 +22,6 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +30,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   startCorsd, killCorsd, stopCorsd, launchChromium, openRecordedPage, recordConsole, fetchInPage, DEMO_BODY, DEMO_PATH,
   DEMO_TIMEOUT_MS, demoArgs, demoPres, waitForDemo, describeRequests, openDemo, assertDemoSucceeded, assertOnePreflight,
-  assertDemoBlocked,
+  assertDemoBlocked, startUpstream, startEchoUpstream, send,
 } from './support.mjs';
 import { startNginx } from '../support/nginx.mjs';
 import { launchFirefox, closeFirefox } from '../check/run_firefox.mjs';
@@ -63,57 +62,6 @@ const cleanups = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
-
-/**
- * Starts an HTTP server on 127.0.0.1, port 0, whose handler(req, res, body) gets each request with
- * its whole body (a Buffer). Resolves to { url, origin, seen, describe() }: seen lists every request
- * it received as { method, url, headers, body } (body as a string); describe() one line each.
- */
-async function startUpstream(handler) {
-  const seen = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      seen.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8') });
-      handler(req, res, body);
-    });
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  cleanups.push(() => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const url = `http://127.0.0.1:${server.address().port}`;
-  const describe = () =>
-    `requests the upstream ${url} received:\n` +
-    (seen.map((r) => `  ${r.method} ${r.url} ${JSON.stringify(r.headers)} body ${JSON.stringify(r.body)}`)
-      .join('\n') || '  (none)');
-  return { url, origin: url, seen, describe };
-}
-
-/** Sends a response with an exact Content-Length and no Access-Control-* header at all. */
-function send(res, status, headers, body = '') {
-  const bytes = Buffer.from(body, 'utf8');
-  res.writeHead(status, { ...headers, 'Content-Length': bytes.length });
-  res.end(bytes);
-}
-
-/** The seed's echo API minus every CORS header; OPTIONS gets 405 like an API that never heard of CORS. */
-const startEchoUpstream = () =>
-  startUpstream((req, res, body) => {
-    if (req.method === 'OPTIONS') {
-      send(res, 405, { Allow: 'GET, HEAD, POST, PUT, DELETE', 'Content-Type': 'text/plain; charset=utf-8' },
-        'Method Not Allowed\n');
-      return;
-    }
-    send(res, 200, { 'Content-Type': 'text/plain; charset=utf-8' },
-      `Thank You For The Cross-Domain AJAX Request:\n\nMethod: ${req.method}\n\n${body.toString('utf8')}`);
-  });
 
 /**
  * nginx with corsd's module: one location `/` with `corsd_policy api.toml;` (policy, written into
@@ -184,7 +132,7 @@ async function assertServersSawOnePreflight(nginx, upstream, info) {
 
 test('Chromium: the demo page\'s PUT and DELETE through nginx + corsd_policy succeed, one preflight',
   { timeout: 60_000 }, async () => {
-    const upstream = await startEchoUpstream();
+    const upstream = await startEchoUpstream(cleanups);
     const nginx = await startNginxHere(upstream, DEMO_POLICY);
     const corsd = await startDemo(nginx.origin);
     const demoOrigin = new URL(corsd.demoUrl).origin;
@@ -212,7 +160,7 @@ test('Chromium: the demo page\'s PUT and DELETE through nginx + corsd_policy suc
 
 test('Chromium: the same page calling the upstream directly (no nginx) fails with CORS errors',
   { timeout: 60_000 }, async () => {
-    const upstream = await startEchoUpstream();
+    const upstream = await startEchoUpstream(cleanups);
     const corsd = await startDemo(upstream.origin);
     const browser = await startChromium();
 
@@ -235,7 +183,7 @@ test('Chromium: the same page calling the upstream directly (no nginx) fails wit
 
 test('Firefox: the demo page\'s PUT and DELETE through nginx + corsd_policy succeed, preflights answered by the module',
   { timeout: 60_000 }, async (t) => {
-    const upstream = await startEchoUpstream();
+    const upstream = await startEchoUpstream(cleanups);
     const nginx = await startNginxHere(upstream, DEMO_POLICY);
     const corsd = await startDemo(nginx.origin);
     const demoOrigin = new URL(corsd.demoUrl).origin;
@@ -338,7 +286,7 @@ test('Firefox: the demo page\'s PUT and DELETE through nginx + corsd_policy succ
 test('Chromium, credentials: the upstream\'s cookie is set through nginx and comes back to it',
   { timeout: 60_000 }, async () => {
     const sid = randomBytes(8).toString('hex');
-    const upstream = await startUpstream((req, res) => {
+    const upstream = await startUpstream(cleanups, (req, res) => {
       const path = new URL(req.url, 'http://upstream').pathname;
       const text = { 'Content-Type': 'text/plain; charset=utf-8' };
       if (req.method === 'POST' && path === '/session') {

@@ -16,11 +16,10 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import {
   startCorsd, killCorsd, stopCorsd, launchChromium, openRecordedPage, fetchInPage, DEMO_BODY, DEMO_PATH, demoEcho,
-  isPreflight, describeRequests, openDemo,
+  isPreflight, describeRequests, openDemo, startUpstream, startEchoUpstream, send,
 } from './support.mjs';
 
 const FETCH_TIMEOUT_MS = 5_000;
@@ -31,61 +30,6 @@ const cleanups = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
-
-/**
- * Starts an HTTP server on 127.0.0.1, port 0, whose handler(req, res, body)
- * gets each request with its whole body (a Buffer). Resolves to
- * { url, origin, seen, describe() }: seen lists every request it received as
- * { method, url, headers, body } (body as a string); describe() one line each.
- */
-async function startUpstream(handler) {
-  const seen = [];
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      seen.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8') });
-      handler(req, res, body);
-    });
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  cleanups.push(() => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const url = `http://127.0.0.1:${server.address().port}`;
-  const describe = () =>
-    `requests the upstream ${url} received:\n` +
-    (seen.map((r) => `  ${r.method} ${r.url} ${JSON.stringify(r.headers)} body ${JSON.stringify(r.body)}`)
-      .join('\n') || '  (none)');
-  return { url, origin: url, seen, describe };
-}
-
-/** Sends a response with an exact Content-Length and no Access-Control-* header at all. */
-function send(res, status, headers, body = '') {
-  const bytes = Buffer.from(body, 'utf8');
-  res.writeHead(status, { ...headers, 'Content-Length': bytes.length });
-  res.end(bytes);
-}
-
-/**
- * The seed's echo API minus every CORS header: echoes method and body as
- * text/plain, and answers OPTIONS with 405 like an API that never heard of CORS.
- */
-const startEchoUpstream = () =>
-  startUpstream((req, res, body) => {
-    if (req.method === 'OPTIONS') {
-      send(res, 405, { Allow: 'GET, HEAD, POST, PUT, DELETE', 'Content-Type': 'text/plain; charset=utf-8' },
-        'Method Not Allowed\n');
-      return;
-    }
-    send(res, 200, { 'Content-Type': 'text/plain; charset=utf-8' },
-      `Thank You For The Cross-Domain AJAX Request:\n\nMethod: ${req.method}\n\n${body.toString('utf8')}`);
-  });
 
 /** startCorsd (support.mjs), killed after the tests if still running. */
 async function startCorsdHere(args) {
@@ -103,7 +47,7 @@ async function startBrowser() {
 
 test('demo page through corsd: the PUT and DELETE reach a CORS-less upstream, one preflight answered by corsd',
   { timeout: 60_000 }, async () => {
-    const upstream = await startEchoUpstream();
+    const upstream = await startEchoUpstream(cleanups);
     const corsd = await startCorsdHere([
       '--listen', '127.0.0.1:0', '--demo-listen', '127.0.0.1:0',
       '--upstream', upstream.url,
@@ -153,7 +97,7 @@ test('demo page through corsd: the PUT and DELETE reach a CORS-less upstream, on
   });
 
 test('same page calling the upstream directly fails: the upstream has no CORS', { timeout: 60_000 }, async () => {
-  const upstream = await startEchoUpstream();
+  const upstream = await startEchoUpstream(cleanups);
   const corsd = await startCorsdHere([
     '--listen', '127.0.0.1:0', '--demo-listen', '127.0.0.1:0', '--demo-api-origin', upstream.url,
   ]);
@@ -191,7 +135,7 @@ test('credentials through corsd: the upstream\'s cookie is set and sent back; X-
   { timeout: 60_000 }, async () => {
     const sid = randomBytes(8).toString('hex');
     const requestId = () => randomBytes(8).toString('hex');
-    const upstream = await startUpstream((req, res) => {
+    const upstream = await startUpstream(cleanups, (req, res) => {
       const path = new URL(req.url, 'http://upstream').pathname;
       const common = { 'Content-Type': 'text/plain; charset=utf-8', 'X-Request-Id': requestId(), 'X-Internal': 'secret' };
       if (req.method === 'POST' && path === '/session') {

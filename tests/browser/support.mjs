@@ -19,8 +19,11 @@
 //   assertDemoBlocked(demo, ...)    both requests failed with CORS errors
 //   isPreflight(request)         whether a recorded request is a CORS preflight
 //   describeRequests(requests)   one diagnostic line per recorded request
+//   startUpstream(cleanups, handler), startEchoUpstream(cleanups), send(res, ...)
+//                                an HTTP upstream recording what it got; the seed's echo with no CORS
 
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 
@@ -283,3 +286,61 @@ export async function assertDemoBlocked(demo, apiOrigin, info) {
   assert.ok(demo.network.toOrigin(apiOrigin).some((r) => r.corsError),
     `Chromium must report a CORS error for ${apiOrigin}\n${info}`);
 }
+
+// --- Upstreams without CORS, for the demo page to call through a proxy or a host -----------------------
+
+/**
+ * Starts an HTTP server on 127.0.0.1, port 0 (closed by one of `cleanups`, the caller's list of what
+ * after() ends), whose handler(req, res, body)
+ * gets each request with its whole body (a Buffer). Resolves to
+ * { url, origin, seen, describe() }: seen lists every request it received as
+ * { method, url, headers, body } (body as a string); describe() one line each.
+ */
+export async function startUpstream(cleanups, handler) {
+  const seen = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8') });
+      handler(req, res, body);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  cleanups.push(() => new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const describe = () =>
+    `requests the upstream ${url} received:\n` +
+    (seen.map((r) => `  ${r.method} ${r.url} ${JSON.stringify(r.headers)} body ${JSON.stringify(r.body)}`)
+      .join('\n') || '  (none)');
+  return { url, origin: url, seen, describe };
+}
+
+/** Sends a response with an exact Content-Length and no Access-Control-* header at all. */
+export function send(res, status, headers, body = '') {
+  const bytes = Buffer.from(body, 'utf8');
+  res.writeHead(status, { ...headers, 'Content-Length': bytes.length });
+  res.end(bytes);
+}
+
+/**
+ * The seed's echo API minus every CORS header: echoes method and body as
+ * text/plain, and answers OPTIONS with 405 like an API that never heard of CORS.
+ */
+export const startEchoUpstream = (cleanups) =>
+  startUpstream(cleanups, (req, res, body) => {
+    if (req.method === 'OPTIONS') {
+      send(res, 405, { Allow: 'GET, HEAD, POST, PUT, DELETE', 'Content-Type': 'text/plain; charset=utf-8' },
+        'Method Not Allowed\n');
+      return;
+    }
+    send(res, 200, { 'Content-Type': 'text/plain; charset=utf-8' },
+      `Thank You For The Cross-Domain AJAX Request:\n\nMethod: ${req.method}\n\n${body.toString('utf8')}`);
+  });

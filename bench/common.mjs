@@ -339,3 +339,10 @@ unset multiplot
   const r = spawnSync('gnuplot', ['chart.gp'], { cwd: dir, encoding: 'utf8' });
   if (r.status !== 0) console.warn(`bench: gnuplot failed: ${r.stderr}`);
 }
+
+/** One line of progress for a measured run: round, workload, connections, server, req/s, p99, CPU, RSS. */
+export function logRun(round, workload, connections, name, r, nameWidth = 6) {
+  console.log(`round ${round} ${workload.padEnd(12)} c=${String(connections).padEnd(2)} ${name.padEnd(nameWidth)} ` +
+    `${fmt(r.rps, 0).padStart(7)} req/s  p99 ${fmt(r.p99_us, 0).padStart(6)} µs  ` +
+    `${fmt(r.cpu_us_per_request, 2).padStart(6)} CPU µs/req  RSS ${fmt(r.peak_rss_mib)} MiB`);
+}

@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   BODY, ECHO_PREFIX, NGINX_ECHO, ORIGIN, REQUESTS, ROOT, chart, curlRequest, fmt, freePort, measure, median,
-  nginxPreamble, nginxPreflight, start, stopServer,
+  nginxPreamble, nginxPreflight, start, stopServer, logRun,
 } from './common.mjs';
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'];
@@ -363,9 +363,7 @@ export async function main(options) {
               }
               const r = await measure({ server, script: scripts[workload], connections, options, label: workload });
               runs.push({ round, workload, server: name, connections, ...r });
-              console.log(`round ${round} ${workload.padEnd(12)} c=${String(connections).padEnd(2)} ${name.padEnd(6)} ` +
-                `${fmt(r.rps, 0).padStart(7)} req/s  p99 ${fmt(r.p99_us, 0).padStart(6)} µs  ` +
-                `${fmt(r.cpu_us_per_request, 2).padStart(6)} CPU µs/req  RSS ${fmt(r.peak_rss_mib)} MiB`);
+              logRun(round, workload, connections, name, r);
             } finally {
               await stopServer(server);
             }

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   BODY, ECHO_PREFIX, NGINX_ECHO, ORIGIN, REQUESTS, ROOT, chart, curlRequest, fmt, freePort, measure, median,
-  nginxPreamble, nginxPreflight, start, stopServer,
+  nginxPreamble, nginxPreflight, start, stopServer, logRun,
 } from './common.mjs';
 
 const SEED = resolve(ROOT, '../shared/seed/000_39087d2efae59048.txt');
@@ -258,9 +258,7 @@ async function main() {
             for (const connections of [64, 1]) {
               const r = await measure({ server, script: scripts[workload], connections, options, label: workload });
               runs.push({ round, workload, server: name, connections, ...r });
-              console.log(`round ${round} ${workload.padEnd(12)} c=${String(connections).padEnd(2)} ${name.padEnd(5)} ` +
-                `${fmt(r.rps, 0).padStart(7)} req/s  p99 ${fmt(r.p99_us, 0).padStart(6)} µs  ` +
-                `${fmt(r.cpu_us_per_request, 2).padStart(6)} CPU µs/req  RSS ${fmt(r.peak_rss_mib)} MiB`);
+              logRun(round, workload, connections, name, r, 5);
             }
           } finally {
             await stopServer(server);

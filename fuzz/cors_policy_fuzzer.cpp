@@ -15,8 +15,8 @@
 
 #include "corsd/cors/detail/browser.hpp"
 #include "corsd/cors/detail/origin.hpp"
-#include "corsd/cors/policy.hpp"
 #include "corsd/cors/detail/token.hpp"
+#include "corsd/cors/policy.hpp"
 
 namespace {
 

@@ -414,8 +414,8 @@ bool trusted(const ProxySettings& settings, std::string_view peer) {
 
 class Proxy::Pools {
  public:
-  explicit Pools(http::WorkerContext& worker) : idle(worker, stats) {}
-  UpstreamStatsTable stats;  // before the pool, which updates its gauges
+  explicit Pools(http::WorkerContext& worker) : idle(worker) {}
+  UpstreamStatsTable stats;  // before the pool, which keeps pointers to its entries for their idle gauges
   UpstreamPool idle;
 };
 

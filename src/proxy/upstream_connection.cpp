@@ -20,9 +20,7 @@ void UpstreamConnection::expire() noexcept {
   socket.cancel(ignored);
 }
 
-UpstreamPool::UpstreamPool(http::WorkerContext& worker, UpstreamStatsTable& stats) : worker_(worker), stats_(stats) {
-  worker_.watch(*this);
-}
+UpstreamPool::UpstreamPool(http::WorkerContext& worker) : worker_(worker) { worker_.watch(*this); }
 
 UpstreamPool::~UpstreamPool() { worker_.unwatch(*this); }
 

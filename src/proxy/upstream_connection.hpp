@@ -62,7 +62,7 @@ class UpstreamPool final : public http::Watched {
  public:
   // Keeps each authority's idle_connections gauge in `stats` current (the
   // sweep looks them up; take() and give_back() are handed them).
-  UpstreamPool(http::WorkerContext& worker, UpstreamStatsTable& stats);
+  explicit UpstreamPool(http::WorkerContext& worker);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -105,7 +105,6 @@ class UpstreamPool final : public http::Watched {
   static bool quiet(UpstreamConnection& c) noexcept;
 
   http::WorkerContext& worker_;
-  UpstreamStatsTable& stats_;
   struct Idle {
     UpstreamStats* stats = nullptr;  // the upstream's, whose idle gauge this keeps
     std::deque<std::unique_ptr<UpstreamConnection>> connections;

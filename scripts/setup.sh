@@ -15,6 +15,7 @@ corsd_apt_packages=(
   systemd socat man-db  # tests/operations/systemd.test.mjs: systemd's own tools play systemd's part
   wrk  # tests/operations/reload.test.mjs: reloads under wrk's load
   libnghttp2-dev nghttp2-client  # HTTP/2 (nghttp2), and nghttp and h2load for its tests and benchmark
+  clang  # libFuzzer, for scripts/test-fuzz
 )
 
 corsd_log() { printf '\033[1mcorsd setup:\033[0m %s\n' "$*" >&2; }

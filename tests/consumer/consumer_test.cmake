@@ -26,6 +26,23 @@ endif()
 endfunction()
 
 run(${CMAKE_COMMAND} --install ${BUILD} --prefix ${WORK}/prefix)
+
+# What is installed for the library names no path of the machine it was built on: no source file, no
+# file of the build tree (the prefix itself lies inside the build tree here, so only their folders count).
+get_filename_component(root ${SOURCE}/../.. ABSOLUTE)
+file(GLOB_RECURSE library_files ${WORK}/prefix/include/corsd/* ${WORK}/prefix/lib/libcorsd-*
+     ${WORK}/prefix/lib/cmake/corsd/* ${WORK}/prefix/lib/pkgconfig/corsd-* ${WORK}/prefix/lib/nginx/modules/*)
+list(LENGTH library_files count)
+if(count LESS 10)
+  message(FATAL_ERROR "only ${count} library files installed under ${WORK}/prefix")
+endif()
+foreach(f ${library_files})
+  file(STRINGS ${f} hits REGEX "${root}/(src|include|apps|examples|fuzz|tests)/|${BUILD}/(src|apps|examples)/")
+  if(hits)
+    list(GET hits 0 first)
+    message(FATAL_ERROR "${f} names a path of the build machine: ${first}")
+  endif()
+endforeach()
 run(${CMAKE_COMMAND} -S ${SOURCE} -B ${WORK}/build -G Ninja -DCMAKE_PREFIX_PATH=${WORK}/prefix -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build ${WORK}/build)
 run(${WORK}/build/consumer)

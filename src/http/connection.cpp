@@ -618,7 +618,9 @@ void Connection<Socket>::arm_read_deadline() {
   idle_ = !started;
   if (idle_) {
     // Until its first request, a connection keeps the constructor's deadline.
-    if (served_ > 0) read_deadline_ = now + limits.idle_timeout;
+    // Counted from when it went idle: shedding its buffers re-arms the read,
+    // which must not push the deadline on.
+    if (served_ > 0) read_deadline_ = idle_since_ + limits.idle_timeout;
   } else if (!parser_->is_header_done()) {
     if (!header_deadline_armed_) {
       header_deadline_ = now + limits.header_timeout;

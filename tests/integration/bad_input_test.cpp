@@ -190,6 +190,17 @@ TEST_P(BadInputTest, SilentConnectionIsClosedAfterTheHeaderTimeout) {
   EXPECT_TRUE(c.closed_within(4s));
 }
 
+// A kept-alive connection gives its buffers back after 1 s idle; the idle
+// timeout (2 s here) still counts from its last answer, not from then.
+TEST_P(BadInputTest, KeepAliveConnectionIsClosedAtTheIdleTimeoutNotLater) {
+  Client c(port());
+  c.send(kGood);
+  ASSERT_TRUE(c.read_response());
+  const auto answered = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_within(2800ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - answered, 1900ms);
+}
+
 TEST_P(BadInputTest, ManyIdleConnectionsDoNotStallOthers) {
   std::vector<std::unique_ptr<Client>> idle;
   for (int i = 0; i < 200; ++i) idle.push_back(std::make_unique<Client>(port()));
@@ -256,9 +267,10 @@ TEST_P(BadInputTest, MalformedHostIs400) {
 // stray CRLF after a body between pipelined requests.
 TEST_P(BadInputTest, EmptyLinesBeforeARequestAreIgnored) {
   Client c(port());
-  c.send("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
-         "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok\r\n"
-         "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  c.send(
+      "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+      "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok\r\n"
+      "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   for (int i = 0; i < 3; ++i) {
     const auto r = c.read_response();
     ASSERT_TRUE(r) << i;

@@ -135,6 +135,25 @@ TEST_P(BadInputTest, BodyAtTheLimitIsAccepted) {
   EXPECT_EQ(r->status, 200);
 }
 
+// The limit's edges, for both framings: --max-body 65536 takes exactly
+// 65536 bytes and refuses 65537.
+TEST_P(BadInputTest, BodyOneByteOverTheLimitIs413) {
+  expect_answer_and_close("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 65537\r\n\r\n" + std::string(65537, 'b'), 413);
+}
+
+TEST_P(BadInputTest, ChunkedBodyAtTheLimitIsAcceptedAndOneByteOverIs413) {
+  const std::string chunk(16 * 1024, 'c');
+  std::string at_limit;
+  for (int i = 0; i < 4; ++i) at_limit += "4000\r\n" + chunk + "\r\n";
+  const auto r =
+      exchange(port(), "PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + at_limit + "0\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find(chunk), std::string::npos);
+  expect_answer_and_close(
+      "PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + at_limit + "1\r\nc\r\n0\r\n\r\n", 413);
+}
+
 TEST_P(BadInputTest, HeaderBlockOverTheLimitIs431) {
   expect_answer_and_close("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(5000, 'a') + "\r\n\r\n", 431);
 }

@@ -9,11 +9,6 @@
 namespace corsd::cli {
 namespace {
 
-std::string error_at(const RouteConfig& config, const std::string& field, const std::string& rule,
-                     const std::string& fix) {
-  return config::route_error(config, field, rule, fix);
-}
-
 // Whether a request can ever match the route's path: requests are matched
 // on their normalized path (see http/target.hpp), so a prefix with a byte
 // no request path has, a dot segment or a percent-encoded unreserved
@@ -25,7 +20,7 @@ std::string check_path(const RouteConfig& config) {
   for (std::size_t i = 0; i < path.size(); ++i) {
     const auto c = static_cast<unsigned char>(path[i]);
     if (c <= 0x20 || c >= 0x7f) {
-      return error_at(
+      return config::route_error(
           config, "path",
           "byte " + std::to_string(i) + " is a control byte, a space or not ASCII, which no request path has",
           "percent-encode it (a space is %20), as requests do");
@@ -34,12 +29,12 @@ std::string check_path(const RouteConfig& config) {
   std::string scratch;
   const http::Target normalized = http::normalize_target(path, scratch);
   if (normalized.error != http::TargetError::none) {
-    return error_at(config, "path",
-                    "a request path like this one is refused with 400 (it climbs above \"/\" or is ambiguous)",
-                    "write the path without \"..\", backslashes, %2F or %5C");
+    return config::route_error(
+        config, "path", "a request path like this one is refused with 400 (it climbs above \"/\" or is ambiguous)",
+        "write the path without \"..\", backslashes, %2F or %5C");
   }
   if (normalized.path != path) {
-    return error_at(
+    return config::route_error(
         config, "path",
         "never matched: requests are matched on their normalized path, here \"" + std::string(normalized.path) + "\"",
         "write \"" + std::string(normalized.path) + "\"");
@@ -52,11 +47,12 @@ std::variant<app::RouteTarget, std::string> build_target(const RouteConfig& conf
   app::RouteTarget target;
   if (config.upstream.empty()) return target;
   auto parsed = proxy::parse_upstream(config.upstream);
-  if (auto* e = std::get_if<proxy::UpstreamError>(&parsed)) return error_at(config, "upstream", e->rule, e->fix);
+  if (auto* e = std::get_if<proxy::UpstreamError>(&parsed))
+    return config::route_error(config, "upstream", e->rule, e->fix);
   proxy::Upstream upstream = std::get<proxy::Upstream>(std::move(parsed));
   upstream.forward_client_host = config.host_header == HostHeader::client;
   if (std::string e = proxy::resolve(upstream); !e.empty()) {
-    return error_at(config, "upstream", e, "use an IP address or a name this machine resolves");
+    return config::route_error(config, "upstream", e, "use an IP address or a name this machine resolves");
   }
   target.upstream = std::move(upstream);
   return target;
@@ -110,12 +106,8 @@ std::variant<app::Site, std::string> build_site(const Options& options) {
     site.targets.push_back(std::get<app::RouteTarget>(std::move(target)));
   }
   if (std::string e = load_upstream_tls(site); !e.empty()) return e;
-  auto table = cors::RouteTable::create(std::move(routes));
-  if (auto* e = std::get_if<cors::RouteError>(&table)) {
-    const RouteConfig& config = configs[e->index];
-    const std::string at = config.file.empty() ? std::string("route") : config.file + ":" + std::to_string(config.line);
-    return at + ": " + e->rule + "\n  fix: " + e->fix;
-  }
+  auto table = config::create_route_table(std::move(routes), configs);
+  if (auto* e = std::get_if<std::string>(&table)) return *e;
   site.routes = std::get<cors::RouteTable>(std::move(table));
   return site;
 }

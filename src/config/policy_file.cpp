@@ -163,10 +163,16 @@ std::variant<cors::RouteTable, std::string> load_policy_file(const std::string& 
     if (auto* e = std::get_if<std::string>(&policy)) return std::move(*e);
     routes.push_back(cors::Route{spec.path, std::get<cors::Policy>(std::move(policy)), routes.size()});
   }
+  return create_route_table(std::move(routes), specs);
+}
+
+std::variant<cors::RouteTable, std::string> create_route_table(std::vector<cors::Route> routes,
+                                                               const std::vector<RouteSpec>& specs) {
   auto table = cors::RouteTable::create(std::move(routes));
   if (auto* e = std::get_if<cors::RouteError>(&table)) {
     const RouteSpec& spec = specs[e->index];
-    return spec.file + ":" + std::to_string(spec.line) + ": " + e->rule + "\n  fix: " + e->fix;
+    const std::string at = spec.file.empty() ? std::string("route") : spec.file + ":" + std::to_string(spec.line);
+    return at + ": " + e->rule + "\n  fix: " + e->fix;
   }
   return std::get<cors::RouteTable>(std::move(table));
 }

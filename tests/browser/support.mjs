@@ -21,6 +21,7 @@
 //   describeRequests(requests)   one diagnostic line per recorded request
 //   startUpstream(cleanups, handler), startEchoUpstream(cleanups), send(res, ...)
 //                                an HTTP upstream recording what it got; the seed's echo with no CORS
+//   assertOnlyPreflightsReached(upstream, info)   the upstream got OPTIONS only
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -334,6 +335,12 @@ export function send(res, status, headers, body = '') {
  * The seed's echo API minus every CORS header: echoes method and body as
  * text/plain, and answers OPTIONS with 405 like an API that never heard of CORS.
  */
+/** The browser refused at the preflight: the upstream (startUpstream's) got OPTIONS only, never the requests. */
+export function assertOnlyPreflightsReached(upstream, info) {
+  assert.ok(upstream.seen.length > 0 && upstream.seen.every((r) => r.method === 'OPTIONS'),
+    `the upstream must have received only (rejected) preflights\n${info}`);
+}
+
 export const startEchoUpstream = (cleanups) =>
   startUpstream(cleanups, (req, res, body) => {
     if (req.method === 'OPTIONS') {

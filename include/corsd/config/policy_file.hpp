@@ -101,6 +101,14 @@ std::variant<cors::Policy, std::string> create_policy(const RouteSpec& route,
 std::string route_error(const RouteSpec& route, const std::string& field, const std::string& rule,
                         const std::string& fix, std::size_t index = 0);
 
+// create_route_table()
+//
+// RouteTable::create() on `routes`, each Route's id its index in `specs`
+// (where they were written), its error located at that route's table (or
+// "route" for one the flags made).
+std::variant<cors::RouteTable, std::string> create_route_table(std::vector<cors::Route> routes,
+                                                               const std::vector<RouteSpec>& specs);
+
 // load_policy_file()
 //
 // What a host server needs: read_routes(), every route's policy created

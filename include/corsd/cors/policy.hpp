@@ -10,10 +10,10 @@
 // The rules are the Fetch Standard's (https://fetch.spec.whatwg.org/):
 // #http-responses for the response fields, #cors-preflight-fetch for the
 // preflight and #cors-protocol-and-credentials for what "*" means with and
-// without credentials. What
-// create() refuses is what a browser would make insecure or useless: "*"
-// with credentials, origins that are not serialized origins, patterns over
-// a public suffix with credentials, forbidden methods and header names.
+// without credentials. What create() refuses is what a browser would make
+// insecure or useless: any origin with credentials, origins that are not
+// serialized origins, patterns over a public suffix with credentials,
+// forbidden methods and header names.
 //
 // Example:
 //

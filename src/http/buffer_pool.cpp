@@ -28,6 +28,7 @@ void BufferPool::give(ConnectionBuffers buffers) noexcept {
   buffers.fields.clear();
   buffers.body.clear();
   buffers.out.clear();
+  buffers.response.clear();
   if (buffers.body.capacity() > kKeptCapacity) std::string().swap(buffers.body);
   if (buffers.out.capacity() > kKeptCapacity) std::string().swap(buffers.out);
   spare_.push_back(std::move(buffers));

@@ -1,7 +1,7 @@
 #pragma once
 // What a connection needs only while a request is on its way: the read
-// buffer, the store of the request's head and its field list, its body, and
-// the output buffer. A connection takes them from its worker's pool when
+// buffer, the store of the request's head and its field list, its body, the
+// output buffer and the response head's storage. A connection takes them from its worker's pool when
 // its client sends something and gives them back once it has waited a
 // second for the next request: an idle keep-alive connection then holds no
 // buffer, and a busy one never goes to the allocator for them.
@@ -13,6 +13,7 @@
 
 #include "corsd/http/limits.hpp"
 #include "corsd/http/request.hpp"
+#include "corsd/http/response_head.hpp"
 
 namespace corsd::http {
 
@@ -22,6 +23,7 @@ struct ConnectionBuffers {
   std::vector<Field> fields;      // reserved: Limits::header_fields
   std::string body;
   std::string out;
+  ResponseHead response;  // its fields' storage
 };
 
 class BufferPool {

@@ -302,6 +302,7 @@ void Connection<Socket>::acquire_buffers() {
   in_.give_storage(std::move(b.input));
   storage_.give_storage(std::move(b.head), std::move(b.fields), std::move(b.body));
   out_ = std::move(b.out);
+  head_ = std::move(b.response);
   has_buffers_ = true;
 }
 
@@ -314,6 +315,8 @@ void Connection<Socket>::release_buffers() noexcept {
   storage_.take_storage(b.head, b.fields, b.body);
   b.out = std::move(out_);
   out_ = {};
+  b.response = std::move(head_);
+  head_ = {};
   has_buffers_ = false;
   worker_.buffers().give(std::move(b));
 }
@@ -359,44 +362,43 @@ void Connection<Socket>::expire() noexcept {
 }
 
 template <typename Socket>
-net::awaitable<void> Connection<Socket>::run() {
+net::awaitable<typename Connection<Socket>::Outcome> Connection<Socket>::run(bool readable) {
   if constexpr (kTls) {
-    if (!co_await handshake()) co_return;
-    const unsigned char* protocol = nullptr;
-    unsigned int length = 0;
-    SSL_get0_alpn_selected(socket_.native_handle(), &protocol, &length);
-    if (length == 2 && protocol[0] == 'h' && protocol[1] == '2') {
-      co_await serve_h2();
-      co_return;
+    if (!std::exchange(handshaken_, true)) {
+      if (!co_await handshake()) co_return Outcome::closed;
+      const unsigned char* protocol = nullptr;
+      unsigned int length = 0;
+      SSL_get0_alpn_selected(socket_.native_handle(), &protocol, &length);
+      if (length == 2 && protocol[0] == 'h' && protocol[1] == '2') {
+        co_await serve_h2();
+        co_return Outcome::closed;
+      }
     }
   }
   for (;;) {
     Step step = serve_buffered();
     if (step == Step::stream) {
-      if (!out_.empty() && !co_await flush()) co_return;
+      if (!out_.empty() && !co_await flush()) co_return Outcome::closed;
       const StreamEnd end = co_await serve_stream();
-      if (end == StreamEnd::reset) co_return;  // see serve_stream()
+      if (end == StreamEnd::reset) co_return Outcome::closed;  // see serve_stream()
       step = end == StreamEnd::keep_alive ? Step::flush : Step::close;
     }
-    if (!out_.empty() && !co_await flush()) co_return;
+    if (!out_.empty() && !co_await flush()) co_return Outcome::closed;
     if (step == Step::close) {
       // Whatever the client sent after the last answer must be read, not
       // left unread: closing then would reset the connection and destroy
       // answers still on their way (RFC 9112 §9.6).
       co_await linger();
-      co_return;
+      co_return Outcome::closed;
     }
     if (step == Step::flush) continue;
     arm_read_deadline();
-    if (worker_.draining() && idle()) co_return;
+    if (worker_.draining() && idle()) co_return Outcome::closed;
     if (!has_buffers_) {
       // Idle without buffers: the next request's first bytes bring them.
-      // (Waited for here, not in a coroutine of its own: an idle
-      // connection's whole cost is its frames.)
-      if (!input_pending()) {
-        auto [wait_error] = co_await tcp_socket().async_wait(tcp::socket::wait_read, use_tuple);
-        if (wait_error) co_return;
-      }
+      // Until they come, this coroutine ends and the connection waits
+      // without its frames (serve_connection()).
+      if (!std::exchange(readable, false) && !input_pending()) co_return Outcome::waiting;
       acquire_buffers();
     }
     const auto space = in_.writable();
@@ -405,7 +407,7 @@ net::awaitable<void> Connection<Socket>::run() {
       // trailers: one of those filled the buffer.
       answer_error(kFieldsTooLarge.status, kFieldsTooLarge.message);
       if (co_await flush()) co_await linger();
-      co_return;
+      co_return Outcome::closed;
     }
     auto [ec, n] = co_await socket_.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
     if (ec == net::error::operation_aborted && shed_requested_ && idle_ && in_.empty()) {
@@ -415,7 +417,7 @@ net::awaitable<void> Connection<Socket>::run() {
       continue;
     }
     shed_requested_ = false;
-    if (ec) co_return;
+    if (ec) co_return Outcome::closed;
     in_.commit(n);
   }
 }

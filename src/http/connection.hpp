@@ -31,13 +31,34 @@ using TlsSocket = TlsStream;
 // keep for the connection's life whatever a reload does).
 template <typename Socket>
 class Connection final : public Watched {
+  static constexpr bool kTls = std::is_same_v<Socket, TlsSocket>;
+
  public:
   Connection(Socket socket, std::shared_ptr<const TlsCredentials> credentials, Worker& worker, Handler& handler);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  net::awaitable<void> run();
+  // How run() ended: the connection closed, or it waits for its client's
+  // next bytes holding no buffer (see serve_connection()).
+  enum class Outcome { closed, waiting };
+
+  // run()
+  //
+  // Serves requests until the connection closes or waits without buffers;
+  // `readable`: resumed because the client's next bytes (or its close) are
+  // there. Called again after each wait.
+  net::awaitable<Outcome> run(bool readable);
+
+  // The TCP socket under the connection (under TLS too): what a wait for
+  // the client's next bytes waits on.
+  tcp::socket& tcp_socket() noexcept {
+    if constexpr (kTls) {
+      return socket_.next_layer();
+    } else {
+      return socket_;
+    }
+  }
 
   // Aborts the connection's I/O; run() then returns.
   void expire() noexcept override;
@@ -56,7 +77,6 @@ class Connection final : public Watched {
 
  private:
   class Stream;
-  static constexpr bool kTls = std::is_same_v<Socket, TlsSocket>;
   enum class Step { need_more, flush, stream, close };
   enum class StreamEnd { keep_alive, close, reset };
 
@@ -91,14 +111,6 @@ class Connection final : public Watched {
   net::awaitable<void> serve_h2();
   net::awaitable<void> refuse_plain_http();
   net::awaitable<void> drain_plain();
-  tcp::socket& tcp_socket() noexcept {
-    if constexpr (kTls) {
-      return socket_.next_layer();
-    } else {
-      return socket_;
-    }
-  }
-
   std::shared_ptr<const TlsCredentials> credentials_;  // before socket_: it outlives the TLS stream
   Socket socket_;
   Worker& worker_;
@@ -121,6 +133,7 @@ class Connection final : public Watched {
   bool idle_ = true;
   bool has_buffers_ = false;
   bool shed_requested_ = false;     // shed() cancelled the read to take the buffers back
+  bool handshaken_ = false;         // TLS: run() did the handshake
   clock::time_point idle_since_{};  // when the wait for the next request began
   H2Session* h2_ = nullptr;         // while serve_h2() runs
   std::size_t served_ = 0;

@@ -28,24 +28,41 @@ void log_exception(std::exception_ptr e) {
   }
 }
 
-net::awaitable<void> serve(tcp::socket socket, Worker& worker, Handler& handler) {
-  Connection<tcp::socket> connection(std::move(socket), nullptr, worker, handler);
-  co_await connection.run();
+template <typename Socket>
+using ConnectionPtr = std::unique_ptr<Connection<Socket>>;
+
+template <typename Socket>
+void serve_when_readable(ConnectionPtr<Socket> connection);
+
+// serve_connection()
+//
+// Serves `connection` until it closes, or until it waits for its client's
+// next bytes with no buffer (a new connection for its first request, a
+// keep-alive one after a second of silence). Then its coroutine ends and a
+// plain wait holds it: an idle connection costs its object and one pending
+// operation (1.3 KiB), not the 2.6 KiB of a suspended coroutine's frames.
+template <typename Socket>
+net::awaitable<void> serve_connection(ConnectionPtr<Socket> connection, bool readable) {
+  // Not `if (co_await ...)`: GCC 12 compiles that, here, into a trap.
+  const auto outcome = co_await connection->run(readable);
+  if (outcome == Connection<Socket>::Outcome::waiting) serve_when_readable(std::move(connection));
 }
 
-// GCC 12 warns falsely that this coroutine's frame is freed by an operator
-// delete that does not match its operator new (both are Asio's frame
-// allocator's; the plain serve() above, the same but for the socket type,
-// draws no warning).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-net::awaitable<void> serve_tls(tcp::socket socket, std::shared_ptr<const TlsCredentials> credentials, Worker& worker,
-                               Handler& handler) {
-  TlsSocket tls(std::move(socket), credentials->impl().listener_context().native_handle());
-  Connection<TlsSocket> connection(std::move(tls), std::move(credentials), worker, handler);
-  co_await connection.run();
+template <typename Socket>
+void serve_when_readable(ConnectionPtr<Socket> connection) {
+  tcp::socket& socket = connection->tcp_socket();
+  socket.async_wait(tcp::socket::wait_read, [connection = std::move(connection)](error_code ec) mutable {
+    // Expired, shut down or drained: the connection closes here.
+    if (ec) return;
+    auto executor = connection->tcp_socket().get_executor();
+    net::co_spawn(executor, serve_connection(std::move(connection), /*readable=*/true), log_exception);
+  });
 }
-#pragma GCC diagnostic pop
+
+template <typename Socket>
+void start_connection(Worker& worker, ConnectionPtr<Socket> connection) {
+  net::co_spawn(worker.io(), serve_connection(std::move(connection), /*readable=*/false), log_exception);
+}
 
 }  // namespace
 
@@ -124,12 +141,15 @@ net::awaitable<void> Worker::accept_loop(Listener& listener) {
       refuse(socket);
       continue;  // the socket closes here
     }
+    socket_states_.on_accept(connection_count_ + 1);
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (!listener.options.tls) {
-      net::co_spawn(io_, serve(std::move(socket), *this, *listener.handler), log_exception);
+      start_connection(*this,
+                       std::make_unique<Connection<tcp::socket>>(std::move(socket), nullptr, *this, *listener.handler));
     } else if (tls_) {
-      net::co_spawn(io_, serve_tls(std::move(socket), tls_, *this, *listener.handler), log_exception);
+      TlsSocket tls(std::move(socket), tls_->impl().listener_context().native_handle());
+      start_connection(*this, std::make_unique<Connection<TlsSocket>>(std::move(tls), tls_, *this, *listener.handler));
     }
   }
 }

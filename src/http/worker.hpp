@@ -17,6 +17,7 @@
 #include "corsd/http/worker_context.hpp"
 #include "http_date.hpp"
 #include "net.hpp"
+#include "socket_states.hpp"
 
 namespace corsd::http {
 
@@ -110,6 +111,7 @@ class Worker final : public WorkerContext {
   std::vector<std::unique_ptr<Handler>> handlers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::shared_ptr<const TlsCredentials> tls_;
+  SocketStates socket_states_{io_};
   net::steady_timer ticker_{io_};
   HttpDate date_{};
   std::time_t date_second_ = 0;

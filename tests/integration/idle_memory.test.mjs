@@ -1,7 +1,8 @@
-// What idle connections cost corsd: a connection that has sent nothing holds no buffer (it waits for its
-// first bytes without one), and a keep-alive connection that has waited a second for its next request gives
-// its buffers back to the worker's pool. Measured as corsd's resident memory (VmRSS) per connection, with
-// 4,000 connections open at once on loopback; before the pool, each held about 18 KiB. Also: corsd raises its
+// What idle connections cost corsd: a connection that has sent nothing holds no buffer and no coroutine (it
+// waits for its first bytes with one pending operation), and a keep-alive connection that has waited a second
+// for its next request gives its buffers back to the worker's pool and waits the same way. Measured as corsd's
+// resident memory (VmRSS) per connection, with 4,000 connections open at once on loopback; before the pool,
+// each held about 18 KiB, and 2.7 KiB while a suspended coroutine held it. Also: corsd raises its
 // soft open-file limit to the hard one at start, and says so when even that is below what max_connections
 // allows.
 
@@ -17,9 +18,10 @@ import { corsdBin, startCorsd } from '../support/corsd.mjs';
 
 const T = { timeout: 60_000 };
 const CONNECTIONS = 4000;
-// KiB of RSS per idle connection that no version with per-connection buffers gets under (18 KiB before).
-const MAX_KIB_FRESH = 5;
-const MAX_KIB_AFTER_A_REQUEST = 4;
+// KiB of RSS per idle connection (measured: 1.2-1.5 fresh, 2.0-2.3 after a request, where freed buffers leave
+// pages partly used). The issue's target is 2 KiB: met for new connections; a served one gets some slack.
+const MAX_KIB_FRESH = 2;
+const MAX_KIB_AFTER_A_REQUEST = 3;
 const PREFLIGHT = 'OPTIONS /x HTTP/1.1\r\nHost: a\r\nOrigin: http://a.example\r\nAccess-Control-Request-Method: PUT\r\n\r\n';
 
 const rssKiB = (pid) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)[1]);

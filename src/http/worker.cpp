@@ -130,7 +130,12 @@ void Worker::run() {
 net::awaitable<void> Worker::accept_loop(Listener& listener) {
   for (;;) {
     auto [ec, socket] = co_await listener.acceptor.async_accept(use_tuple);
-    if ((draining_ && !listener.options.open_while_draining) || ec == net::error::operation_aborted) co_return;
+    if (ec == net::error::operation_aborted) co_return;
+    // A connection accepted as the drain began is served (its answer says
+    // Connection: close), not dropped: closed unread, it would reset a
+    // client whose request is on its way (seen in systemd restarts).
+    const bool last = draining_ && !listener.options.open_while_draining;
+    if (ec && last) co_return;
     if (ec) {
       // Out of descriptors or memory: back off instead of spinning.
       net::steady_timer pause(io_, kAcceptBackoff);
@@ -151,6 +156,7 @@ net::awaitable<void> Worker::accept_loop(Listener& listener) {
       TlsSocket tls(std::move(socket), tls_->impl().listener_context().native_handle());
       start_connection(*this, std::make_unique<Connection<TlsSocket>>(std::move(tls), tls_, *this, *listener.handler));
     }
+    if (last) co_return;
   }
 }
 

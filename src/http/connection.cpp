@@ -378,12 +378,12 @@ net::awaitable<typename Connection<Socket>::Outcome> Connection<Socket>::run(boo
   for (;;) {
     Step step = serve_buffered();
     if (step == Step::stream) {
-      if (!out_.empty() && !co_await flush()) co_return Outcome::closed;
+      if (!out_.empty() && !flush_now() && !co_await flush()) co_return Outcome::closed;
       const StreamEnd end = co_await serve_stream();
       if (end == StreamEnd::reset) co_return Outcome::closed;  // see serve_stream()
       step = end == StreamEnd::keep_alive ? Step::flush : Step::close;
     }
-    if (!out_.empty() && !co_await flush()) co_return Outcome::closed;
+    if (!out_.empty() && !flush_now() && !co_await flush()) co_return Outcome::closed;
     if (step == Step::close) {
       // Whatever the client sent after the last answer must be read, not
       // left unread: closing then would reset the connection and destroy
@@ -657,6 +657,30 @@ net::awaitable<bool> Connection<Socket>::write(std::span<const net::const_buffer
   write_deadline_ = clock::time_point::max();
   worker_.stats().response_bytes.add(n);
   co_return !ec;
+}
+
+// Writes out_ at once if the socket takes all of it, as it nearly always
+// does: no coroutine frame, no trip through the scheduler (Asio's write
+// would make the same single send, then post its completion). What the
+// socket does not take, flush() writes.
+template <typename Socket>
+bool Connection<Socket>::flush_now() noexcept {
+  if constexpr (kTls) {
+    return false;
+  } else {
+    const ssize_t sent = ::send(socket_.native_handle(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent <= 0) return false;  // flush() waits, or meets the error
+    const auto n = static_cast<std::size_t>(sent);
+    worker_.stats().response_bytes.add(n);
+    if (n < out_.size()) {
+      out_.erase(0, n);
+      return false;
+    }
+    idle_ = false;
+    out_.clear();
+    if (out_.capacity() > kKeptOutputCapacity) std::string().swap(out_);
+    return true;
+  }
 }
 
 template <typename Socket>

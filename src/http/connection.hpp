@@ -99,6 +99,7 @@ class Connection final : public Watched {
   clock::time_point body_rate_deadline(std::uint64_t received) const noexcept;
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   net::awaitable<bool> flush();
+  bool flush_now() noexcept;
   net::awaitable<StreamEnd> serve_stream();
   net::awaitable<void> linger();
   net::awaitable<bool> handshake();

@@ -29,6 +29,8 @@ constexpr std::chrono::seconds kFirstRequestGrace{1};
 constexpr std::size_t kLingerBytes = 1024 * 1024;
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::size_t kKeptOutputCapacity = 256 * 1024;
+// The most one send of a long answer offers the socket (Asio's default).
+constexpr std::size_t kWriteSliceBytes = 64 * 1024;
 // How long a keep-alive connection waits for its next request holding its
 // buffers: past it, it gives them back (shed()).
 constexpr std::chrono::seconds kShedAfter{1};
@@ -51,14 +53,21 @@ bool has_wellformed_version(std::string_view head) noexcept {
   return v.substr(0, 6) == " HTTP/" && digit(v[6]) && v[7] == '.' && digit(v[8]);
 }
 
-// `unparsed` is what the parser was given; `header_bytes` its header limit.
-ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed, std::size_t header_bytes) noexcept {
+// `unparsed` is what the parser was given; `header_bytes` its header limit;
+// `line_parsed`: the parser had taken the request line (so a limit hit
+// since is the fields', whatever `unparsed` starts with).
+ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed, std::size_t header_bytes,
+                         bool line_parsed) noexcept {
   const std::size_t line_end = unparsed.find("\r\n");
-  if (ec == bhttp::error::header_limit && !unparsed.empty() &&
-      (line_end == std::string_view::npos || line_end >= header_bytes)) {
-    return {414, "URI too long: the request line is over the server's header limit\n"};  // RFC 9112 §3
+  // The request line with its CRLF is what must fit (RFC 9112 §3).
+  const bool line_too_long = line_end == std::string_view::npos || line_end + 2 > header_bytes;
+  if (ec == bhttp::error::header_limit && !line_parsed && !unparsed.empty() && line_too_long) {
+    return {414, "URI too long: the request line is over the server's header limit\n"};
   }
   if (ec == bhttp::error::header_limit) return kFieldsTooLarge;
+  if (ec == boost::system::errc::not_supported) {
+    return {501, "not implemented: a transfer coding other than chunked (RFC 9112 §6.1); corsd decodes only chunked\n"};
+  }
   if (ec == bhttp::error::body_limit) return kBodyTooLarge;
   if (ec == bhttp::error::bad_target) return kBadTarget;
   if (ec == bhttp::error::bad_version && has_wellformed_version(unparsed)) {
@@ -434,7 +443,10 @@ auto Connection<Socket>::serve_buffered() -> Step {
       header_deadline_armed_ = false;
       head_planned_ = false;
     }
-    if (!parser_->got_some() && skip_empty_lines()) continue;
+    if (!parser_->got_some()) {
+      if (skip_empty_lines()) continue;
+      read_later_minor_as_http11(in_.unread());
+    }
     error_code ec;
     const std::string_view data = in_.readable();
     const std::size_t used = parser_->put(net::const_buffer(data.data(), data.size()), ec);
@@ -443,7 +455,7 @@ auto Connection<Socket>::serve_buffered() -> Step {
       return Step::close;
     }
     if (ec && ec != bhttp::error::need_more) {
-      const ErrorAnswer e = error_answer(ec, data, worker_.limits().header_bytes);
+      const ErrorAnswer e = error_answer(ec, data, worker_.limits().header_bytes, !storage_.method.empty());
       answer_error(e.status, e.message);
       return Step::close;
     }
@@ -602,7 +614,7 @@ auto Connection<Socket>::serve_stream() -> net::awaitable<StreamEnd> {
     // The handler gave no answer: the client's body was at fault, or the
     // handler failed.
     const error_code& ec = exchange.body_error();
-    const ErrorAnswer e = ec ? error_answer(ec, {}, 0) : ErrorAnswer{500, "internal server error\n"};
+    const ErrorAnswer e = ec ? error_answer(ec, {}, 0, true) : ErrorAnswer{500, "internal server error\n"};
     answer_error(e.status, e.message);
     co_return StreamEnd::close;
   }
@@ -652,7 +664,13 @@ net::awaitable<bool> Connection<Socket>::write(std::span<const net::const_buffer
   if constexpr (kTls) {
     std::tie(ec, n) = co_await socket_.write(buffers);
   } else {
-    std::tie(ec, n) = co_await net::async_write(socket_, buffers, use_tuple);
+    // send_timeout bounds each wait for the client to take bytes, not the
+    // whole answer: a client reading a large body steadily is never cut off.
+    const auto rearm = [this](const error_code& error, std::size_t) -> std::size_t {
+      write_deadline_ = clock::now() + worker_.limits().send_timeout;
+      return error ? 0 : kWriteSliceBytes;
+    };
+    std::tie(ec, n) = co_await net::async_write(socket_, buffers, rearm, use_tuple);
   }
   write_deadline_ = clock::time_point::max();
   worker_.stats().response_bytes.add(n);

@@ -24,7 +24,56 @@ bool host_ok(const RequestStorage& s) noexcept {
   return s.version < 11 ? hosts <= 1 : hosts == 1;
 }
 
+// RFC 9112 §6.1: what the Transfer-Encoding lines ask of the body. chunked
+// must come last and once; corsd decodes nothing else, and forwards bodies
+// decoded, so another coding before it cannot be honoured.
+enum class Codings { chunked, malformed, unsupported };
+
+Codings transfer_codings(const RequestStorage& s) noexcept {
+  bool last_chunked = false;
+  bool others = false;
+  for (const auto& f : s.fields) {
+    if (!cors::ascii_iequals(f.name, "transfer-encoding")) continue;
+    cors::ListCursor cursor(std::span<const std::string_view>(&f.value, 1));
+    std::string_view coding;
+    while (cursor.next(coding)) {
+      // transfer-coding = token *( OWS ";" OWS transfer-parameter )
+      const std::size_t parameters = coding.find(';');
+      if (last_chunked || !cors::is_token(cors::trim_ows(coding.substr(0, parameters)))) return Codings::malformed;
+      last_chunked = parameters == std::string_view::npos && cors::ascii_iequals(coding, "chunked");
+      others |= !last_chunked;
+    }
+  }
+  if (!last_chunked) return Codings::malformed;
+  return others ? Codings::unsupported : Codings::chunked;
+}
+
+// RFC 9112 §3.2.2: an absolute-form target's authority stands for the Host
+// field, whatever the client sent there; corsd and what it forwards to see
+// one host.
+void host_from_authority(RequestStorage& s) noexcept {
+  if (s.normalized.authority.empty()) return;
+  for (auto& f : s.fields) {
+    if (cors::ascii_iequals(f.name, "host")) f.value = s.normalized.authority;
+  }
+}
+
 }  // namespace
+
+// RFC 9110 §2.5: a request in a later HTTP/1 minor version is answered as
+// HTTP/1.1. Beast knows only 1.0 and 1.1, so the minor digit of a complete
+// request line is read as 1 before Beast sees it.
+void read_later_minor_as_http11(std::span<char> data) noexcept {
+  const std::string_view text(data.data(), data.size());
+  const std::size_t end = text.find("\r\n");
+  constexpr std::string_view kMajor = " HTTP/1.";
+  if (end == std::string_view::npos || end < kMajor.size() + 1) return;
+  char* version = data.data() + end - kMajor.size() - 1;
+  if (std::string_view(version, kMajor.size()) == kMajor && version[kMajor.size()] >= '2' &&
+      version[kMajor.size()] <= '9') {
+    version[kMajor.size()] = '1';
+  }
+}
 
 RequestStorage::RequestStorage(const Limits& limits, bool reserve) {
   if (!reserve) return;
@@ -147,11 +196,19 @@ void RequestParser::on_header_impl(error_code& ec) {
   // chunked leaves the body's end unknown, and HTTP/1.0 has no
   // Transfer-Encoding at all. Beast would read such a body as empty and the
   // body as the next request (smuggling); refuse it instead.
-  if (storage_.transfer_encoding && (storage_.version == 10 || !chunked())) {
-    ec = bhttp::error::bad_transfer_encoding;
-    return;
+  if (storage_.transfer_encoding) {
+    const Codings codings = transfer_codings(storage_);
+    if (codings == Codings::unsupported && storage_.version == 11) {
+      ec = make_error_code(boost::system::errc::not_supported);  // 501
+      return;
+    }
+    if (codings != Codings::chunked || storage_.version == 10 || !chunked()) {
+      ec = bhttp::error::bad_transfer_encoding;
+      return;
+    }
   }
   storage_.normalize();
+  host_from_authority(storage_);
   const bool asterisk_misused = storage_.target == "*" && storage_.method != "OPTIONS";  // RFC 9112 §3.2.4
   if (storage_.normalized.error != TargetError::none || asterisk_misused) ec = bhttp::error::bad_target;
 }

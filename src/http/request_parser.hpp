@@ -8,6 +8,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,12 @@
 #include "corsd/http/target.hpp"
 
 namespace corsd::http {
+
+// read_later_minor_as_http11()
+//
+// Rewrites "HTTP/1.2" to "HTTP/1.9" at the end of the complete request line
+// that `data` starts with as "HTTP/1.1" (RFC 9110 §2.5); the rest as it is.
+void read_later_minor_as_http11(std::span<char> data) noexcept;
 
 // What the parser fills. Lives as long as the connection.
 class RequestStorage {

@@ -4,8 +4,8 @@
 #include <charconv>
 #include <vector>
 
-#include "corsd/cors/host.hpp"
 #include "corsd/cors/detail/token.hpp"
+#include "corsd/cors/host.hpp"
 
 namespace corsd::http {
 namespace {

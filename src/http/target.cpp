@@ -145,12 +145,21 @@ bool is_valid_host(std::string_view host) noexcept {
 Target normalize_target(std::string_view target, std::string& scratch) {
   Target result;
   std::string_view t = target;
+  if (t.find('#') != std::string_view::npos) {
+    result.error = TargetError::bad_form;  // RFC 9112 §3.2: no fragment in a request-target
+    return result;
+  }
   if (!t.empty() && t.front() != '/' && t != "*") {
     // Absolute form (RFC 9112 §3.2.2): drop scheme and authority.
     const std::size_t scheme_end = t.find("://");
     if (scheme_end != std::string_view::npos) {
       t.remove_prefix(scheme_end + 3);
       const std::size_t path_start = t.find_first_of("/?");
+      result.authority = t.substr(0, path_start);
+      if (result.authority.empty() || !is_valid_host(result.authority)) {
+        result.error = TargetError::bad_form;
+        return result;
+      }
       t = path_start == std::string_view::npos ? std::string_view("/") : t.substr(path_start);
       if (t.front() == '?') {
         result.path = "/";

@@ -28,6 +28,27 @@ TEST(TargetTest, DotSegmentsAreRemovedAsRfc3986Says) {
   }
 }
 
+TEST(TargetTest, AFragmentIsNeverPartOfATarget) {
+  // RFC 9112 §3.2: "/admin#x" would miss an "/admin" route, and the upstream
+  // that drops the fragment would serve /admin.
+  for (std::string_view target : {"/admin#x", "/a?q#f", "http://h/x#y", "/#"}) {
+    std::string scratch;
+    EXPECT_EQ(normalized(target, scratch).error, TargetError::bad_form) << target;
+  }
+}
+
+TEST(TargetTest, TheAbsoluteFormKeepsItsAuthorityForTheHost) {
+  std::string scratch;
+  const Target t = normalized("http://other.test:8080/x?q", scratch);
+  EXPECT_EQ(t.error, TargetError::none);
+  EXPECT_EQ(t.authority, "other.test:8080");
+  EXPECT_EQ(t.path, "/x");
+  EXPECT_EQ(normalized("/x", scratch).authority, "");
+  for (std::string_view target : {"http:///x", "http://a b/x", "http://user@evil/x"}) {
+    EXPECT_EQ(normalized(target, scratch).error, TargetError::bad_form) << target;
+  }
+}
+
 TEST(TargetTest, EncodedDotsCannotSmuggleAPathPastItsRoute) {
   std::string scratch;
   EXPECT_EQ(normalized("/public/%2e%2e/private", scratch).path, "/private");

@@ -20,6 +20,23 @@ bool named_by_connection(const http::Request& request, std::string_view name) no
   return false;
 }
 
+// Whether `name` is a spelling of one of corsd's forwarding fields with "_"
+// for "-" ("X_Forwarded_For"): CGI, WSGI, Rack and PHP read both as
+// HTTP_X_FORWARDED_FOR, so the client's claim would reach the application
+// beside corsd's. Dropped, as nginx drops names with underscores.
+bool underscore_spelling(std::string_view name) noexcept {
+  if (name.find('_') == std::string_view::npos) return false;
+  for (std::string_view corsd_field : {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "via"}) {
+    if (name.size() != corsd_field.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < name.size() && same; ++i) {
+      same = (name[i] == '_' ? '-' : cors::detail::lower(name[i])) == corsd_field[i];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
 bool is_forwarding_claim(std::string_view name) noexcept {
   return ascii_iequals(name, "x-forwarded-for") || ascii_iequals(name, "x-forwarded-proto") ||
          ascii_iequals(name, "x-forwarded-host") || ascii_iequals(name, "forwarded");
@@ -97,7 +114,10 @@ void build_upstream_request(const http::Request& request, const ForwardContext& 
   const std::string_view host = request.find("host").value_or(context.upstream_authority);
   http::append_field(out, "Host", context.forward_client_host ? host : context.upstream_authority);
   for (const auto& f : request.fields) {
-    if (is_hop_by_hop(f.name) || written_by_corsd(f.name) || named_by_connection(request, f.name)) continue;
+    if (is_hop_by_hop(f.name) || written_by_corsd(f.name) || underscore_spelling(f.name) ||
+        named_by_connection(request, f.name)) {
+      continue;
+    }
     if (!context.peer_trusted && is_forwarding_claim(f.name)) continue;
     http::append_field(out, f.name, f.value);
   }

@@ -29,6 +29,8 @@ class InputBuffer {
   void give_storage(std::unique_ptr<char[]> storage) noexcept { data_ = std::move(storage); }
 
   std::string_view readable() const noexcept { return {data_.get() + begin_, end_ - begin_}; }
+  // The unread bytes, to be rewritten in place before they are parsed.
+  std::span<char> unread() noexcept { return {data_.get() + begin_, end_ - begin_}; }
   bool empty() const noexcept { return begin_ == end_; }
 
   void consume(std::size_t n) noexcept {

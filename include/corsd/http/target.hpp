@@ -19,7 +19,10 @@ enum class TargetError {
   // disagree on what they mean, so no route can be sure to cover them.
   ambiguous_path,
   // Neither origin form ("/x"), absolute form ("http://h/x") nor, for
-  // OPTIONS, asterisk form ("*") (RFC 9112 §3.2).
+  // OPTIONS, asterisk form ("*") (RFC 9112 §3.2); or a target with a "#"
+  // (a fragment is never sent: routes would match "/admin#x" as another
+  // path than the upstream that drops the fragment serves); or an absolute
+  // form whose authority is not a valid host.
   bad_form,
 };
 
@@ -27,6 +30,9 @@ enum class TargetError {
 struct Target {
   std::string_view path;
   std::string_view query;
+  // The absolute form's authority ("h:8080" of "http://h:8080/x"), which
+  // stands for the Host field (RFC 9112 §3.2.2); empty in origin form.
+  std::string_view authority;
   TargetError error = TargetError::none;
 };
 

@@ -13,12 +13,11 @@
 #include <variant>
 
 #include "corsd/config/policy_file.hpp"
+#include "require.hpp"
 
 namespace {
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using corsd::fuzz::require;
 
 // One file per process, rewritten for each input.
 const std::string& scratch_file() {

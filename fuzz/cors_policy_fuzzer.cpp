@@ -17,6 +17,7 @@
 #include "corsd/cors/detail/origin.hpp"
 #include "corsd/cors/detail/token.hpp"
 #include "corsd/cors/policy.hpp"
+#include "require.hpp"
 
 namespace {
 
@@ -26,9 +27,7 @@ using corsd::cors::DecisionKind;
 using corsd::cors::Policy;
 using corsd::cors::PolicySpec;
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using corsd::fuzz::require;
 
 Policy credentialed() {
   PolicySpec s;

@@ -11,12 +11,11 @@
 #include "corsd/app/gateway.hpp"
 #include "corsd/testing/test_worker.hpp"
 #include "request_parser.hpp"
+#include "require.hpp"
 
 namespace {
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using corsd::fuzz::require;
 
 }  // namespace
 

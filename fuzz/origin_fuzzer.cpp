@@ -10,12 +10,11 @@
 #include <vector>
 
 #include "corsd/cors/detail/origin.hpp"
+#include "require.hpp"
 
 namespace {
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using corsd::fuzz::require;
 
 }  // namespace
 

@@ -15,6 +15,7 @@
 #include "corsd/cors/detail/token.hpp"
 #include "corsd/cors/host.hpp"
 #include "corsd/cors/policy.hpp"
+#include "require.hpp"
 
 namespace {
 
@@ -24,9 +25,7 @@ using corsd::cors::Policy;
 using corsd::cors::PolicySpec;
 using corsd::cors::RejectReason;
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using corsd::fuzz::require;
 
 Policy make(std::vector<std::string> headers) {
   PolicySpec s;

@@ -15,13 +15,12 @@
 #include "corsd/cors/decision.hpp"
 #include "corsd/http/cors_stage.hpp"
 #include "forwarding.hpp"
+#include "require.hpp"
 #include "upstream_parser.hpp"
 
 namespace {
 
-void require(bool condition) {
-  if (!condition) std::abort();
-}
+using corsd::fuzz::require;
 
 bool equals_ci(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

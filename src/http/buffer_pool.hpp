@@ -1,10 +1,11 @@
 #pragma once
 // What a connection needs only while a request is on its way: the read
 // buffer, the store of the request's head and its field list, its body, the
-// output buffer and the response head's storage. A connection takes them from its worker's pool when
-// its client sends something and gives them back once it has waited a
-// second for the next request: an idle keep-alive connection then holds no
-// buffer, and a busy one never goes to the allocator for them.
+// output buffer and the response head's storage. A connection takes them
+// from its worker's pool when its client sends something and gives them
+// back once it has waited a second for the next request: an idle keep-alive
+// connection then holds no buffer, and a busy one never goes to the
+// allocator for them.
 
 #include <memory>
 #include <string>

@@ -695,8 +695,7 @@ bool Connection<Socket>::flush_now() noexcept {
       return false;
     }
     idle_ = false;
-    out_.clear();
-    if (out_.capacity() > kKeptOutputCapacity) std::string().swap(out_);
+    output_sent();
     return true;
   }
 }
@@ -707,9 +706,15 @@ net::awaitable<bool> Connection<Socket>::flush() {
   read_deadline_ = clock::time_point::max();  // nothing is read while the answers go out
   const std::array buffers{net::const_buffer(out_.data(), out_.size())};
   const bool ok = co_await write(buffers);
+  output_sent();
+  co_return ok;
+}
+
+// out_ emptied once written, and given back when an answer grew it large.
+template <typename Socket>
+void Connection<Socket>::output_sent() noexcept {
   out_.clear();
   if (out_.capacity() > kKeptOutputCapacity) std::string().swap(out_);
-  co_return ok;
 }
 
 // The TLS handshake, within the header timeout (the constructor's read

@@ -100,6 +100,7 @@ class Connection final : public Watched {
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   net::awaitable<bool> flush();
   bool flush_now() noexcept;
+  void output_sent() noexcept;
   net::awaitable<StreamEnd> serve_stream();
   net::awaitable<void> linger();
   net::awaitable<bool> handshake();

@@ -20,8 +20,9 @@ namespace corsd::http {
 
 // read_later_minor_as_http11()
 //
-// Rewrites "HTTP/1.2" to "HTTP/1.9" at the end of the complete request line
-// that `data` starts with as "HTTP/1.1" (RFC 9110 §2.5); the rest as it is.
+// When `data` starts with a complete request line ending in one of
+// "HTTP/1.2" to "HTTP/1.9", rewrites that version to "HTTP/1.1" in place
+// (RFC 9110 §2.5); leaves everything else as it is.
 void read_later_minor_as_http11(std::span<char> data) noexcept;
 
 // What the parser fills. Lives as long as the connection.

@@ -1,5 +1,6 @@
 #include "forwarding.hpp"
 
+#include <array>
 #include <charconv>
 #include <span>
 
@@ -20,19 +21,21 @@ bool named_by_connection(const http::Request& request, std::string_view name) no
   return false;
 }
 
-// Whether `name` is a spelling of one of corsd's forwarding fields with "_"
-// for "-" ("X_Forwarded_For"): CGI, WSGI, Rack and PHP read both as
+// The fields corsd writes to say what it forwarded, replacing the client's.
+constexpr std::array<std::string_view, 4> kForwardingFields = {"via", "x-forwarded-for", "x-forwarded-proto",
+                                                               "x-forwarded-host"};
+
+// Whether `name` is a spelling of one of kForwardingFields with "_" for "-"
+// ("X_Forwarded_For"): CGI, WSGI, Rack and PHP read both as
 // HTTP_X_FORWARDED_FOR, so the client's claim would reach the application
 // beside corsd's. Dropped, as nginx drops names with underscores.
 bool underscore_spelling(std::string_view name) noexcept {
   if (name.find('_') == std::string_view::npos) return false;
-  for (std::string_view corsd_field : {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "via"}) {
-    if (name.size() != corsd_field.size()) continue;
-    bool same = true;
-    for (std::size_t i = 0; i < name.size() && same; ++i) {
-      same = (name[i] == '_' ? '-' : cors::detail::lower(name[i])) == corsd_field[i];
-    }
-    if (same) return true;
+  for (std::string_view field : kForwardingFields) {
+    if (name.size() != field.size()) continue;
+    std::size_t i = 0;
+    while (i < name.size() && (name[i] == '_' ? '-' : cors::detail::lower(name[i])) == field[i]) ++i;
+    if (i == name.size()) return true;
   }
   return false;
 }
@@ -44,9 +47,12 @@ bool is_forwarding_claim(std::string_view name) noexcept {
 
 // Fields corsd writes itself after the client's.
 bool written_by_corsd(std::string_view name) noexcept {
-  return ascii_iequals(name, "host") || ascii_iequals(name, "content-length") || ascii_iequals(name, "expect") ||
-         ascii_iequals(name, "via") || ascii_iequals(name, "x-forwarded-for") ||
-         ascii_iequals(name, "x-forwarded-proto") || ascii_iequals(name, "x-forwarded-host");
+  if (ascii_iequals(name, "host") || ascii_iequals(name, "content-length") || ascii_iequals(name, "expect"))
+    return true;
+  for (std::string_view field : kForwardingFields) {
+    if (ascii_iequals(name, field)) return true;
+  }
+  return false;
 }
 
 // Every value of the fields named `name`, joined as one list.

@@ -2,36 +2,32 @@
 
 namespace corsd::http {
 
+ConnectionBuffers::ConnectionBuffers(const Limits& limits, std::size_t input_capacity)
+    : input(std::make_unique_for_overwrite<char[]>(input_capacity)), request(limits) {
+  out.reserve(4096);
+}
+
 BufferPool::BufferPool(const Limits& limits) : limits_(limits) { spare_.reserve(kMaxSpare); }
 
-ConnectionBuffers BufferPool::take() {
-  if (!spare_.empty()) {
-    ConnectionBuffers b = std::move(spare_.back());
-    spare_.pop_back();
-    return b;
-  }
-  ConnectionBuffers b;
-  b.input = std::make_unique_for_overwrite<char[]>(input_capacity());
-  b.head.reserve(limits_.header_bytes);
-  b.fields.reserve(limits_.header_fields);
-  b.out.reserve(4096);
+std::unique_ptr<ConnectionBuffers> BufferPool::take() {
+  if (spare_.empty()) return std::make_unique<ConnectionBuffers>(limits_, input_capacity());
+  std::unique_ptr<ConnectionBuffers> b = std::move(spare_.back());
+  spare_.pop_back();
   return b;
 }
 
-void BufferPool::give(ConnectionBuffers buffers) noexcept {
+void BufferPool::give(std::unique_ptr<ConnectionBuffers> b) noexcept {
+  b->parser.reset();
+  b->request.clear();
   if (spare_.size() >= kMaxSpare) {  // freed here
-    freed_ += input_capacity() + buffers.head.capacity() + buffers.body.capacity() + buffers.out.capacity() +
-              buffers.fields.capacity() * sizeof(Field);
+    freed_ += input_capacity() + b->request.capacity() + b->out.capacity() + sizeof(ConnectionBuffers);
     return;
   }
-  buffers.head.clear();
-  buffers.fields.clear();
-  buffers.body.clear();
-  buffers.out.clear();
-  buffers.response.clear();
-  if (buffers.body.capacity() > kKeptCapacity) std::string().swap(buffers.body);
-  if (buffers.out.capacity() > kKeptCapacity) std::string().swap(buffers.out);
-  spare_.push_back(std::move(buffers));
+  b->note.clear();
+  b->out.clear();
+  b->response.clear();
+  if (b->out.capacity() > kKeptCapacity) std::string().swap(b->out);
+  spare_.push_back(std::move(b));
 }
 
 }  // namespace corsd::http

@@ -83,21 +83,21 @@ ErrorAnswer error_answer(const error_code& ec, std::string_view unparsed, std::s
 template <typename Socket>
 class Connection<Socket>::Stream final : public Exchange {
  public:
-  explicit Stream(Connection& c) : c_(c), request_(c.storage_.view()) {
+  explicit Stream(Connection& c) : c_(c), request_(c.b_->request.view()) {
     head_request_ = request_.method == "HEAD";
-    keep_alive_ = c.parser_->keep_alive() && !c.worker_.draining();
+    keep_alive_ = c.b_->parser->keep_alive() && !c.worker_.draining();
   }
 
   const Request& request() const noexcept override { return request_; }
   std::string_view peer_address() override { return c_.peer_address(); }
-  AccessNote& note() noexcept override { return c_.note_; }
+  AccessNote& note() noexcept override { return c_.b_->note; }
   std::string_view date() const noexcept override { return c_.worker_.date(); }
   std::optional<std::uint64_t> body_length() const noexcept override {
-    const auto n = c_.parser_->content_length();
+    const auto n = c_.b_->parser->content_length();
     return n ? std::optional<std::uint64_t>(*n) : std::nullopt;
   }
-  bool body_chunked() const noexcept override { return c_.parser_->chunked(); }
-  bool body_done() const noexcept override { return c_.parser_->is_done(); }
+  bool body_chunked() const noexcept override { return c_.b_->parser->chunked(); }
+  bool body_done() const noexcept override { return c_.b_->parser->is_done(); }
   bool head_sent() const noexcept override { return head_sent_; }
 
   net::awaitable<BodySlice> read_body() override;
@@ -146,12 +146,12 @@ class Connection<Socket>::Stream final : public Exchange {
 
 template <typename Socket>
 net::awaitable<BodySlice> Connection<Socket>::Stream::read_body() {
-  RequestParser& parser = *c_.parser_;
+  RequestParser& parser = *c_.b_->parser;
   for (;;) {
     if (parser.is_done()) co_return BodySlice{};
     if (body_stopped_ || aborted_) co_return BodySlice{{}, false};
     if (!c_.in_.empty()) {
-      c_.storage_.slice.reset();
+      c_.b_->request.slice.reset();
       error_code ec;
       const std::string_view data = c_.in_.readable();
       const std::size_t used = parser.put(net::const_buffer(data.data(), data.size()), ec);
@@ -162,17 +162,17 @@ net::awaitable<BodySlice> Connection<Socket>::Stream::read_body() {
       }
       // The slice points into the input buffer, which is not read into
       // again before the next call: that is the back-pressure.
-      if (c_.storage_.slice) {
+      if (c_.b_->request.slice) {
         body_started_ = true;
-        body_received_ += c_.storage_.slice->size();
-        c_.worker_.stats().request_body_bytes.add(c_.storage_.slice->size());
-        co_return BodySlice{*c_.storage_.slice};
+        body_received_ += c_.b_->request.slice->size();
+        c_.worker_.stats().request_body_bytes.add(c_.b_->request.slice->size());
+        co_return BodySlice{*c_.b_->request.slice};
       }
       if (!ec && used > 0) continue;
     }
     // "100 Continue" only while the client waits for it: before any body
     // byte and before the answer (whose writes it must not race).
-    if (c_.storage_.expect_continue && !c_.continue_sent_ && !body_started_ && !head_sent_) {
+    if (c_.b_->request.expect_continue && !c_.continue_sent_ && !body_started_ && !head_sent_) {
       c_.continue_sent_ = true;
       const std::array buffers{net::const_buffer(kContinue.data(), kContinue.size())};
       if (!co_await c_.write(buffers)) co_return BodySlice{{}, false};
@@ -201,10 +201,10 @@ net::awaitable<bool> Connection<Socket>::Stream::send_interim(const ResponseHead
   if (aborted_ || head_sent_ || head.status < 100 || head.status >= 200 || head.status == 101) co_return false;
   if (request_.version == 10) co_return true;  // HTTP/1.0 has no interim answers
   ResponseContext context{c_.worker_.date(), false, true, 11};
-  serialize_head(head, context, {Framing::Kind::none, 0}, c_.out_);
-  const std::array buffers{net::const_buffer(c_.out_.data(), c_.out_.size())};
+  serialize_head(head, context, {Framing::Kind::none, 0}, c_.b_->out);
+  const std::array buffers{net::const_buffer(c_.b_->out.data(), c_.b_->out.size())};
   const bool ok = co_await c_.write(buffers);
-  c_.out_.clear();
+  c_.b_->out.clear();
   co_return ok;
 }
 
@@ -217,7 +217,7 @@ net::awaitable<bool> Connection<Socket>::Stream::send_head(const ResponseHead& h
   // next request, so the connection ends with this answer; say so.
   if (!body_done()) keep_alive_ = false;
   const ResponseContext context{c_.worker_.date(), head_request_, keep_alive_, request_.version};
-  serialize_head(head, context, framing, c_.out_);
+  serialize_head(head, context, framing, c_.b_->out);
   c_.count_response(head.status);
   status_ = head.status;
   if (status_has_no_body(head.status) || head_request_) framing = {Framing::Kind::none, 0};
@@ -257,7 +257,7 @@ net::awaitable<bool> Connection<Socket>::Stream::send(std::span<const std::strin
   const ChunkSizeLine size_line(size);
   std::array<net::const_buffer, kMaxSlices + 4> buffers;
   std::size_t count = 0;
-  buffers[count++] = net::const_buffer(c_.out_.data(), c_.out_.size());
+  buffers[count++] = net::const_buffer(c_.b_->out.data(), c_.b_->out.size());
   if (chunk) buffers[count++] = net::buffer(size_line.text());
   for (const auto slice : slices) buffers[count++] = net::buffer(slice);
   if (chunk) buffers[count++] = net::buffer(kChunkEnd);
@@ -266,7 +266,7 @@ net::awaitable<bool> Connection<Socket>::Stream::send(std::span<const std::strin
   const std::span<const net::const_buffer> used(buffers.data(), count);
   if (net::buffer_size(used) == 0) co_return true;
   const bool ok = co_await c_.write(used);
-  c_.out_.clear();
+  c_.b_->out.clear();
   if (!ok) aborted_ = true;
   co_return ok;
 }
@@ -278,8 +278,8 @@ net::awaitable<bool> Connection<Socket>::Stream::finish() {
     abort();
     co_return false;
   }
-  if (framing_.kind == Framing::Kind::chunked) c_.out_.append(kLastChunk);
-  finished_ = true;  // the connection's loop writes what is left in out_
+  if (framing_.kind == Framing::Kind::chunked) c_.b_->out.append(kLastChunk);
+  finished_ = true;  // the connection's loop writes what is left in the output
   co_return true;
 }
 
@@ -290,9 +290,7 @@ Connection<Socket>::Connection(Socket socket, std::shared_ptr<const TlsCredentia
       socket_(std::move(socket)),
       worker_(worker),
       handler_(handler),
-      in_(worker.buffers().input_capacity(), nullptr),
-      storage_(worker.limits(), /*reserve=*/false) {
-  storage_.tls = kTls;
+      in_(worker.buffers().input_capacity(), nullptr) {
   // A new connection must start its first request within the header timeout.
   read_deadline_ = clock::now() + worker.limits().header_timeout;
   worker_.attach(*this);
@@ -306,33 +304,22 @@ Connection<Socket>::~Connection() {
 
 template <typename Socket>
 void Connection<Socket>::acquire_buffers() {
-  if (has_buffers_) return;
-  ConnectionBuffers b = worker_.buffers().take();
-  in_.give_storage(std::move(b.input));
-  storage_.give_storage(std::move(b.head), std::move(b.fields), std::move(b.body));
-  out_ = std::move(b.out);
-  head_ = std::move(b.response);
-  has_buffers_ = true;
+  if (b_) return;
+  b_ = worker_.buffers().take();
+  b_->request.tls = kTls;
+  in_.give_storage(std::move(b_->input));
 }
 
 template <typename Socket>
 void Connection<Socket>::release_buffers() noexcept {
-  if (!has_buffers_) return;
-  ConnectionBuffers b;
-  b.input = in_.take_storage();
-  parser_.reset();
-  storage_.take_storage(b.head, b.fields, b.body);
-  b.out = std::move(out_);
-  out_ = {};
-  b.response = std::move(head_);
-  head_ = {};
-  has_buffers_ = false;
-  worker_.buffers().give(std::move(b));
+  if (!b_) return;
+  b_->input = in_.take_storage();
+  worker_.buffers().give(std::move(b_));
 }
 
 template <typename Socket>
 void Connection<Socket>::shed(clock::time_point now) noexcept {
-  if (idle_ && has_buffers_ && !shed_requested_ && served_ > 0 && in_.empty() && now - idle_since_ >= kShedAfter) {
+  if (idle_ && b_ && !shed_requested_ && served_ > 0 && in_.empty() && now - idle_since_ >= kShedAfter) {
     shed_requested_ = true;
     error_code ignored;
     tcp_socket().cancel(ignored);
@@ -387,12 +374,12 @@ net::awaitable<typename Connection<Socket>::Outcome> Connection<Socket>::run(boo
   for (;;) {
     Step step = serve_buffered();
     if (step == Step::stream) {
-      if (!out_.empty() && !flush_now() && !co_await flush()) co_return Outcome::closed;
+      if (has_output() && !flush_now() && !co_await flush()) co_return Outcome::closed;
       const StreamEnd end = co_await serve_stream();
       if (end == StreamEnd::reset) co_return Outcome::closed;  // see serve_stream()
       step = end == StreamEnd::keep_alive ? Step::flush : Step::close;
     }
-    if (!out_.empty() && !flush_now() && !co_await flush()) co_return Outcome::closed;
+    if (has_output() && !flush_now() && !co_await flush()) co_return Outcome::closed;
     if (step == Step::close) {
       // Whatever the client sent after the last answer must be read, not
       // left unread: closing then would reset the connection and destroy
@@ -403,7 +390,7 @@ net::awaitable<typename Connection<Socket>::Outcome> Connection<Socket>::run(boo
     if (step == Step::flush) continue;
     arm_read_deadline();
     if (worker_.draining() && idle()) co_return Outcome::closed;
-    if (!has_buffers_) {
+    if (!b_) {
       // Idle without buffers: the next request's first bytes bring them.
       // Until they come, this coroutine ends and the connection waits
       // without its frames (serve_connection()).
@@ -435,51 +422,52 @@ template <typename Socket>
 auto Connection<Socket>::serve_buffered() -> Step {
   std::size_t answered = 0;
   while (!in_.empty()) {
-    if (!parser_) {
-      storage_.clear();
-      head_.clear();
-      parser_.emplace(storage_, worker_.limits());
+    if (!b_->parser) {
+      b_->request.clear();
+      b_->response.clear();
+      b_->parser.emplace(b_->request, worker_.limits());
       continue_sent_ = false;
       header_deadline_armed_ = false;
       head_planned_ = false;
     }
-    if (!parser_->got_some()) {
+    if (!b_->parser->got_some()) {
       if (skip_empty_lines()) continue;
       read_later_minor_as_http11(in_.unread());
     }
     error_code ec;
     const std::string_view data = in_.readable();
-    const std::size_t used = parser_->put(net::const_buffer(data.data(), data.size()), ec);
-    if (!storage_.refused_method.empty()) {
+    const std::size_t used = b_->parser->put(net::const_buffer(data.data(), data.size()), ec);
+    if (!b_->request.refused_method.empty()) {
       answer_refused_method();
       return Step::close;
     }
     if (ec && ec != bhttp::error::need_more) {
-      const ErrorAnswer e = error_answer(ec, data, worker_.limits().header_bytes, !storage_.method.empty());
+      const ErrorAnswer e = error_answer(ec, data, worker_.limits().header_bytes, !b_->request.method.empty());
       answer_error(e.status, e.message);
       return Step::close;
     }
     in_.consume(used);
-    if (!head_planned_ && parser_->is_header_done()) {
+    if (!head_planned_ && b_->parser->is_header_done()) {
       head_planned_ = true;
       head_at_ = clock::now();
-      note_.clear();
+      b_->note.clear();
       if (const Step step = on_head(); step != Step::need_more) return step;
     }
     if (ec == bhttp::error::need_more) break;
-    if (!parser_->is_done()) {
+    if (!b_->parser->is_done()) {
       if (used == 0) break;
       continue;
     }
     const bool keep_alive = answer();
     ++served_;
-    parser_.reset();
+    b_->parser.reset();
     if (!keep_alive) return Step::close;
     if (++answered >= worker_.limits().pipelined_requests) return Step::flush;
   }
   // A client that sent "Expect: 100-continue" waits for this before the body.
-  if (parser_ && parser_->is_header_done() && !parser_->is_done() && storage_.expect_continue && !continue_sent_) {
-    out_.append(kContinue);
+  if (b_ && b_->parser && b_->parser->is_header_done() && !b_->parser->is_done() && b_->request.expect_continue &&
+      !continue_sent_) {
+    b_->out.append(kContinue);
     continue_sent_ = true;
   }
   return Step::need_more;
@@ -487,32 +475,32 @@ auto Connection<Socket>::serve_buffered() -> Step {
 
 template <typename Socket>
 auto Connection<Socket>::on_head() -> Step {
-  if (handler_.streams(storage_.view())) {
-    storage_.streaming = true;
+  if (handler_.streams(b_->request.view())) {
+    b_->request.streaming = true;
     return Step::stream;
   }
   // Buffered: the rest of the request is parsed in as few steps as possible.
-  parser_->eager(true);
+  b_->parser->eager(true);
   return Step::need_more;
 }
 
 template <typename Socket>
 bool Connection<Socket>::answer() {
-  const Request request = storage_.view();
+  const Request request = b_->request.view();
   ResponseContext context;
   context.date = worker_.date();
   context.head = request.method == "HEAD";
-  context.keep_alive = parser_->keep_alive() && !worker_.draining();
+  context.keep_alive = b_->parser->keep_alive() && !worker_.draining();
   context.version = request.version;
-  context.note = &note_;
-  Response response(out_, head_, context);
+  context.note = &b_->note;
+  Response response(b_->out, b_->response, context);
   try {
     handler_.handle(request, response);
   } catch (...) {
     response.close_connection();
   }
   if (!response.sent()) {
-    head_.clear();
+    b_->response.clear();
     response.set_status(500);
     response.close_connection();
     response.send("internal server error\n");
@@ -542,9 +530,9 @@ void Connection<Socket>::answer_refused_method() {
   ResponseContext context;
   context.date = worker_.date();
   context.keep_alive = false;
-  head_.clear();
-  Response response(out_, head_, context);
-  http::answer_refused_method(response, storage_.refused_method);
+  b_->response.clear();
+  Response response(b_->out, b_->response, context);
+  http::answer_refused_method(response, b_->request.refused_method);
   count_response(response.status());
   if (worker_.logging()) log_access(nullptr, response.status(), response.body_bytes());
 }
@@ -554,8 +542,8 @@ void Connection<Socket>::answer_error(unsigned status, std::string_view message)
   ResponseContext context;
   context.date = worker_.date();
   context.keep_alive = false;
-  head_.clear();
-  Response response(out_, head_, context);
+  b_->response.clear();
+  Response response(b_->out, b_->response, context);
   http::answer_error(response, {status, message});
   count_response(status);
   if (worker_.logging()) log_access(nullptr, status, response.body_bytes());
@@ -564,7 +552,7 @@ void Connection<Socket>::answer_error(unsigned status, std::string_view message)
 template <typename Socket>
 void Connection<Socket>::log_access(const Request* request, unsigned status, std::uint64_t body_bytes) {
   const auto duration = head_planned_ ? clock::now() - head_at_ : clock::duration::zero();
-  worker_.log_exchange(peer_address(), request, status, body_bytes, duration, note_);
+  worker_.log_exchange(peer_address(), request, status, body_bytes, duration, b_->note);
 }
 
 template <typename Socket>
@@ -619,7 +607,7 @@ auto Connection<Socket>::serve_stream() -> net::awaitable<StreamEnd> {
     co_return StreamEnd::close;
   }
   const bool keep_alive = exchange.keep_alive();
-  parser_.reset();
+  b_->parser.reset();
   co_return keep_alive ? StreamEnd::keep_alive : StreamEnd::close;
 }
 
@@ -627,7 +615,7 @@ template <typename Socket>
 void Connection<Socket>::arm_read_deadline() {
   const auto now = clock::now();
   const Limits& limits = worker_.limits();
-  const bool started = parser_ && (!in_.empty() || parser_->got_some());
+  const bool started = b_ && b_->parser && (!in_.empty() || b_->parser->got_some());
   if (!started && !idle_) idle_since_ = now;
   idle_ = !started;
   if (idle_) {
@@ -635,14 +623,14 @@ void Connection<Socket>::arm_read_deadline() {
     // Counted from when it went idle: shedding its buffers re-arms the read,
     // which must not push the deadline on.
     if (served_ > 0) read_deadline_ = idle_since_ + limits.idle_timeout;
-  } else if (!parser_->is_header_done()) {
+  } else if (!b_->parser->is_header_done()) {
     if (!header_deadline_armed_) {
       header_deadline_ = now + limits.header_timeout;
       header_deadline_armed_ = true;
     }
     read_deadline_ = header_deadline_;
   } else {
-    read_deadline_ = std::min(now + limits.body_timeout, body_rate_deadline(storage_.body.size()));
+    read_deadline_ = std::min(now + limits.body_timeout, body_rate_deadline(b_->request.body.size()));
   }
 }
 
@@ -677,7 +665,7 @@ net::awaitable<bool> Connection<Socket>::write(std::span<const net::const_buffer
   co_return !ec;
 }
 
-// Writes out_ at once if the socket takes all of it, as it nearly always
+// Writes the output at once if the socket takes all of it, as it nearly always
 // does: no coroutine frame, no trip through the scheduler (Asio's write
 // would make the same single send, then post its completion). What the
 // socket does not take, flush() writes.
@@ -686,12 +674,12 @@ bool Connection<Socket>::flush_now() noexcept {
   if constexpr (kTls) {
     return false;
   } else {
-    const ssize_t sent = ::send(socket_.native_handle(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t sent = ::send(socket_.native_handle(), b_->out.data(), b_->out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent <= 0) return false;  // flush() waits, or meets the error
     const auto n = static_cast<std::size_t>(sent);
     worker_.stats().response_bytes.add(n);
-    if (n < out_.size()) {
-      out_.erase(0, n);
+    if (n < b_->out.size()) {
+      b_->out.erase(0, n);
       return false;
     }
     idle_ = false;
@@ -704,17 +692,17 @@ template <typename Socket>
 net::awaitable<bool> Connection<Socket>::flush() {
   idle_ = false;
   read_deadline_ = clock::time_point::max();  // nothing is read while the answers go out
-  const std::array buffers{net::const_buffer(out_.data(), out_.size())};
+  const std::array buffers{net::const_buffer(b_->out.data(), b_->out.size())};
   const bool ok = co_await write(buffers);
   output_sent();
   co_return ok;
 }
 
-// out_ emptied once written, and given back when an answer grew it large.
+// The output emptied once written, and given back when an answer grew it large.
 template <typename Socket>
 void Connection<Socket>::output_sent() noexcept {
-  out_.clear();
-  if (out_.capacity() > kKeptOutputCapacity) std::string().swap(out_);
+  b_->out.clear();
+  if (b_->out.capacity() > kKeptOutputCapacity) std::string().swap(b_->out);
 }
 
 // The TLS handshake, within the header timeout (the constructor's read

@@ -12,12 +12,12 @@
 #include <string>
 #include <type_traits>
 
+#include "buffer_pool.hpp"
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/handler.hpp"
 #include "corsd/http/input_buffer.hpp"
 #include "corsd/http/tls.hpp"
 #include "net.hpp"
-#include "request_parser.hpp"
 #include "tls_stream.hpp"
 
 namespace corsd::http {
@@ -100,6 +100,7 @@ class Connection final : public Watched {
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   net::awaitable<bool> flush();
   bool flush_now() noexcept;
+  bool has_output() const noexcept { return b_ && !b_->out.empty(); }
   void output_sent() noexcept;
   net::awaitable<StreamEnd> serve_stream();
   net::awaitable<void> linger();
@@ -118,12 +119,10 @@ class Connection final : public Watched {
   Worker& worker_;
   Handler& handler_;
   InputBuffer in_;
-  std::string out_;
-  RequestStorage storage_;
-  ResponseHead head_;
-  std::optional<RequestParser> parser_;
+  // The request's state and the output, while the connection holds buffers
+  // (see acquire_buffers()); null while it waits without them.
+  std::unique_ptr<ConnectionBuffers> b_;
   std::string peer_;
-  AccessNote note_;
   clock::time_point read_deadline_;
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point header_deadline_;
@@ -133,7 +132,6 @@ class Connection final : public Watched {
   bool head_planned_ = false;
   bool continue_sent_ = false;
   bool idle_ = true;
-  bool has_buffers_ = false;
   bool shed_requested_ = false;     // shed() cancelled the read to take the buffers back
   bool handshaken_ = false;         // TLS: run() did the handshake
   clock::time_point idle_since_{};  // when the wait for the next request began

@@ -75,28 +75,13 @@ void read_later_minor_as_http11(std::span<char> data) noexcept {
   }
 }
 
-RequestStorage::RequestStorage(const Limits& limits, bool reserve) {
-  if (!reserve) return;
+RequestStorage::RequestStorage(const Limits& limits) {
   head_.reserve(limits.header_bytes);
   fields.reserve(limits.header_fields);
 }
 
-void RequestStorage::give_storage(std::string head, std::vector<Field> fields_storage,
-                                  std::string body_storage) noexcept {
-  head_ = std::move(head);
-  fields = std::move(fields_storage);
-  body = std::move(body_storage);
-}
-
-void RequestStorage::take_storage(std::string& head, std::vector<Field>& fields_storage,
-                                  std::string& body_storage) noexcept {
-  clear();
-  head = std::move(head_);
-  fields_storage = std::move(fields);
-  body_storage = std::move(body);
-  head_ = {};
-  fields = {};
-  body = {};
+std::size_t RequestStorage::capacity() const noexcept {
+  return head_.capacity() + fields.capacity() * sizeof(Field) + body.capacity() + path_.capacity();
 }
 
 void RequestStorage::normalize() { normalized = normalize_target(target, path_); }

@@ -25,21 +25,16 @@ namespace corsd::http {
 // (RFC 9110 §2.5); leaves everything else as it is.
 void read_later_minor_as_http11(std::span<char> data) noexcept;
 
-// What the parser fills. Lives as long as the connection.
+// What the parser fills; reused from request to request.
 class RequestStorage {
  public:
-  // With `reserve`, the head store and the field list are reserved now;
-  // without, they come with give_storage() (a connection's, from its pool).
-  explicit RequestStorage(const Limits& limits, bool reserve = true);
+  // The head store and the field list are reserved at the limits now.
+  explicit RequestStorage(const Limits& limits);
 
-  // give_storage(), take_storage()
-  //
-  // Lends the head store, the field list and the body (reserved, empty)
-  // and takes them back; take_storage() only between requests.
-  void give_storage(std::string head, std::vector<Field> fields, std::string body) noexcept;
-  void take_storage(std::string& head, std::vector<Field>& fields, std::string& body) noexcept;
-
+  // Empties it for the next request; a large body's buffer is given back.
   void clear() noexcept;
+  // The bytes its buffers hold.
+  std::size_t capacity() const noexcept;
   Request view() const noexcept;
 
   // Copies `s` into the head store; false when the header limit would be passed.

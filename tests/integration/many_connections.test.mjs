@@ -29,10 +29,11 @@ const BATCH = 500;
 /** Of each three connections, one sends a preflight and is kept alive; two send nothing. */
 const SERVED_EVERY = 3;
 const NEW_CLIENT_BOUND_MS = 1000;
-// RSS per open connection, a third of them served: 2.5 KiB measured (24 MiB for 10,000, under the issue's
-// 25 MiB); 3.9 KiB while a suspended coroutine held each idle one, 17.9 KiB when each held its buffers.
-const MAX_KIB_PER_CONNECTION = 3;
-// After they all closed, RSS back within this of where it started (measured: 4.5 MiB above: the reactor's
+// RSS per open connection, a third of them served: 1.2 KiB measured (11.7 MiB for 10,000; the target
+// is 25 MiB, 2.5 KiB each); 2.5 KiB while each kept its request's parser and store, 3.9 KiB while a suspended
+// coroutine held each idle one, 17.9 KiB when each held its buffers.
+const MAX_KIB_PER_CONNECTION = 2.5;
+// After they all closed, RSS back within this of where it started (measured: 3.5-4.5 MiB above: the reactor's
 // per-socket states, kept for reuse, and the pool's spare buffers; 27 MiB before the states were reserved
 // in blocks, see src/http/socket_states.hpp).
 const MAX_MIB_KEPT_AFTER_CLOSING = 10;

@@ -436,6 +436,21 @@ describe('the echo API and the demo over HTTP/2', () => {
     }
   });
 
+  test('100 header fields (the limit, as on HTTP/1.1) are served; 101 get 431, the connection usable', T, async () => {
+    const c = await rawConnect(corsd.port);
+    try {
+      const fields = (n) => [['origin', ORIGIN], ...Array.from({ length: n - 1 }, (_, i) => [`x${i}`, 'v'])];
+      const fits = await rawExchange(c, { path: PATH, headers: fields(100) }, '100 fields');
+      assert.equal(fits.status, 200, 'exactly 100 fields');
+      const r = await rawExchange(c, { path: PATH, headers: fields(101) }, '101 fields');
+      assert.equal(r.status, 431);
+      assert.match(r.body, /^request header fields too large/);
+      await assertUsable(c, 'after the 431');
+    } finally {
+      c.close();
+    }
+  });
+
   test('the access log says "HTTP/2.0" for h2 requests and "HTTP/1.1" for the others', T, async () => {
     const r = await h2fetch(session, { ':method': 'PUT', ':path': '/log-h2?x=1', origin: ORIGIN }, 'logged');
     assert.equal(r.status, 200);

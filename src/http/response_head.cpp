@@ -43,6 +43,11 @@ bool merged_vary(const ResponseHead& head, std::string& out) {
     }
     ++n;
   }
+  if (n == 0) {
+    // Nothing to merge with (a preflight's answer): the decision's tokens as they are.
+    out.append(head.vary_extra());
+    return !head.vary_extra().empty();
+  }
   const std::span<const std::string_view> lines = n <= few.size() ? std::span(few.data(), n) : std::span(many);
   return cors::append_vary(out, lines, head.vary_extra());
 }

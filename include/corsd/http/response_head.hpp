@@ -36,8 +36,9 @@ class ResponseHead {
 
   // add_vary()
   //
-  // Tokens ("Origin, Access-Control-Request-Method") merged into the Vary
-  // the head carries, skipping those it names already. `tokens` must
+  // Tokens ("Origin, Access-Control-Request-Method", written like that)
+  // merged into the Vary the head carries, skipping those it names already;
+  // a head with no Vary of its own gets them as written. `tokens` must
   // outlive serialization (the policies' strings do).
   void add_vary(std::string_view tokens) noexcept { vary_extra_ = tokens; }
 

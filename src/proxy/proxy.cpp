@@ -84,7 +84,7 @@ class Attempt {
   net::awaitable<void> upload(Upload& state, http::BodySlice first);
   net::awaitable<Outcome> download(Upload* upload);
   net::awaitable<bool> read_head(std::optional<UpstreamParser>& parser, Upload* upload, Outcome& outcome);
-  net::awaitable<bool> relay_body(UpstreamParser& parser);
+  net::awaitable<bool> relay_body(UpstreamParser& parser, const Upload* upload);
   net::awaitable<bool> write_upstream(std::span<const net::const_buffer> buffers);
   net::awaitable<Outcome> fail(Failure failure);
 
@@ -258,6 +258,12 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
             failure(upstream_, FailureKind::malformed, "sent a malformed answer (its head is over 64 KiB)"));
         co_return false;
       }
+      // The upload may have failed while no read was pending: its
+      // cancel() then found nothing to cancel.
+      if (upload != nullptr && upload->client_failed) {
+        outcome = Outcome::done;
+        co_return false;
+      }
       c_.arm(settings_.response_timeout);
       const auto [ec, n] = co_await read_some(c_, space);
       if (upload != nullptr && upload->client_failed) {
@@ -303,7 +309,7 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
 // small answer: its head, its chunks and its end) goes out in one write. False when either side
 // broke off (the client connection is then closed, never left with a body
 // that looks whole).
-net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
+net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser, const Upload* upload) {
   std::array<std::string_view, http::Exchange::kMaxSlices> held;
   std::size_t count = 0;
   while (!parser.is_done()) {
@@ -332,6 +338,7 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser) {
     }
     const auto space = c_.in.writable();
     if (space.empty()) co_return false;  // a chunk extension or trailer filled it: Beast does not bound them
+    if (upload != nullptr && upload->client_failed) co_return false;  // see read_head()
     c_.arm(settings_.response_timeout);
     const auto [ec, n] = co_await read_some(c_, space);
     if ((ec == net::error::eof || ec == net::ssl::error::stream_truncated) && parser.need_eof()) {
@@ -355,7 +362,7 @@ net::awaitable<Outcome> Attempt::download(Upload* upload) {
   http::apply_cors(cors_, c_.head);
   const bool head_request = ex_.request().method == "HEAD";
   const bool head_sent = co_await ex_.send_head(c_.head, client_framing(*parser, status, head_request));
-  const bool relayed = head_sent && co_await relay_body(*parser);
+  const bool relayed = head_sent && co_await relay_body(*parser, upload);
   if (!relayed) {
     ex_.abort();
     co_return Outcome::done;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,7 +99,12 @@ describe('reload on SIGHUP', () => {
 
   const reload = async (text) => {
     const from = corsd.stderr().length;
-    if (text !== undefined) writeFileSync(file, text);
+    // Written aside and renamed into place, as a deployment should: a reload
+    // still reading the file must not find it truncated by the next write.
+    if (text !== undefined) {
+      writeFileSync(`${file}.new`, text);
+      renameSync(`${file}.new`, file);
+    }
     corsd.proc.kill('SIGHUP');
     return from;
   };

@@ -72,6 +72,9 @@ struct Upload {
   bool reading_client = false;  // waiting in read_body()
 };
 
+// Whether the client's body broke off (there is an upload, and it failed).
+bool client_broke_off(const Upload* upload) noexcept { return upload != nullptr && upload->client_failed; }
+
 class Attempt {
  public:
   Attempt(http::Exchange& exchange, UpstreamConnection& connection, const Upstream& upstream,
@@ -260,13 +263,13 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
       }
       // The upload may have failed while no read was pending: its
       // cancel() then found nothing to cancel.
-      if (upload != nullptr && upload->client_failed) {
+      if (client_broke_off(upload)) {
         outcome = Outcome::done;
         co_return false;
       }
       c_.arm(settings_.response_timeout);
       const auto [ec, n] = co_await read_some(c_, space);
-      if (upload != nullptr && upload->client_failed) {
+      if (client_broke_off(upload)) {
         outcome = Outcome::done;  // the client's body broke off: the connection answers for it
         co_return false;
       }
@@ -337,8 +340,8 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser, const Upload* u
       count = 0;
     }
     const auto space = c_.in.writable();
-    if (space.empty()) co_return false;  // a chunk extension or trailer filled it: Beast does not bound them
-    if (upload != nullptr && upload->client_failed) co_return false;  // see read_head()
+    if (space.empty()) co_return false;             // a chunk extension or trailer filled it: Beast does not bound them
+    if (client_broke_off(upload)) co_return false;  // see read_head()
     c_.arm(settings_.response_timeout);
     const auto [ec, n] = co_await read_some(c_, space);
     if ((ec == net::error::eof || ec == net::ssl::error::stream_truncated) && parser.need_eof()) {

@@ -9,6 +9,7 @@
 
 #include "corsd/cors/detail/token.hpp"
 #include "corsd/http/chunked.hpp"
+#include "corsd/http/detail/drained_read.hpp"
 #include "error_answers.hpp"
 #include "h2_session.hpp"
 #include "worker.hpp"
@@ -186,7 +187,7 @@ net::awaitable<BodySlice> Connection<Socket>::Stream::read_body() {
     }
     c_.read_deadline_ =
         std::min(clock::now() + c_.worker_.limits().body_timeout, c_.body_rate_deadline(body_received_));
-    auto [ec, n] = co_await c_.socket_.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+    auto [ec, n] = co_await c_.read_some(net::buffer(space.data(), space.size()));
     c_.read_deadline_ = clock::time_point::max();
     if (ec) {
       client_broke_ = !body_stopped_;
@@ -405,7 +406,7 @@ net::awaitable<typename Connection<Socket>::Outcome> Connection<Socket>::run(boo
       if (co_await flush()) co_await linger();
       co_return Outcome::closed;
     }
-    auto [ec, n] = co_await socket_.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+    auto [ec, n] = co_await read_some(net::buffer(space.data(), space.size()));
     if (ec == net::error::operation_aborted && shed_requested_ && idle_ && in_.empty()) {
       // shed() took the read back: wait for the next request without buffers.
       shed_requested_ = false;
@@ -642,6 +643,15 @@ clock::time_point Connection<Socket>::body_rate_deadline(std::uint64_t received)
   if (seconds > 86400.0 * 365) return clock::time_point::max();  // a year earned: no deadline worth the overflow
   const auto earned = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
   return head_at_ + limits.body_timeout + earned;
+}
+
+template <typename Socket>
+net::awaitable<std::tuple<error_code, std::size_t>> Connection<Socket>::read_some(net::mutable_buffer buffer) {
+  if constexpr (kTls) {
+    return socket_.read_some(buffer);
+  } else {
+    return async_read_drained(worker_.reactor(), socket_, buffer, use_tuple);
+  }
 }
 
 template <typename Socket>

@@ -97,6 +97,9 @@ class Connection final : public Watched {
   void arm_read_deadline();
   // When a body with `received` bytes so far falls below min_body_rate.
   clock::time_point body_rate_deadline(std::uint64_t received) const noexcept;
+  // The client's next bytes, at most `buffer`'s size (plain TCP: see
+  // drained_read.hpp).
+  net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer buffer);
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   net::awaitable<bool> flush();
   bool flush_now() noexcept;

@@ -116,6 +116,7 @@ Handler& Worker::add_handler(const HandlerFactory& factory) {
 }
 
 void Worker::add_acceptor(tcp::acceptor acceptor, Handler& handler, ListenOptions options) {
+  report_queued_bytes(acceptor.native_handle());  // for async_read_drained(); without it, reads as Asio's
   listeners_.push_back(std::make_unique<Listener>(Listener{std::move(acceptor), &handler, options}));
   if (running_) net::co_spawn(io_, accept_loop(*listeners_.back()), log_exception);
 }

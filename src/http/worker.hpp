@@ -10,6 +10,7 @@
 
 #include "buffer_pool.hpp"
 #include "corsd/http/access_log.hpp"
+#include "corsd/http/detail/drained_read.hpp"
 #include "corsd/http/handler.hpp"
 #include "corsd/http/limits.hpp"
 #include "corsd/http/server.hpp"
@@ -37,6 +38,8 @@ class Worker final : public WorkerContext {
   void watch(Watched& w) noexcept override;
   void unwatch(Watched& w) noexcept override;
   const Limits& limits() const noexcept { return limits_; }
+  // The io_context's reactor, which async_read_drained() reads through.
+  Reactor& reactor() noexcept { return reactor_; }
   // The client connections' buffers that no connection holds now.
   BufferPool& buffers() noexcept { return buffers_; }
   // A buffer lent for the length of one synchronous step (an HTTP/2
@@ -111,6 +114,7 @@ class Worker final : public WorkerContext {
   std::vector<std::unique_ptr<Handler>> handlers_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::shared_ptr<const TlsCredentials> tls_;
+  Reactor& reactor_ = net::use_service<Reactor>(io_);
   SocketStates socket_states_{io_};
   net::steady_timer ticker_{io_};
   HttpDate date_{};

@@ -129,7 +129,7 @@ Failure failure(const Upstream& upstream, FailureKind kind, std::string_view wha
 // coroutine: the plain read costs no frame of its own.
 net::awaitable<std::tuple<error_code, std::size_t>> read_some(UpstreamConnection& c, std::span<char> space) {
   if (c.tls) return c.tls->async_read_some(net::buffer(space.data(), space.size()), use_tuple);
-  return c.socket.async_read_some(net::buffer(space.data(), space.size()), use_tuple);
+  return http::async_read_drained(c.reactor, c.socket, net::buffer(space.data(), space.size()), use_tuple);
 }
 
 net::awaitable<Outcome> Attempt::fail(Failure f) {
@@ -404,6 +404,7 @@ net::awaitable<std::optional<Failure>> connect(UpstreamConnection& c, const Upst
   if (!ec) {
     error_code ignored;
     c.socket.set_option(tcp::no_delay(true), ignored);
+    http::report_queued_bytes(c.socket.native_handle());  // for async_read_drained()
     if (upstream.https) co_return co_await handshake(c, upstream, settings);
     co_return std::nullopt;
   }

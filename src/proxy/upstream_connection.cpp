@@ -9,7 +9,10 @@
 namespace corsd::proxy {
 
 UpstreamConnection::UpstreamConnection(http::WorkerContext& worker, std::unique_ptr<char[]> buffer)
-    : socket(worker.io()), in(kBufferSize, std::move(buffer)), worker_(worker) {
+    : socket(worker.io()),
+      reactor(boost::asio::use_service<http::Reactor>(worker.io())),
+      in(kBufferSize, std::move(buffer)),
+      worker_(worker) {
   worker_.watch(*this);
 }
 

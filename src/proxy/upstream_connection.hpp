@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "corsd/http/detail/drained_read.hpp"
 #include "corsd/http/input_buffer.hpp"
 #include "corsd/http/response_head.hpp"
 #include "corsd/http/worker_context.hpp"
@@ -40,6 +41,7 @@ class UpstreamConnection final : public http::Watched {
   bool timed_out() const noexcept { return clock::now() >= deadline_; }
 
   boost::asio::ip::tcp::socket socket;
+  http::Reactor& reactor;  // `socket`'s, for async_read_drained()
   // To an https:// upstream: TLS over `socket`, from the handshake on.
   std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls;
   http::InputBuffer in;

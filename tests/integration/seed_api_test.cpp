@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <thread>
 
@@ -160,6 +161,23 @@ TEST_P(SeedApiTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     EXPECT_EQ(r->body, kEchoPrefix + method + "\n\nx");
     EXPECT_FALSE(r->has("connection"));
   }
+}
+
+// The request and the client's FIN arrive together: the read that takes
+// the request must not leave the FIN unseen (drained_read.hpp), or the
+// connection would wait until it is shed (1 s) or times out.
+TEST_P(SeedApiTest, AClientThatEndsItsSideAfterARequestIsAnsweredThenClosedAtOnce) {
+  Client c(port());
+  c.send(request("GET", ""));
+  ASSERT_TRUE(c.read_response());
+  for (int i = 0; i < 2; ++i) {
+    c.send(request("PUT", "Origin: http://localhost:8081\r\n", "last"));
+    if (i == 1) ::shutdown(c.fd(), SHUT_WR);
+    const auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, kEchoPrefix + "PUT\n\nlast");
+  }
+  EXPECT_TRUE(c.closed_within(std::chrono::milliseconds(700)));
 }
 
 TEST_P(SeedApiTest, TenPipelinedRequestsAreAnsweredInOrder) {

@@ -14,6 +14,7 @@ Gateway::Gateway(http::WorkerContext& worker, std::shared_ptr<const Site> site, 
 }
 
 void Gateway::replace(std::shared_ptr<const Site> site) {
+  cors_.forget_answers();  // they name the old site's routes
   site_ = std::move(site);
   stats_by_route_id_.clear();
   for (const auto& route : site_->routes.routes()) {
@@ -38,12 +39,10 @@ void Gateway::handle(const http::Request& request, http::Response& response) {
     session_.handle(request, response);
     return;
   }
-  const cors::Decision decision = cors_.decide(*route, request);
+  cors::Decision decision;
+  const bool answered = cors_.answer_buffered(*route, request, response, decision);
   stats_of(*route).count(decision);
-  if (http::CorsStage::answers_itself(*route, decision)) {
-    http::CorsStage::answer_preflight(decision, response);
-    return;
-  }
+  if (answered) return;
   response.use_cors(&decision);
   if (site_->target(*route).upstream) {
     // Only when a new Site routed this path to an upstream after its head

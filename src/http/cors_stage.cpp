@@ -33,10 +33,35 @@ bool looks_like_preflight(const Request& request) noexcept {
 
 cors::Decision CorsStage::decide(const cors::Route& route, const Request& request, bool report) const {
   cors::RequestFields fields;
-  const cors::CorsRequest cors = cors_request(request, fields);
+  return decide(route, cors_request(request, fields), report);
+}
+
+cors::Decision CorsStage::decide(const cors::Route& route, const cors::CorsRequest& cors, bool report) const {
   const cors::Decision decision = route.policy.decide(cors);
   if (report && decision.why() != cors::RejectReason::none && on_rejection_) this->report(route, cors, decision);
   return decision;
+}
+
+bool CorsStage::answer_buffered(const cors::Route& route, const Request& request, Response& response,
+                                cors::Decision& decision) {
+  cors::RequestFields fields;
+  const cors::CorsRequest cors = cors_request(request, fields);
+  // An HTTP/2 session sends the head as fields, not the kept bytes.
+  const bool serialized = !response.over_http2();
+  if (const auto kept = serialized ? kept_.find(route, cors) : std::nullopt) {
+    decision = cors::Decision{};
+    decision.kind = cors::DecisionKind::preflight_accepted;  // its fields are the kept ones
+    response.use_cors(&decision);
+    response.head().add_serialized(*kept);
+    response.set_status(204);
+    response.send();
+    return true;
+  }
+  decision = decide(route, cors, /*report=*/true);
+  if (!answers_itself(route, decision)) return false;
+  answer_preflight(decision, response);
+  if (serialized) kept_.keep(route, cors, decision);
+  return true;
 }
 
 void CorsStage::answer_preflight(const cors::Decision& decision, Response& response) {

@@ -27,8 +27,8 @@ class Staged final : public Handler {
   void handle(const Request& request, Response& response) override {
     const cors::Route* route = routes_.match(request.path);
     if (route == nullptr) return next_.handle(request, response);
-    const cors::Decision decision = stage_.decide(*route, request);
-    if (CorsStage::answers_itself(*route, decision)) return CorsStage::answer_preflight(decision, response);
+    cors::Decision decision;
+    if (stage_.answer_buffered(*route, request, response, decision)) return;
     response.use_cors(&decision);
     next_.handle(request, response);
   }
@@ -251,6 +251,118 @@ TEST(ApplyCorsTest, EveryAccessControlFieldGoesTheBarePrefixToo) {
   EXPECT_EQ(head[0].name, "Access-Controlled");
   EXPECT_EQ(head[1].name, "Access-Control-Allow-Origin");
   EXPECT_EQ(head[1].value, "https://app.test");
+}
+
+}  // namespace
+}  // namespace corsd::http
+
+namespace corsd::http {
+namespace {
+
+// One stage serving several preflights in a row, as a worker's gateway does:
+// the answers it keeps must be the answers it would decide.
+class KeptAnswersTest : public ::testing::Test {
+ protected:
+  std::string preflight(std::vector<Field> fields, std::string_view target = "/x") {
+    return testing::serve(staged_, {.method = "OPTIONS", .target = target, .fields = std::move(fields)});
+  }
+  static std::string decided(std::vector<Field> fields) {
+    return exchange("OPTIONS", std::move(fields)).wire;  // a new stage: nothing kept
+  }
+
+  const cors::RouteTable& routes_ = seed_routes();
+  RecordingHandler app_;
+  std::vector<std::string> logged_;
+  Staged staged_{routes_, app_, [this](std::string_view line) { logged_.emplace_back(line); }};
+
+ private:
+  static const cors::RouteTable& seed_routes() {
+    static const cors::RouteTable seed = cors::RouteTable::seed();
+    return seed;
+  }
+};
+
+const std::vector<Field> kPut = {{"Origin", "https://a.example"},
+                                 {"Access-Control-Request-Method", "PUT"},
+                                 {"Access-Control-Request-Headers", "content-type"}};
+
+TEST_F(KeptAnswersTest, AnAnswerGivenAgainIsByteForByteTheDecidedOne) {
+  const std::string first = preflight(kPut);
+  EXPECT_EQ(first, decided(kPut));
+  EXPECT_EQ(preflight(kPut), first);
+  EXPECT_EQ(preflight(kPut), first);
+  EXPECT_NE(first.find("Access-Control-Allow-Origin: https://a.example\r\n"), std::string::npos);
+  EXPECT_NE(first.find("Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers\r\n"),
+            std::string::npos);
+}
+
+TEST_F(KeptAnswersTest, EachFieldOfTheQuestionIsPartOfTheKey) {
+  preflight(kPut);
+  const std::vector<std::vector<Field>> others = {
+      {{"Origin", "https://b.example"},
+       {"Access-Control-Request-Method", "PUT"},
+       {"Access-Control-Request-Headers", "content-type"}},
+      {{"Origin", "https://a.example"},
+       {"Access-Control-Request-Method", "PATCH"},
+       {"Access-Control-Request-Headers", "content-type"}},
+      {{"Origin", "https://a.example"}, {"Access-Control-Request-Method", "PUT"}},
+      {{"Origin", "https://a.example"},
+       {"Access-Control-Request-Method", "PUT"},
+       {"Access-Control-Request-Headers", "x-other"}},
+      {{"Origin", "https://a.example"},
+       {"Access-Control-Request-Method", "PUT"},
+       {"Access-Control-Request-Headers", "content-type"},
+       {"Access-Control-Request-Private-Network", "true"}},
+      {{"Origin", "https://a.example"},
+       {"Origin", "https://a.example"},
+       {"Access-Control-Request-Method", "PUT"},
+       {"Access-Control-Request-Headers", "content-type"}},
+  };
+  for (const auto& fields : others) {
+    EXPECT_EQ(preflight(fields), decided(fields)) << fields.front().value << " " << fields[1].value;
+    EXPECT_EQ(preflight(fields), decided(fields));
+  }
+  EXPECT_EQ(preflight(kPut), decided(kPut));
+}
+
+TEST_F(KeptAnswersTest, RejectionsAndWithheldPartsAreDecidedAndReportedEveryTime) {
+  const std::vector<Field> refused = {{"Origin", "https://a.example"},
+                                      {"Access-Control-Request-Method", "PUT"},
+                                      {"Access-Control-Request-Headers", "x-secret"}};
+  const std::vector<Field> private_network = {{"Origin", "https://a.example"},
+                                              {"Access-Control-Request-Method", "PUT"},
+                                              {"Access-Control-Request-Private-Network", "true"}};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(preflight(refused).find("HTTP/1.1 403"), std::string::npos);
+    EXPECT_NE(preflight(private_network).find("HTTP/1.1 204"), std::string::npos);
+  }
+  EXPECT_EQ(logged_.size(), 6u);
+}
+
+TEST_F(KeptAnswersTest, OtherMethodsAreNeverAnsweredFromTheKeptAnswers) {
+  preflight(kPut);
+  const std::string get = testing::serve(staged_, {.method = "GET", .target = "/x", .fields = kPut});
+  EXPECT_NE(get.find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_EQ(app_.calls, 1);
+}
+
+TEST(PreflightCacheTest, ClearForgetsEveryAnswer) {
+  const cors::RouteTable routes = cors::RouteTable::seed();
+  const cors::Route& route = *routes.match("/x");
+  const std::array<std::string_view, 1> headers{"content-type"};
+  cors::CorsRequest request;
+  request.method = "OPTIONS";
+  request.origin = {"https://a.example", 1};
+  request.request_method = {"PUT", 1};
+  request.request_headers = headers;
+  PreflightCache cache;
+  EXPECT_FALSE(cache.find(route, request));
+  cache.keep(route, request, route.policy.decide(request));
+  ASSERT_TRUE(cache.find(route, request));
+  EXPECT_NE(cache.find(route, request)->find("Access-Control-Allow-Origin: https://a.example\r\n"),
+            std::string_view::npos);
+  cache.clear();
+  EXPECT_FALSE(cache.find(route, request));
 }
 
 }  // namespace

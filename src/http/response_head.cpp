@@ -93,14 +93,10 @@ void ResponseHead::clear() noexcept {
   text_.clear();
   entries_.clear();
   vary_extra_ = {};
+  serialized_ = {};
 }
 
-void serialize_head(const ResponseHead& head, const ResponseContext& context, Framing framing, std::string& out) {
-  out.append("HTTP/1.1 ");
-  append_number(out, head.status);
-  out.push_back(' ');
-  out.append(reason_phrase(head.status));
-  out.append("\r\n");
+bool serialize_fields(const ResponseHead& head, std::string& out) {
   bool has_date = false;
   for (std::size_t i = 0; i < head.size(); ++i) {
     const auto [name, value] = head[i];
@@ -109,7 +105,17 @@ void serialize_head(const ResponseHead& head, const ResponseContext& context, Fr
     append_field(out, name, value);
   }
   write_vary(head, out);
-  if (!has_date) append_field(out, "Date", context.date);
+  out.append(head.serialized());
+  return has_date;
+}
+
+void serialize_head(const ResponseHead& head, const ResponseContext& context, Framing framing, std::string& out) {
+  out.append("HTTP/1.1 ");
+  append_number(out, head.status);
+  out.push_back(' ');
+  out.append(reason_phrase(head.status));
+  out.append("\r\n");
+  if (!serialize_fields(head, out)) append_field(out, "Date", context.date);
   if (status_has_no_body(head.status)) framing.kind = Framing::Kind::none;
   if (framing.kind == Framing::Kind::length) {
     out.append("Content-Length: ");

@@ -15,6 +15,7 @@
 
 #include "corsd/cors/host.hpp"
 #include "corsd/cors/route_table.hpp"
+#include "corsd/http/preflight_cache.hpp"
 #include "corsd/http/request.hpp"
 #include "corsd/http/response.hpp"
 
@@ -65,10 +66,23 @@ class CorsStage {
   // reason in the body.
   static void answer_preflight(const cors::Decision& decision, Response& response);
 
+  // answer_buffered()
+  //
+  // For a buffered request: sets `decision` to `route`'s on `request` and,
+  // when the stage answers itself, answers it into `response` (an accepted
+  // preflight asked before, from the answers kept: preflight_cache.hpp) and
+  // returns true. `decision` must outlive the response's send().
+  bool answer_buffered(const cors::Route& route, const Request& request, Response& response, cors::Decision& decision);
+
+  // Forgets the answers kept: before the routes they name go.
+  void forget_answers() noexcept { kept_.clear(); }
+
  private:
+  cors::Decision decide(const cors::Route& route, const cors::CorsRequest& cors, bool report) const;
   void report(const cors::Route& route, const cors::CorsRequest& cors, const cors::Decision& decision) const;
 
   RejectionSink on_rejection_;
+  PreflightCache kept_;
 };
 
 // apply_cors()

@@ -35,6 +35,8 @@ class Response {
   void add(std::string_view name, std::string_view value) { head_.add(name, value); }
 
   ResponseHead& head() noexcept { return head_; }
+  // Whether the head goes out as HTTP/2 fields rather than serialized.
+  bool over_http2() const noexcept { return context_.version == 20; }
 
   // use_cors()
   //

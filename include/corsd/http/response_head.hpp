@@ -42,6 +42,15 @@ class ResponseHead {
   // outlive serialization (the policies' strings do).
   void add_vary(std::string_view tokens) noexcept { vary_extra_ = tokens; }
 
+  // add_serialized()
+  //
+  // Fields already in wire form ("Name: value\r\n" each, a Vary line
+  // included), written after the head's own: a kept preflight answer
+  // (preflight_cache.hpp), on a head with no Vary of its own. `lines` must
+  // outlive serialization. HTTP/1 only: an HTTP/2 session sends the fields.
+  void add_serialized(std::string_view lines) noexcept { serialized_ = lines; }
+  std::string_view serialized() const noexcept { return serialized_; }
+
   // remove_if()
   //
   // Removes every field whose name `drop` accepts.
@@ -78,6 +87,7 @@ class ResponseHead {
   std::string text_;
   std::vector<Entry> entries_;
   std::string_view vary_extra_;
+  std::string_view serialized_;
 };
 
 // How a response's body is delimited on the wire (RFC 9112 §6).
@@ -110,6 +120,12 @@ struct ResponseContext {
 // 1xx, 204 and 304 get no Content-Length whatever `framing` says (RFC 9110
 // §8.6, §15.4.5).
 void serialize_head(const ResponseHead& head, const ResponseContext& context, Framing framing, std::string& out);
+
+// serialize_fields()
+//
+// Appends the head's fields as serialize_head() writes them (one merged
+// Vary; no framing fields, no Date) and returns whether the head has a Date.
+bool serialize_fields(const ResponseHead& head, std::string& out);
 
 // merged_vary()
 //

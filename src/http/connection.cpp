@@ -187,7 +187,7 @@ net::awaitable<BodySlice> Connection<Socket>::Stream::read_body() {
     }
     c_.read_deadline_ =
         std::min(clock::now() + c_.worker_.limits().body_timeout, c_.body_rate_deadline(body_received_));
-    auto [ec, n] = co_await c_.read_some(net::buffer(space.data(), space.size()));
+    auto [ec, n] = co_await c_.read_some(net::buffer(space.data(), space.size()), Read::rest_of_message);
     c_.read_deadline_ = clock::time_point::max();
     if (ec) {
       client_broke_ = !body_stopped_;
@@ -406,7 +406,9 @@ net::awaitable<typename Connection<Socket>::Outcome> Connection<Socket>::run(boo
       if (co_await flush()) co_await linger();
       co_return Outcome::closed;
     }
-    auto [ec, n] = co_await read_some(net::buffer(space.data(), space.size()));
+    // idle_ (arm_read_deadline()): nothing of a next request is here yet.
+    auto [ec, n] =
+        co_await read_some(net::buffer(space.data(), space.size()), idle_ ? Read::next_message : Read::rest_of_message);
     if (ec == net::error::operation_aborted && shed_requested_ && idle_ && in_.empty()) {
       // shed() took the read back: wait for the next request without buffers.
       shed_requested_ = false;
@@ -646,11 +648,12 @@ clock::time_point Connection<Socket>::body_rate_deadline(std::uint64_t received)
 }
 
 template <typename Socket>
-net::awaitable<std::tuple<error_code, std::size_t>> Connection<Socket>::read_some(net::mutable_buffer buffer) {
+net::awaitable<std::tuple<error_code, std::size_t>> Connection<Socket>::read_some(net::mutable_buffer buffer,
+                                                                                  Read where) {
   if constexpr (kTls) {
     return socket_.read_some(buffer);
   } else {
-    return async_read_drained(worker_.reactor(), socket_, buffer, use_tuple);
+    return async_read_drained(worker_.reactor(), socket_, buffer, where, use_tuple);
   }
 }
 

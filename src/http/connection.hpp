@@ -14,6 +14,7 @@
 
 #include "buffer_pool.hpp"
 #include "corsd/http/access_log.hpp"
+#include "corsd/http/detail/drained_read.hpp"
 #include "corsd/http/handler.hpp"
 #include "corsd/http/input_buffer.hpp"
 #include "corsd/http/tls.hpp"
@@ -97,9 +98,9 @@ class Connection final : public Watched {
   void arm_read_deadline();
   // When a body with `received` bytes so far falls below min_body_rate.
   clock::time_point body_rate_deadline(std::uint64_t received) const noexcept;
-  // The client's next bytes, at most `buffer`'s size (plain TCP: see
-  // drained_read.hpp).
-  net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer buffer);
+  // The client's next bytes, at most `buffer`'s size; `where`: whether a
+  // request starts with them (plain TCP: see drained_read.hpp).
+  net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer buffer, Read where);
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   net::awaitable<bool> flush();
   bool flush_now() noexcept;

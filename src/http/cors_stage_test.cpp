@@ -365,5 +365,48 @@ TEST(PreflightCacheTest, ClearForgetsEveryAnswer) {
   EXPECT_FALSE(cache.find(route, request));
 }
 
+// Questions that share the kept one's slot (the same method and headers
+// lengths, or any of 64 origins) are told apart by their fields.
+TEST(PreflightCacheTest, OnlyTheSameQuestionFindsAKeptAnswer) {
+  const cors::RouteTable routes = cors::RouteTable::seed();
+  const cors::Route& route = *routes.match("/x");
+  const std::array<std::string_view, 1> headers{"content-type"};
+  cors::CorsRequest kept;
+  kept.method = "OPTIONS";
+  kept.origin = {"https://a.example", 1};
+  kept.request_method = {"PUT", 1};
+  kept.request_headers = headers;
+  PreflightCache cache;
+  cache.keep(route, kept, route.policy.decide(kept));
+  ASSERT_TRUE(cache.find(route, kept));
+  cors::CorsRequest other = kept;
+  other.request_method = {"GET", 1};
+  EXPECT_FALSE(cache.find(route, other));
+  const std::array<std::string_view, 1> same_length{"x-secret-abc"};
+  other = kept;
+  other.request_headers = same_length;
+  EXPECT_FALSE(cache.find(route, other));
+  other = kept;
+  other.request_headers = {};
+  EXPECT_FALSE(cache.find(route, other));
+  // Kept without the field, asked with an empty line of it.
+  cors::CorsRequest without = kept;
+  without.request_headers = {};
+  PreflightCache reflecting;
+  reflecting.keep(route, without, route.policy.decide(without));
+  ASSERT_TRUE(reflecting.find(route, without));
+  const std::array<std::string_view, 1> empty_line{""};
+  other = kept;
+  other.request_headers = empty_line;
+  EXPECT_FALSE(reflecting.find(route, other));
+  std::vector<std::string> origins;
+  for (int i = 0; i < 200; ++i) origins.push_back("https://" + std::to_string(1000 + i) + ".example");
+  for (const std::string& origin : origins) {
+    other = kept;
+    other.origin = {origin, 1};
+    EXPECT_FALSE(cache.find(route, other)) << origin;
+  }
+}
+
 }  // namespace
 }  // namespace corsd::http

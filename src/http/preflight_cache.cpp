@@ -30,9 +30,11 @@ std::size_t PreflightCache::slot(const cors::Route& route, const cors::CorsReque
 }
 
 bool PreflightCache::matches(const Entry& e, const cors::Route& route, const cors::CorsRequest& request) noexcept {
+  // An empty Access-Control-Request-Headers line is not an absent one: a
+  // policy that reflects the request's headers answers them differently.
   return e.route == &route && e.private_network == request.request_private_network.present() &&
-         e.origin == request.origin.value && e.method == request.request_method.value &&
-         e.headers == headers_line(request);
+         e.header_lines == request.request_headers.size() && e.origin == request.origin.value &&
+         e.method == request.request_method.value && e.headers == headers_line(request);
 }
 
 std::optional<std::string_view> PreflightCache::find(const cors::Route& route,
@@ -55,6 +57,7 @@ void PreflightCache::keep(const cors::Route& route, const cors::CorsRequest& req
   serialize_fields(head, e.fields);
   e.route = &route;
   e.private_network = request.request_private_network.present();
+  e.header_lines = request.request_headers.size();
   e.origin.assign(request.origin.value);
   e.method.assign(request.request_method.value);
   e.headers.assign(headers_line(request));

@@ -125,11 +125,13 @@ Failure failure(const Upstream& upstream, FailureKind kind, std::string_view wha
                     ": the upstream " + upstream.url + " " + std::string(what) + "\n"};
 }
 
-// One read from the upstream, through TLS for an https:// one. Not a
-// coroutine: the plain read costs no frame of its own.
-net::awaitable<std::tuple<error_code, std::size_t>> read_some(UpstreamConnection& c, std::span<char> space) {
+// One read from the upstream, through TLS for an https:// one; `where`:
+// whether the answer starts with it (drained_read.hpp). Not a coroutine:
+// the plain read costs no frame of its own.
+net::awaitable<std::tuple<error_code, std::size_t>> read_some(UpstreamConnection& c, std::span<char> space,
+                                                              http::Read where) {
   if (c.tls) return c.tls->async_read_some(net::buffer(space.data(), space.size()), use_tuple);
-  return http::async_read_drained(c.reactor, c.socket, net::buffer(space.data(), space.size()), use_tuple);
+  return http::async_read_drained(c.reactor, c.socket, net::buffer(space.data(), space.size()), where, use_tuple);
 }
 
 net::awaitable<Outcome> Attempt::fail(Failure f) {
@@ -237,6 +239,7 @@ net::awaitable<void> Attempt::upload(Upload& state, http::BodySlice slice) {
 // ended here, with `outcome` set.
 net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, Upload* upload, Outcome& outcome) {
   const bool head_request = ex_.request().method == "HEAD";
+  const bool nothing_buffered = c_.in.empty();
   bool any_byte = false;
   for (;;) {
     c_.head.clear();
@@ -268,7 +271,9 @@ net::awaitable<bool> Attempt::read_head(std::optional<UpstreamParser>& parser, U
         co_return false;
       }
       c_.arm(settings_.response_timeout);
-      const auto [ec, n] = co_await read_some(c_, space);
+      const bool answer_starts = nothing_buffered && !any_byte;
+      const auto [ec, n] =
+          co_await read_some(c_, space, answer_starts ? http::Read::next_message : http::Read::rest_of_message);
       if (client_broke_off(upload)) {
         outcome = Outcome::done;  // the client's body broke off: the connection answers for it
         co_return false;
@@ -343,7 +348,7 @@ net::awaitable<bool> Attempt::relay_body(UpstreamParser& parser, const Upload* u
     if (space.empty()) co_return false;             // a chunk extension or trailer filled it: Beast does not bound them
     if (client_broke_off(upload)) co_return false;  // see read_head()
     c_.arm(settings_.response_timeout);
-    const auto [ec, n] = co_await read_some(c_, space);
+    const auto [ec, n] = co_await read_some(c_, space, http::Read::rest_of_message);
     if ((ec == net::error::eof || ec == net::ssl::error::stream_truncated) && parser.need_eof()) {
       error_code ignored;
       parser.put_eof(ignored);

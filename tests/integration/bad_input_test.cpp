@@ -2,6 +2,7 @@
 // clear answer or a timely close, and none of it stalls other clients.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <thread>
 
@@ -320,6 +321,31 @@ TEST(ConnectionLimitTest, OverTheLimitIs503WithRetryAfterAndLogged) {
   const auto served = exchange(corsd.api_port(), kGood);
   ASSERT_TRUE(served);
   EXPECT_EQ(served->status, 200);
+}
+
+// A client that resets with half a request: the reset comes with the last
+// bytes, which the kernel hands over first (TCP_INQ says nothing is left),
+// and raises no later edge. The connection must go at once, not hold the
+// only --max-connections slot until the header timeout (drained_read.hpp).
+TEST(ConnectionLimitTest, AClientResettingInsideARequestFreesItsSlotAtOnce) {
+  CorsdProcess corsd({"--threads", "1", "--no-demo", "--max-connections", "1", "--header-timeout", "30"});
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    {
+      Client resetting(corsd.api_port());
+      std::this_thread::sleep_for(50ms);  // accepted, and waiting for the request's first bytes
+      resetting.send("GET / HTTP/1.1\r\nHost: a\r\nX-Half: ");
+      const linger reset{1, 0};
+      ASSERT_EQ(::setsockopt(resetting.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+    }  // closed with SO_LINGER 0: a reset right behind the bytes
+    std::optional<HttpResponse> served;
+    for (int i = 0; i < 20; ++i) {
+      served = exchange(corsd.api_port(), kGood);
+      if (served && served->status == 200) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_TRUE(served) << attempt;
+    EXPECT_EQ(served->status, 200) << attempt << ": the reset connection still holds the slot";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, BadInputTest, ::testing::Values(1, 2),

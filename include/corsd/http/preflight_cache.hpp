@@ -52,6 +52,7 @@ class PreflightCache {
   struct Entry {
     const cors::Route* route = nullptr;
     bool private_network = false;
+    std::size_t header_lines = 0;  // 0 or 1 (see keep())
     std::string origin, method, headers;
     std::string fields;
   };

@@ -23,6 +23,15 @@
 // (report_queued_bytes() failed) gives no count, and every read behaves as
 // Asio's own.
 //
+// A reset that came with the last bytes is not counted (the kernel hands
+// the bytes over first, and TCP_INQ says 0), and raises no further edge.
+// So only a read at a message boundary (Read::next_message: nothing of the
+// next request, or of an upstream's answer, is there yet) may report the
+// socket exhausted: the bytes it takes are answered, and the answer's
+// write meets the reset. A read inside a message (Read::rest_of_message)
+// tries the socket first whatever the reactor's flag says, and never clears
+// it: it meets the reset at once, as Asio's own read would.
+//
 // Everything else is Asio's own read (reactive_socket_service_base::
 // async_receive, Boost 1.81): the same operation allocation, completion and
 // work tracking. Per-operation cancellation is not supported; the server
@@ -65,20 +74,30 @@ struct SocketInternals : tcp::socket {
   static constexpr auto kImpl = &SocketInternals::impl_;
 };
 
+}  // namespace detail
+
+// Where a read stands in the stream it reads (see above).
+enum class Read { next_message, rest_of_message };
+
+namespace detail {
+
 template <typename Handler, typename IoExecutor>
 class DrainedReadOp : public net::detail::reactor_op {
  public:
   BOOST_ASIO_DEFINE_HANDLER_PTR(DrainedReadOp);
 
-  DrainedReadOp(net::detail::socket_type socket, net::mutable_buffer buffer, Handler& handler, const IoExecutor& io_ex)
+  DrainedReadOp(net::detail::socket_type socket, net::mutable_buffer buffer, Read where, Handler& handler,
+                const IoExecutor& io_ex)
       : reactor_op(error_code(), &DrainedReadOp::do_perform, &DrainedReadOp::do_complete),
         socket_(socket),
         buffer_(buffer),
+        may_exhaust_(where == Read::next_message),
         handler_(std::move(handler)),
         work_(handler_, io_ex) {}
 
   static status do_perform(reactor_op* base) {
     auto* o = static_cast<DrainedReadOp*>(base);
+    if (o->tried_) return not_done;  // see InitiateDrainedRead
     iovec iov{o->buffer_.data(), o->buffer_.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
     msghdr msg{};
@@ -100,7 +119,7 @@ class DrainedReadOp : public net::detail::reactor_op {
       o->ec_ = boost::asio::error::eof;
       return done_and_exhausted;
     }
-    return left_nothing(msg) ? done_and_exhausted : done;
+    return o->may_exhaust_ && left_nothing(msg) ? done_and_exhausted : done;
   }
 
   // Whether TCP_INQ said that nothing, not even a FIN, is left to read.
@@ -132,24 +151,41 @@ class DrainedReadOp : public net::detail::reactor_op {
  private:
   net::detail::socket_type socket_;
   net::mutable_buffer buffer_;
+  bool may_exhaust_;
+
+ public:
+  // Set while the reactor takes an operation just tried: its own try would
+  // be a second read finding nothing.
+  bool tried_ = false;
+
+ private:
   Handler handler_;
   net::detail::handler_work<Handler, IoExecutor> work_;
 };
 
 struct InitiateDrainedRead {
   template <typename Handler>
-  void operator()(Handler&& handler, Reactor* reactor, tcp::socket* socket, net::mutable_buffer buffer) const {
+  void operator()(Handler&& handler, Reactor* reactor, tcp::socket* socket, net::mutable_buffer buffer,
+                  Read where) const {
     using Op = DrainedReadOp<std::decay_t<Handler>, tcp::socket::executor_type>;
     auto& impl = ((*socket).*SocketInternals::kImpl).get_implementation();
     const bool is_continuation = ::boost_asio_handler_cont_helpers::is_continuation(handler);
     typename Op::ptr p = {std::addressof(handler), Op::ptr::allocate(handler), nullptr};
-    p.p = new (p.v) Op(impl.socket_, buffer, handler, socket->get_executor());
-    if ((impl.state_ & net::detail::socket_ops::non_blocking) != 0 ||
-        net::detail::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, p.p->ec_)) {
-      reactor->start_op(Reactor::read_op, impl.socket_, impl.reactor_data_, p.p, is_continuation,
-                        /*allow_speculative=*/true);
-    } else {
+    p.p = new (p.v) Op(impl.socket_, buffer, where, handler, socket->get_executor());
+    if ((impl.state_ & net::detail::socket_ops::non_blocking) == 0 &&
+        !net::detail::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, p.p->ec_)) {
       reactor->post_immediate_completion(p.p, is_continuation);
+    } else if (where == Read::rest_of_message && p.p->perform() != net::detail::reactor_op::not_done) {
+      // Tried first, past a flag a boundary read may have cleared.
+      reactor->post_immediate_completion(p.p, is_continuation);
+    } else {
+      // One thread runs the io_context: the operation is only queued here,
+      // and performed no sooner than epoll's next report.
+      p.p->tried_ = where == Read::rest_of_message;
+      Op* op = p.p;
+      reactor->start_op(Reactor::read_op, impl.socket_, impl.reactor_data_, op, is_continuation,
+                        /*allow_speculative=*/true);
+      op->tried_ = false;
     }
     p.v = p.p = nullptr;
   }
@@ -169,12 +205,13 @@ inline bool report_queued_bytes(int fd) noexcept {
 }
 
 // Reads into `buffer` (which must not be empty) as socket.async_read_some()
-// would; `reactor`: the one of the socket's io_context.
+// would; `reactor`: the one of the socket's io_context; `where`: whether a
+// new message starts here.
 template <typename Token>
 auto async_read_drained(Reactor& reactor, boost::asio::ip::tcp::socket& socket, boost::asio::mutable_buffer buffer,
-                        Token&& token) {
+                        Read where, Token&& token) {
   return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-      detail::InitiateDrainedRead{}, token, &reactor, &socket, buffer);
+      detail::InitiateDrainedRead{}, token, &reactor, &socket, buffer, where);
 }
 
 }  // namespace corsd::http

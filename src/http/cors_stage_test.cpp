@@ -346,15 +346,26 @@ TEST_F(KeptAnswersTest, OtherMethodsAreNeverAnsweredFromTheKeptAnswers) {
   EXPECT_EQ(app_.calls, 1);
 }
 
-TEST(PreflightCacheTest, ClearForgetsEveryAnswer) {
-  const cors::RouteTable routes = cors::RouteTable::seed();
-  const cors::Route& route = *routes.match("/x");
-  const std::array<std::string_view, 1> headers{"content-type"};
-  cors::CorsRequest request;
-  request.method = "OPTIONS";
-  request.origin = {"https://a.example", 1};
-  request.request_method = {"PUT", 1};
-  request.request_headers = headers;
+// The seed's route and one question for it: a PUT with content-type from
+// https://a.example.
+class PreflightCacheTest : public ::testing::Test {
+ protected:
+  PreflightCacheTest() {
+    put_.method = "OPTIONS";
+    put_.origin = {"https://a.example", 1};
+    put_.request_method = {"PUT", 1};
+    put_.request_headers = headers_;
+  }
+
+  const cors::RouteTable routes_ = cors::RouteTable::seed();
+  const cors::Route& route_ = *routes_.match("/x");
+  const std::array<std::string_view, 1> headers_{"content-type"};
+  cors::CorsRequest put_;
+};
+
+TEST_F(PreflightCacheTest, ClearForgetsEveryAnswer) {
+  const cors::Route& route = route_;
+  const cors::CorsRequest& request = put_;
   PreflightCache cache;
   EXPECT_FALSE(cache.find(route, request));
   cache.keep(route, request, route.policy.decide(request));
@@ -367,15 +378,9 @@ TEST(PreflightCacheTest, ClearForgetsEveryAnswer) {
 
 // Questions that share the kept one's slot (the same method and headers
 // lengths, or any of 64 origins) are told apart by their fields.
-TEST(PreflightCacheTest, OnlyTheSameQuestionFindsAKeptAnswer) {
-  const cors::RouteTable routes = cors::RouteTable::seed();
-  const cors::Route& route = *routes.match("/x");
-  const std::array<std::string_view, 1> headers{"content-type"};
-  cors::CorsRequest kept;
-  kept.method = "OPTIONS";
-  kept.origin = {"https://a.example", 1};
-  kept.request_method = {"PUT", 1};
-  kept.request_headers = headers;
+TEST_F(PreflightCacheTest, OnlyTheSameQuestionFindsAKeptAnswer) {
+  const cors::Route& route = route_;
+  const cors::CorsRequest& kept = put_;
   PreflightCache cache;
   cache.keep(route, kept, route.policy.decide(kept));
   ASSERT_TRUE(cache.find(route, kept));

@@ -3,7 +3,6 @@
 #include <functional>
 
 #include "corsd/http/cors_stage.hpp"
-#include "corsd/http/response_head.hpp"
 
 namespace corsd::http {
 namespace {
@@ -51,10 +50,10 @@ void PreflightCache::keep(const cors::Route& route, const cors::CorsRequest& req
     return;
   }
   Entry& e = entries_[slot(route, request)];
-  ResponseHead head;
-  apply_cors(decision, head);
+  scratch_.clear();
+  apply_cors(decision, scratch_);
   e.fields.clear();
-  serialize_fields(head, e.fields);
+  serialize_fields(scratch_, e.fields);
   e.route = &route;
   e.private_network = request.request_private_network.present();
   e.header_lines = request.request_headers.size();

@@ -19,7 +19,7 @@ void Response::send(std::initializer_list<std::string_view> parts) {
   std::uint64_t length = 0;
   for (auto part : parts) length += part.size();
   content_length_ = length;
-  if (context_.version != 20) serialize_head(head_, context_, {Framing::Kind::length, length}, out_);
+  if (!over_http2()) serialize_head(head_, context_, {Framing::Kind::length, length}, out_);
   if (context_.head || status_has_no_body(head_.status)) return;
   for (auto part : parts) out_.append(part);
   body_bytes_ = length;

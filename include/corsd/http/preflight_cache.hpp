@@ -13,7 +13,7 @@
 //
 // Direct-mapped, kSlots entries per worker: a flood of distinct questions
 // costs a decision each, as without the cache, and no more memory than the
-// longest answer per slot. Entries name their route by address, so the
+// longest answer per slot (once warm, keeping one allocates nothing). Entries name their route by address, so the
 // cache is cleared whenever the routes are replaced.
 
 #include <array>
@@ -25,6 +25,7 @@
 #include "corsd/cors/decision.hpp"
 #include "corsd/cors/request.hpp"
 #include "corsd/cors/route_table.hpp"
+#include "corsd/http/response_head.hpp"
 
 namespace corsd::http {
 
@@ -62,6 +63,7 @@ class PreflightCache {
   static bool matches(const Entry& e, const cors::Route& route, const cors::CorsRequest& request) noexcept;
 
   std::array<Entry, kSlots> entries_;
+  ResponseHead scratch_;  // where keep() puts an answer together: its storage is kept
 };
 
 }  // namespace corsd::http

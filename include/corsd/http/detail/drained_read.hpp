@@ -62,6 +62,9 @@ namespace corsd::http {
 // The io_context's epoll reactor: what async_read_drained() reads through.
 using Reactor = boost::asio::detail::reactor;
 
+// Where a read stands in the stream it reads (see above).
+enum class Read { next_message, rest_of_message };
+
 namespace detail {
 
 namespace net = boost::asio;
@@ -74,12 +77,7 @@ struct SocketInternals : tcp::socket {
   static constexpr auto kImpl = &SocketInternals::impl_;
 };
 
-}  // namespace detail
-
-// Where a read stands in the stream it reads (see above).
-enum class Read { next_message, rest_of_message };
-
-namespace detail {
+struct InitiateDrainedRead;
 
 template <typename Handler, typename IoExecutor>
 class DrainedReadOp : public net::detail::reactor_op {
@@ -149,16 +147,14 @@ class DrainedReadOp : public net::detail::reactor_op {
   }
 
  private:
+  friend struct InitiateDrainedRead;
+
   net::detail::socket_type socket_;
   net::mutable_buffer buffer_;
   bool may_exhaust_;
-
- public:
   // Set while the reactor takes an operation just tried: its own try would
   // be a second read finding nothing.
   bool tried_ = false;
-
- private:
   Handler handler_;
   net::detail::handler_work<Handler, IoExecutor> work_;
 };

@@ -1,6 +1,7 @@
 #include "request_parser.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "corsd/cors/detail/token.hpp"
 #include "error_answers.hpp"
@@ -75,19 +76,19 @@ void read_later_minor_as_http11(std::span<char> data) noexcept {
   }
 }
 
-RequestStorage::RequestStorage(const Limits& limits) {
-  head_.reserve(limits.header_bytes);
+RequestStorage::RequestStorage(const Limits& limits)
+    : head_(std::make_unique_for_overwrite<char[]>(limits.header_bytes)), head_capacity_(limits.header_bytes) {
   fields.reserve(limits.header_fields);
 }
 
 std::size_t RequestStorage::capacity() const noexcept {
-  return head_.capacity() + fields.capacity() * sizeof(Field) + body.capacity() + path_.capacity();
+  return head_capacity_ + fields.capacity() * sizeof(Field) + body.capacity() + path_.capacity();
 }
 
 void RequestStorage::normalize() { normalized = normalize_target(target, path_); }
 
 void RequestStorage::clear() noexcept {
-  head_.clear();
+  head_size_ = 0;
   fields.clear();
   // A large body's buffer is given back rather than kept for every request.
   if (body.capacity() > 64 * 1024) {
@@ -106,10 +107,11 @@ void RequestStorage::clear() noexcept {
 }
 
 bool RequestStorage::store(std::string_view s, std::string_view& out) noexcept {
-  if (head_.capacity() - head_.size() < s.size()) return false;
-  const std::size_t at = head_.size();
-  head_.append(s);
-  out = std::string_view(head_).substr(at, s.size());
+  if (head_capacity_ - head_size_ < s.size()) return false;
+  char* at = head_.get() + head_size_;
+  if (!s.empty()) std::memcpy(at, s.data(), s.size());  // an empty view may have no data
+  head_size_ += s.size();
+  out = std::string_view(at, s.size());
   return true;
 }
 

@@ -7,6 +7,7 @@
 
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,7 +61,12 @@ class RequestStorage {
   bool tls = false;  // the connection's, kept across requests
 
  private:
-  std::string head_;  // reserved once; never grows, so the views stay valid
+  // The head store: allocated once at the header limit and never grown, so
+  // the views into it stay valid; copied into with memcpy alone (every field
+  // of every request passes here).
+  std::unique_ptr<char[]> head_;
+  std::size_t head_size_ = 0;
+  std::size_t head_capacity_ = 0;
   std::string path_;  // the normalized path, when it differs from the target's
 };
 

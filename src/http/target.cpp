@@ -1,6 +1,8 @@
 #include "corsd/http/target.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 
 namespace corsd::http {
 namespace {
@@ -12,20 +14,38 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-bool unreserved(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~';
+// RFC 3986 §2.2-2.3 character classes, one table load per byte: every
+// request's path and Host pass through here.
+enum CharClass : std::uint8_t { kUnreserved = 1, kSubDelim = 2 };
+
+constexpr std::array<std::uint8_t, 256> kCharClasses = [] {
+  std::array<std::uint8_t, 256> classes{};
+  for (int c = 0; c < 256; ++c) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (alnum) classes[static_cast<std::size_t>(c)] = kUnreserved;
+  }
+  for (const char c : std::string_view("-._~")) classes[static_cast<unsigned char>(c)] = kUnreserved;
+  for (const char c : std::string_view("!$&'()*+,;=")) classes[static_cast<unsigned char>(c)] = kSubDelim;
+  return classes;
+}();
+
+bool unreserved(char c) noexcept { return kCharClasses[static_cast<unsigned char>(c)] == kUnreserved; }
+
+// Whether `rest`, what follows a "/." in a path, makes that a "." or ".."
+// segment (possibly with parameters).
+bool dot_segment_follows(std::string_view rest) noexcept {
+  const auto ends_segment = [](char c) { return c == '/' || c == ';'; };
+  return rest.empty() || ends_segment(rest[0]) || (rest[0] == '.' && (rest.size() == 1 || ends_segment(rest[1])));
 }
 
-// Whether `path` can change under normalization: it holds a percent sign
-// or a segment starting with ".". Most paths have neither and are used as
-// they are.
+// Whether `path` can change under normalization: it holds a percent sign, a
+// backslash, or a segment starting with ".". Most paths have none and are
+// used as they are; one pass tells.
 bool needs_normalizing(std::string_view path) noexcept {
-  if (path.find_first_of("%\\") != std::string_view::npos) return true;
-  const auto ends_segment = [](char c) { return c == '/' || c == ';'; };
-  for (std::size_t at = path.find("/."); at != std::string_view::npos; at = path.find("/.", at + 1)) {
-    const std::string_view rest = path.substr(at + 2);
-    if (rest.empty() || ends_segment(rest[0]) || (rest[0] == '.' && (rest.size() == 1 || ends_segment(rest[1])))) {
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const char c = path[i];
+    if (c == '%' || c == '\\') return true;
+    if (c == '/' && i + 1 < path.size() && path[i + 1] == '.' && dot_segment_follows(path.substr(i + 2))) {
       return true;
     }
   }
@@ -93,12 +113,10 @@ bool remove_dot_segments(std::string& path) {
   return true;
 }
 
-bool sub_delim(char c) noexcept { return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos; }
-
 bool valid_reg_name(std::string_view name) noexcept {
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
-    if (unreserved(c) || sub_delim(c)) continue;
+    if (kCharClasses[static_cast<unsigned char>(c)] != 0) continue;  // unreserved or sub-delims
     if (c == '%' && i + 2 < name.size() && hex_value(name[i + 1]) >= 0 && hex_value(name[i + 2]) >= 0) {
       i += 2;
       continue;

@@ -31,6 +31,9 @@ constexpr std::array<std::uint8_t, 256> kCharClasses = [] {
 
 bool unreserved(char c) noexcept { return kCharClasses[static_cast<unsigned char>(c)] == kUnreserved; }
 
+// What a reg-name may hold besides percent-encodings (RFC 3986 §3.2.2).
+bool unreserved_or_sub_delim(char c) noexcept { return kCharClasses[static_cast<unsigned char>(c)] != 0; }
+
 // Whether `rest`, what follows a "/." in a path, makes that a "." or ".."
 // segment (possibly with parameters).
 bool dot_segment_follows(std::string_view rest) noexcept {
@@ -116,7 +119,7 @@ bool remove_dot_segments(std::string& path) {
 bool valid_reg_name(std::string_view name) noexcept {
   for (std::size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
-    if (kCharClasses[static_cast<unsigned char>(c)] != 0) continue;  // unreserved or sub-delims
+    if (unreserved_or_sub_delim(c)) continue;
     if (c == '%' && i + 2 < name.size() && hex_value(name[i + 1]) >= 0 && hex_value(name[i + 2]) >= 0) {
       i += 2;
       continue;

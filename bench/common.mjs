@@ -309,6 +309,12 @@ export const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 export const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+// "median (min-max)" of `xs`.
+export const spread = (xs, digits) => {
+  const fin = xs.filter(Number.isFinite);
+  if (fin.length < 2) return fmt(median(xs), digits);
+  return `${fmt(median(xs), digits)} (${fmt(Math.min(...fin), digits)}-${fmt(Math.max(...fin), digits)})`;
+};
 
 // chart.png in `dir`: req/s and CPU µs per request at 64 connections, one
 // cluster per workload, one bar per server (medians keyed workload/64/server).

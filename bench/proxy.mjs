@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BODY, ECHO_PREFIX, NGINX_ECHO, ORIGIN, REQUESTS, ROOT, chart, curlRequest, fmt, freePort, measure,
-  median, nginxPreamble, nginxPreflight, start, stopServer, treeCpuSeconds, treePeakRssKiB, waitForIdle,
+  median, nginxPreamble, nginxPreflight, spread, start, stopServer, treeCpuSeconds, treePeakRssKiB, waitForIdle,
 } from './common.mjs';
 
 const SERVERS = ['corsd', 'nginx', 'haproxy'];
@@ -252,12 +252,6 @@ async function measureDownload(options, workdir, upstream) {
 
 // ---------------------------------------------------------------------------
 // Reporting
-
-const spread = (xs, digits) => {
-  const fin = xs.filter(Number.isFinite);
-  if (fin.length < 2) return fmt(median(xs), digits);
-  return `${fmt(median(xs), digits)} (${fmt(Math.min(...fin), digits)}-${fmt(Math.max(...fin), digits)})`;
-};
 
 function summarize(runs) {
   const medians = {};

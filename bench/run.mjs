@@ -15,6 +15,7 @@
 //   bench/run --tls                # corsd and nginx over HTTPS: h2 and TLS preflights, handshakes (bench/tls.mjs)
 //   bench/run --nginx-module       # nginx with corsd's module vs the add_header recipe; the Beast adapter vs --bare
 //                                  # (bench/nginx_module.mjs)
+//   bench/run --scale              # 10,000 routes, 100,000 origins or patterns against one of each (bench/scale.mjs)
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,8 +44,9 @@ function parseArgs(argv) {
     else if (a === '--proxy') o.proxy = true;
     else if (a === '--tls') o.tls = true;
     else if (a === '--nginx-module') o.nginxModule = true;
+    else if (a === '--scale') o.scale = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: bench/run [--proxy | --tls | --nginx-module] [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--threads 1|2] [--quick]');
+      console.log('usage: bench/run [--proxy | --tls | --nginx-module | --scale] [--rounds N] [--duration SECONDS] [--warmup SECONDS] [--threads 1|2] [--quick]');
       process.exit(0);
     } else {
       console.error(`bench/run: unknown argument ${a} (try --help)`);
@@ -52,9 +54,11 @@ function parseArgs(argv) {
     }
   }
   if (![1, 2].includes(o.threads)) throw new Error('--threads must be 1 or 2');
-  if ([o.proxy, o.tls, o.nginxModule].filter(Boolean).length > 1) throw new Error('--proxy, --tls and --nginx-module are separate runs: give one');
-  if ((o.proxy || o.tls || o.nginxModule) && o.threads !== 1) {
-    throw new Error('--proxy, --tls and --nginx-module measure one thread / worker only');
+  if ([o.proxy, o.tls, o.nginxModule, o.scale].filter(Boolean).length > 1) {
+    throw new Error('--proxy, --tls, --nginx-module and --scale are separate runs: give one');
+  }
+  if ((o.proxy || o.tls || o.nginxModule || o.scale) && o.threads !== 1) {
+    throw new Error('--proxy, --tls, --nginx-module and --scale measure one thread / worker only');
   }
   return o;
 }
@@ -229,6 +233,7 @@ async function main() {
   if (options.proxy) return (await import('./proxy.mjs')).main(options);
   if (options.tls) return (await import('./tls.mjs')).main(options);
   if (options.nginxModule) return (await import('./nginx_module.mjs')).main(options);
+  if (options.scale) return (await import('./scale.mjs')).main(options);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = join(ROOT, 'bench/results', `${stamp}${options.threads === 2 ? '-threads2' : ''}`);
   mkdirSync(outDir, { recursive: true });

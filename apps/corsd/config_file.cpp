@@ -53,6 +53,9 @@ std::string load_config_file(const std::string& path, Options& options) {
   if (!config::parse_toml(r, path, root, "check the path given to --config")) return r.error();
   const auto sections = config_sections();
   if (!r.known_keys(root, "the top level", {sections.begin(), sections.end()})) return r.error();
+  // A file states what it serves: the demo runs where it has a [demo]
+  // section (and that does not say enabled = false), never by default.
+  options.demo_enabled = root.contains("demo");
   for (const std::string_view section : sections) {
     const toml::node* node = root.get(section);
     if (node == nullptr || section == "routes") continue;

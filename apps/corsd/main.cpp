@@ -78,12 +78,13 @@ int main(int argc, char** argv) {
   // Both logs are declared before the server, so they outlive the workers and write their last lines.
   // The debug log goes to standard error through per-worker queues like the access log's: a stderr
   // nobody reads drops lines (counted on /metrics) and never stalls a worker.
+  // The workers' warnings take the same way, whatever the log level.
   corsd::http::AccessLog debug_log(options.threads, 256 * 1024);
+  if (std::string e = debug_log.configure("/dev/stderr", corsd::http::AccessLogFormat::json); !e.empty()) {
+    return fail(e);
+  }
   corsd::app::WorkerRejectionSink on_rejection;
   if (options.log_level == corsd::cli::LogLevel::debug) {
-    if (std::string e = debug_log.configure("/dev/stderr", corsd::http::AccessLogFormat::json); !e.empty()) {
-      return fail(e);
-    }
     on_rejection = [&debug_log](unsigned worker, std::string_view line) {
       debug_log.append(worker, "corsd: debug: " + std::string(line) + "\n");
     };
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   if (const std::string warning = corsd::cli::raise_file_limit(descriptors); !warning.empty()) {
     corsd::cli::log_line(warning, "warning: ");
   }
-  corsd::http::Server server({options.limits, options.threads, &access_log});
+  corsd::http::Server server({options.limits, options.threads, &access_log, &debug_log});
   if (tls) server.use_tls(tls);
   // The API and the demo speak HTTPS with certificates; the admin endpoints stay plain HTTP.
   const corsd::http::ListenOptions public_listener{.tls = tls != nullptr};

@@ -133,6 +133,18 @@ bool any_given(const std::vector<FlagInput>& inputs) {
   return std::any_of(inputs.begin(), inputs.end(), [](const FlagInput& in) { return in.option && in.option->count(); });
 }
 
+// Whether a flag of a [demo] setting other than --no-demo is given
+// (--demo-listen, ...): with a config file, that asks for the demo as a
+// [demo] section does.
+bool asks_for_the_demo(const std::vector<FlagInput>& inputs) {
+  const auto settings = server_settings();
+  for (std::size_t i = 0; i < settings.size(); ++i) {
+    const FlagInput& in = inputs[i];
+    if (settings[i].section == "demo" && !settings[i].flag_negates && in.option && in.option->count()) return true;
+  }
+  return false;
+}
+
 // The route the policy flags describe, if they are given. Returns an error
 // message, or empty.
 std::string apply_policy_flags(const std::vector<FlagInput>& inputs, Options& o) {
@@ -216,6 +228,7 @@ Parsed parse(int argc, char** argv) {
   if (!file.empty()) {
     if (std::string e = load_config_file(file, o); !e.empty()) return error_exit(e);
   }
+  if (!file.empty() && asks_for_the_demo(server_inputs)) o.demo_enabled = true;
   apply_flags(server_settings(), server_inputs, o);
   if (std::string e = apply_policy_flags(route_inputs, o); !e.empty()) return error_exit(e);
   if (o.tls_cert.empty() != o.tls_key.empty()) {

@@ -1,6 +1,7 @@
 #include "settings.hpp"
 
 #include "corsd/config/detail/setting_field.hpp"
+#include "corsd/cors/detail/origin.hpp"
 #include "corsd/proxy/upstream.hpp"
 
 // Every setting of corsd, in the order --help, --check-config and the
@@ -41,11 +42,11 @@ std::optional<Problem> check_ip_address(std::string_view text) {
 // An SNI name: a DNS name (RFC 1035 limits) or "*." before one.
 std::optional<Problem> check_server_name(std::string_view text) {
   std::string_view name = text.starts_with("*.") ? text.substr(2) : text;
-  bool ok = !name.empty() && name.size() <= 253;
+  bool ok = !name.empty() && name.size() <= cors::kMaxDomain;
   for (std::size_t at = 0; ok && at <= name.size();) {
     const std::size_t dot = std::min(name.find('.', at), name.size());
     const std::string_view label = name.substr(at, dot - at);
-    ok = !label.empty() && label.size() <= 63 && label.front() != '-' && label.back() != '-' &&
+    ok = !label.empty() && label.size() <= cors::kMaxLabel && label.front() != '-' && label.back() != '-' &&
          std::all_of(label.begin(), label.end(), [](char c) {
            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
          });
@@ -110,7 +111,7 @@ const ServerSetting kServerSettings[] = {
          .key = "min_body_rate",
          .flag = "--min-body-rate",
          .type = T::integer,
-         .help = "Slowest average request body in bytes per second once body_timeout has passed (0: none)",
+         .help = "Slowest request body in bytes per second, over each body_timeout from its head (0: none)",
          .applies = A::on_restart,
          .min = 0,
          .max = std::int64_t{1} << 30}),
@@ -217,7 +218,8 @@ const ServerSetting kServerSettings[] = {
                                     .key = "enabled",
                                     .flag = "--no-demo",
                                     .type = T::boolean,
-                                    .help = "Serve the demo page; --no-demo serves the API only",
+                                    .help = "Serve the demo page; --no-demo serves the API only. With a config "
+                                            "file, only where it has a [demo] section or a --demo-* flag is given",
                                     .applies = A::on_restart,
                                     .flag_negates = true}),
     server<&Options::demo>(

@@ -67,6 +67,14 @@ boost::asio::awaitable<void> Gateway::stream(http::Exchange& exchange) {
   co_await proxy_.forward(exchange, *site->target(*route).upstream, site->proxy, decision);
 }
 
+bool Gateway::cors_for_error(const http::Request& head, cors::Decision& out) {
+  const cors::Route* route = site_->routes.match(head.path);
+  if (route == nullptr) return false;
+  out = cors_.decide(*route, head, /*report=*/false);
+  // A preflight carries no body to be at fault: its own answer says more.
+  return out.kind != cors::DecisionKind::preflight_accepted && out.kind != cors::DecisionKind::preflight_rejected;
+}
+
 http::HandlerFactory Gateways::factory() {
   return [this](http::WorkerContext& worker) {
     http::RejectionSink sink;

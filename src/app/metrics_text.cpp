@@ -176,7 +176,8 @@ void write_reloads(Writer& w, const ReloadStats& reloads) {
 
 void write_debug_log(Writer& w, const http::AccessLog& log) {
   w.single("corsd_debug_log_dropped_total", "counter",
-           "Debug log lines (log_level = \"debug\") dropped: standard error did not take them in time.",
+           "Lines for standard error from the workers (debug lines, warnings) dropped: it did not take them in "
+           "time.",
            static_cast<double>(log.dropped()));
 }
 

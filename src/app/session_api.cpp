@@ -4,7 +4,9 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
 
 namespace corsd::app {
 namespace {
@@ -18,7 +20,11 @@ IdText random_id() {
   std::uint64_t value = 0;
   for (std::size_t got = 0; got < sizeof value;) {
     const ssize_t n = ::getrandom(reinterpret_cast<char*>(&value) + got, sizeof value - got, 0);
-    if (n > 0) got += static_cast<std::size_t>(n);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (errno != EINTR) {
+      std::abort();  // no CSPRNG (a kernel before 3.17): never hand out guessable session ids
+    }
   }
   IdText text;
   for (char& c : text) {

@@ -35,4 +35,18 @@ bool is_forbidden_request_header(std::string_view h) noexcept {
   return starts("proxy-") || starts("sec-");
 }
 
+bool is_response_only_header(std::string_view h) noexcept {
+  static constexpr std::string_view kResponseOnly[] = {
+      "accept-ranges", "age",    "authentication-info", "etag",        "last-modified", "location",
+      "retry-after",   "server", "set-cookie",          "set-cookie2", "vary",          "www-authenticate"};
+  for (auto f : kResponseOnly) {
+    if (ascii_iequals(h, f)) return true;
+  }
+  // Access-Control-Request-* are the preflight's own request fields
+  // (forbidden to script); every other Access-Control-* is an answer.
+  constexpr std::string_view kCors = "access-control-";
+  return h.size() > kCors.size() && ascii_iequals(h.substr(0, kCors.size()), kCors) &&
+         !ascii_iequals(h.substr(0, kCors.size() + 8), "access-control-request-");
+}
+
 }  // namespace corsd::cors

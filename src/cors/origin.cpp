@@ -18,21 +18,18 @@ bool is_scheme(std::string_view s) noexcept {
 }
 
 bool is_domain(std::string_view h) noexcept {
-  if (h.empty() || h.front() == '.' || h.front() == '-' || h.back() == '.') return false;
-  if (h.find("..") != std::string_view::npos) return false;
-  return std::all_of(h.begin(), h.end(),
-                     [](char c) { return is_lower_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_'; });
-}
-
-// A host as a URL parser serializes it: a lowercase ASCII domain (punycode
-// already applied), an IPv4 address, or a bracketed IPv6 address.
-bool is_serialized_host(std::string_view h) noexcept {
-  if (!h.empty() && h.front() == '[') {
-    if (h.size() < 4 || h.back() != ']') return false;
-    return std::all_of(h.begin() + 1, h.end() - 1,
-                       [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || c == ':' || c == '.'; });
+  if (h.empty() || h.size() > kMaxDomain || h.front() == '-') return false;
+  std::size_t label = 0;
+  for (const char c : h) {
+    if (c == '.') {
+      if (label == 0) return false;  // a leading dot or ".."
+      label = 0;
+      continue;
+    }
+    if (!is_lower_alpha(c) && !is_digit(c) && c != '-' && c != '_') return false;
+    if (++label > kMaxLabel) return false;
   }
-  return is_domain(h);
+  return label > 0;  // no trailing dot
 }
 
 bool is_port(std::string_view p) noexcept {
@@ -114,6 +111,55 @@ bool parse_ipv6(std::string_view text, unsigned (&pieces)[8]) noexcept {
   return true;
 }
 
+// The longest IPv6 address as the URL Standard serializes it, in brackets.
+constexpr std::size_t kMaxBracketedIpv6 = 41;
+
+// Writes `pieces` as the URL Standard serializes an IPv6 address, in
+// brackets: eight lowercase hex pieces without leading zeros, the first
+// longest run of two or more zero pieces compressed to "::", never a dotted
+// IPv4 tail (inet_ntop writes "::ffff:1.2.3.4"; a browser sends
+// "::ffff:102:304"). Returns the length written (at most kMaxBracketedIpv6).
+std::size_t write_ipv6(const unsigned (&pieces)[8], char* out) noexcept {
+  int best = -1, best_len = 1;
+  for (int i = 0; i < 8;) {
+    int j = i;
+    while (j < 8 && pieces[j] == 0) ++j;
+    if (j - i > best_len) best = i, best_len = j - i;
+    i = j == i ? i + 1 : j;
+  }
+  char* at = out;
+  *at++ = '[';
+  for (int i = 0; i < 8; ++i) {
+    if (i == best) {
+      if (i == 0) *at++ = ':';
+      *at++ = ':';
+      i += best_len - 1;
+      continue;
+    }
+    at = std::to_chars(at, at + 4, pieces[i], 16).ptr;
+    if (i < 7) *at++ = ':';
+  }
+  *at++ = ']';
+  return static_cast<std::size_t>(at - out);
+}
+
+// Whether `h` is a bracketed IPv6 address exactly as a browser serializes
+// it: "[::1]", never "[::::]", "[0::1]" or "[::ffff:1.2.3.4]".
+bool is_serialized_ipv6(std::string_view h) noexcept {
+  if (h.size() < 4 || h.size() > kMaxBracketedIpv6 || h.back() != ']') return false;
+  unsigned pieces[8];
+  if (!parse_ipv6(h.substr(1, h.size() - 2), pieces)) return false;
+  char canonical[kMaxBracketedIpv6];
+  return h == std::string_view(canonical, write_ipv6(pieces, canonical));
+}
+
+// A host as a URL parser serializes it: a lowercase ASCII domain (punycode
+// already applied), an IPv4 address, or a bracketed IPv6 address.
+bool is_serialized_host(std::string_view h) noexcept {
+  if (!h.empty() && h.front() == '[') return is_serialized_ipv6(h);
+  return is_domain(h);
+}
+
 struct OriginParts {
   std::string_view scheme, host, port;
 };
@@ -142,34 +188,23 @@ bool default_port(std::string_view scheme, std::string_view port) noexcept {
 
 ParsedOriginRule refuse(std::string error, std::string fix) { return {{}, std::move(error), std::move(fix)}; }
 
-// IPv6 as the URL Standard serializes it, which browsers put in Origin:
-// eight lowercase hex pieces without leading zeros, the first longest run of
-// two or more zero pieces compressed to "::", never a dotted IPv4 tail
-// (inet_ntop writes "::ffff:1.2.3.4"; a browser sends "::ffff:102:304").
-// Returns "" when `bracketed` is not IPv6.
+// IPv6 as browsers put it in Origin (write_ipv6()); "" when `bracketed` is
+// not IPv6.
 std::string canonical_ipv6(std::string_view bracketed) {
   unsigned pieces[8];
   if (!parse_ipv6(bracketed.substr(1, bracketed.size() - 2), pieces)) return {};
-  int best = -1, best_len = 1;
-  for (int i = 0; i < 8;) {
-    int j = i;
-    while (j < 8 && pieces[j] == 0) ++j;
-    if (j - i > best_len) best = i, best_len = j - i;
-    i = j == i ? i + 1 : j;
+  char canonical[kMaxBracketedIpv6];
+  return std::string(canonical, write_ipv6(pieces, canonical));
+}
+
+bool longer_than_dns_allows(std::string_view host) noexcept {
+  if (host.size() > kMaxDomain) return true;
+  for (std::size_t at = 0; at < host.size();) {
+    const std::size_t dot = std::min(host.find('.', at), host.size());
+    if (dot - at > kMaxLabel) return true;
+    at = dot + 1;
   }
-  std::string out = "[";
-  for (int i = 0; i < 8; ++i) {
-    if (i == best) {
-      out += i == 0 ? "::" : ":";
-      i += best_len - 1;
-      continue;
-    }
-    char hex[8];
-    const auto end = std::to_chars(hex, hex + sizeof hex, pieces[i], 16).ptr;
-    out.append(hex, end);
-    if (i < 7) out += ':';
-  }
-  return out + "]";
+  return false;
 }
 
 ParsedOriginRule parse_host(OriginRule& r, std::string host) {
@@ -190,6 +225,11 @@ ParsedOriginRule parse_host(OriginRule& r, std::string host) {
                   "write \"https://*.example.com\" for every subdomain of example.com");
   }
   if (!host.empty() && host.front() == '[') host = canonical_ipv6(host);
+  if (longer_than_dns_allows(host)) {
+    return refuse("the host is longer than DNS allows (" + std::to_string(kMaxDomain) + " characters, " +
+                      std::to_string(kMaxLabel) + " a label)",
+                  "write the host the browser's page is served from");
+  }
   if (!is_serialized_host(host)) {
     return refuse("the host is not a valid domain or IP address", "write it like \"https://app.example.com\"");
   }
@@ -257,7 +297,8 @@ OriginMatcher OriginMatcher::listed(const std::vector<OriginRule>& rules) {
   m.mode_ = Mode::listed;
   for (const auto& rule : rules) {
     if (rule.is_pattern()) {
-      m.patterns_.push_back(rule);
+      m.patterns_[rule.host].push_back(rule);
+      m.pattern_host_lengths_.set(rule.host.size());  // at most kMaxDomain: a serialized host
     } else {
       m.exact_.insert(rule.text);
     }
@@ -280,19 +321,22 @@ bool OriginMatcher::matches_pattern(std::string_view origin) const noexcept {
   if (patterns_.empty() || !is_serialized_origin(origin)) return false;
   OriginParts p;
   split_origin(origin, p);
-  for (const auto& rule : patterns_) {
-    if (p.scheme != rule.scheme) continue;
-    if (!rule.any_port && p.port != rule.port) continue;
-    if (!rule.any_subdomain) {
-      if (p.host == rule.host) return true;
-      continue;
+  // The host itself, for patterns of any port; then each suffix after a dot
+  // (one or more whole labels before it, never the apex), for subdomain
+  // patterns.
+  for (std::size_t start = 0; start < p.host.size();) {
+    const std::string_view key = p.host.substr(start);
+    if (pattern_host_lengths_.test(key.size())) {
+      if (const auto it = patterns_.find(key); it != patterns_.end()) {
+        for (const auto& rule : it->second) {
+          if (rule.any_subdomain != (start > 0) || p.scheme != rule.scheme) continue;
+          if (rule.any_port || p.port == rule.port) return true;
+        }
+      }
     }
-    // One or more whole labels before ".base": never the apex itself.
-    const std::size_t base = rule.host.size();
-    if (p.host.size() > base + 1 && p.host.substr(p.host.size() - base) == rule.host &&
-        p.host[p.host.size() - base - 1] == '.') {
-      return true;
-    }
+    const std::size_t dot = p.host.find('.', start);
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
   }
   return false;
 }

@@ -132,17 +132,19 @@ std::optional<PolicyError> check_header_names(const std::vector<std::string>& na
       continue;
     }
     if (!is_token(h)) return PolicyError{std::string(field), "\"" + h + "\" is not a header name", "remove it", i};
-    if (is_forbidden_request_header(h) && field == "allow_headers") {
-      return PolicyError{std::string(field), h + " is a forbidden request header: scripts can never set it",
-                         "remove it", i};
-    }
-    // The answer's own CORS fields (Access-Control-Allow-Origin, ...) in
-    // allow_headers mean the policy was written the wrong way round.
-    if (field == "allow_headers" && h.size() > 15 &&
-        ascii_iequals(std::string_view(h).substr(0, 15), "access-control-")) {
+    if (field != "allow_headers") continue;
+    // The answer's fields (Access-Control-Allow-Origin, Set-Cookie, ...)
+    // in allow_headers mean the policy was written the wrong way round.
+    if (is_response_only_header(h)) {
       return PolicyError{std::string(field),
                          h + " is a response header: the server sends it, a request never carries it",
-                         "remove it (corsd sends the Access-Control-* answers itself)", i};
+                         "remove it (corsd sends the Access-Control-* answers itself; expose_headers lets scripts "
+                         "read an answer's fields)",
+                         i};
+    }
+    if (is_forbidden_request_header(h)) {
+      return PolicyError{std::string(field), h + " is a forbidden request header: scripts can never set it",
+                         "remove it", i};
     }
   }
   return std::nullopt;

@@ -109,10 +109,35 @@ TEST(SeedPolicyTest, NullOriginIsNeverEchoed) {
 }
 
 TEST(SeedPolicyTest, MalformedOriginIsNeverEchoed) {
-  const Decision d = Policy::seed().decide(actual("GET", "http://a.com/path").build());
-  EXPECT_EQ(d.kind, DecisionKind::actual_rejected);
-  EXPECT_EQ(d.reason, RejectReason::origin_malformed);
-  EXPECT_TRUE(d.headers.empty());
+  const std::vector<std::string> malformed = {"http://a.com/path",
+                                              "http://[::::]",
+                                              "http://[1.2.3.4]",
+                                              "http://[0::1]",
+                                              "https://" + std::string(254, 'a'),
+                                              "https://" + std::string(64, 'a') + ".com"};
+  for (const std::string& origin : malformed) {
+    const Decision d = Policy::seed().decide(actual("GET", origin).build());
+    EXPECT_EQ(d.kind, DecisionKind::actual_rejected) << origin;
+    EXPECT_EQ(d.reason, RejectReason::origin_malformed) << origin;
+    EXPECT_TRUE(d.headers.empty()) << origin;
+  }
+}
+
+// The limits of max_age at their edges: 0 is sent as 0 (it tells browsers
+// not to cache), 86400 as 86400, and 86401 is refused (policy refusals).
+TEST(MaxAgeTest, ZeroAndTheLargestAreSentAsWritten) {
+  for (const unsigned age : {0u, 86400u}) {
+    PolicySpec s = listed_spec();
+    s.max_age_seconds = age;
+    const Decision d = make(s).decide(preflight("https://app.example.com", "PUT").build());
+    ASSERT_EQ(d.kind, DecisionKind::preflight_accepted);
+    EXPECT_EQ(to_map(d)["Access-Control-Max-Age"], std::to_string(age));
+  }
+  PolicySpec none = listed_spec();
+  none.max_age_seconds.reset();
+  EXPECT_EQ(
+      to_map(make(none).decide(preflight("https://app.example.com", "PUT").build())).count("Access-Control-Max-Age"),
+      0u);
 }
 
 // --- Fetch Standard §3.3: what a preflight is --------------------------------

@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 
+#include "corsd/cors/decision.hpp"
 #include "corsd/cors/detail/token.hpp"
 #include "corsd/http/chunked.hpp"
 #include "corsd/http/detail/drained_read.hpp"
@@ -453,6 +454,8 @@ auto Connection<Socket>::serve_buffered() -> Step {
     if (!head_planned_ && b_->parser->is_header_done()) {
       head_planned_ = true;
       head_at_ = clock::now();
+      rate_window_end_ = head_at_ + worker_.limits().body_timeout;
+      rate_window_base_ = 0;
       b_->note.clear();
       if (const Step step = on_head(); step != Step::need_more) return step;
     }
@@ -498,7 +501,11 @@ bool Connection<Socket>::answer() {
   context.note = &b_->note;
   Response response(b_->out, b_->response, context);
   try {
-    handler_.handle(request, response);
+    if (request.target == "*") {
+      answer_server_options(response);  // OPTIONS *, the only method the parser lets "*" through with
+    } else {
+      handler_.handle(request, response);
+    }
   } catch (...) {
     response.close_connection();
   }
@@ -547,6 +554,12 @@ void Connection<Socket>::answer_error(unsigned status, std::string_view message)
   context.keep_alive = false;
   b_->response.clear();
   Response response(b_->out, b_->response, context);
+  // Once the head is in, the route's CORS: the browser then shows this
+  // status rather than a CORS error.
+  cors::Decision decision;
+  if (b_->parser && b_->parser->is_header_done() && handler_.cors_for_error(b_->request.view(), decision)) {
+    response.use_cors(&decision);
+  }
   http::answer_error(response, {status, message});
   count_response(status);
   if (worker_.logging()) log_access(nullptr, status, response.body_bytes());
@@ -637,14 +650,24 @@ void Connection<Socket>::arm_read_deadline() {
   }
 }
 
+// min_body_rate over consecutive windows of body_timeout, the first from
+// the head: each must bring its rate times its length in bytes, so that a
+// burst cannot buy a long trickle after it (an average since the head let
+// 1 MiB sent at once earn half an hour at 500 bytes a second). A window
+// ends at the first read past its end that finds it had enough.
 template <typename Socket>
-clock::time_point Connection<Socket>::body_rate_deadline(std::uint64_t received) const noexcept {
+clock::time_point Connection<Socket>::body_rate_deadline(std::uint64_t received) noexcept {
   const Limits& limits = worker_.limits();
   if (limits.min_body_rate == 0) return clock::time_point::max();
-  const double seconds = static_cast<double>(received) / static_cast<double>(limits.min_body_rate);
-  if (seconds > 86400.0 * 365) return clock::time_point::max();  // a year earned: no deadline worth the overflow
-  const auto earned = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
-  return head_at_ + limits.body_timeout + earned;
+  const auto window = limits.body_timeout;
+  const std::uint64_t needed = limits.min_body_rate * static_cast<std::uint64_t>(window.count()) / 1000;
+  const auto now = clock::now();
+  if (now >= rate_window_end_ && received - rate_window_base_ >= needed) {
+    rate_window_base_ = received;
+    rate_window_end_ = now + window;
+  }
+  // Enough already: nothing is due before the next window's end.
+  return received - rate_window_base_ >= needed ? rate_window_end_ + window : rate_window_end_;
 }
 
 template <typename Socket>

@@ -96,8 +96,9 @@ class Connection final : public Watched {
   std::string_view peer_address();
   bool skip_empty_lines() noexcept;
   void arm_read_deadline();
-  // When a body with `received` bytes so far falls below min_body_rate.
-  clock::time_point body_rate_deadline(std::uint64_t received) const noexcept;
+  // When a body with `received` bytes so far falls below min_body_rate
+  // (see the definition).
+  clock::time_point body_rate_deadline(std::uint64_t received) noexcept;
   // The client's next bytes, at most `buffer`'s size; `where`: whether a
   // request starts with them (plain TCP: see drained_read.hpp).
   net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer buffer, Read where);
@@ -131,6 +132,10 @@ class Connection final : public Watched {
   clock::time_point write_deadline_ = clock::time_point::max();
   clock::time_point header_deadline_;
   clock::time_point head_at_;  // when the current request's head was parsed
+  // The body's current min_body_rate window: when it ends, and how many
+  // body bytes had come when it began.
+  clock::time_point rate_window_end_;
+  std::uint64_t rate_window_base_ = 0;
   const clock::time_point accepted_at_ = clock::now();
   bool header_deadline_armed_ = false;
   bool head_planned_ = false;

@@ -23,6 +23,12 @@ void answer_refused_method(Response& response, std::string_view method) {
       {"method not allowed: corsd does not answer ", method, " (it would reflect cookies and credentials)\n"});
 }
 
+void answer_server_options(Response& response) {
+  response.set_status(200);
+  response.add("Allow", kAllowedMethods);
+  response.send();
+}
+
 void answer_error(Response& response, const ErrorAnswer& e) {
   response.set_status(e.status);
   response.add("Content-Type", "text/plain; charset=utf-8");

@@ -39,6 +39,13 @@ std::string_view refused_method(std::string_view method) noexcept;
 // credentials).
 void answer_refused_method(Response& response, std::string_view method);
 
+// answer_server_options()
+//
+// "OPTIONS *" asks about the server, not a resource (RFC 9110 §9.3.7):
+// 200, the methods it serves in Allow, no body. No route and no handler
+// sees it.
+void answer_server_options(Response& response);
+
 // answer_error()
 //
 // `e` as a plain-text answer.

@@ -130,7 +130,7 @@ Request RequestStorage::view() const noexcept {
 
 RequestParser::RequestParser(RequestStorage& storage, const Limits& limits) : storage_(storage), limits_(limits) {
   header_limit(static_cast<std::uint32_t>(limits.header_bytes));
-  body_limit(limits.body_bytes);
+  body_limit(boost::none);  // see on_header_impl()
   // The head is parsed alone, so that the handler chooses buffered or
   // streamed before any body byte is taken; the connection then sets eager.
   eager(false);
@@ -197,7 +197,18 @@ void RequestParser::on_header_impl(error_code& ec) {
   storage_.normalize();
   host_from_authority(storage_);
   const bool asterisk_misused = storage_.target == "*" && storage_.method != "OPTIONS";  // RFC 9112 §3.2.4
-  if (storage_.normalized.error != TargetError::none || asterisk_misused) ec = bhttp::error::bad_target;
+  if (storage_.normalized.error != TargetError::none || asterisk_misused) {
+    ec = bhttp::error::bad_target;
+    return;
+  }
+  // The body limit is applied here, once the head is whole: Beast refuses a
+  // Content-Length over its limit before, and the 413 needs the route's
+  // CORS, which needs the normalized path. Chunks count against Beast's.
+  if (const auto length = content_length(); length && *length > limits_.body_bytes) {
+    ec = bhttp::error::body_limit;
+  } else if (chunked()) {
+    body_limit(limits_.body_bytes);
+  }
 }
 
 void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const& content_length, error_code&) {

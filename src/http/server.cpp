@@ -83,7 +83,7 @@ class Server::Impl {
   explicit Impl(ServerOptions options) : options_(std::move(options)) {
     const unsigned n = options_.threads == 0 ? 1 : options_.threads;
     for (unsigned i = 0; i < n; ++i) {
-      workers_.push_back(std::make_unique<Worker>(options_.limits, i, options_.access_log));
+      workers_.push_back(std::make_unique<Worker>(options_.limits, i, options_.access_log, options_.warnings));
     }
   }
 

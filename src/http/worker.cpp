@@ -1,8 +1,8 @@
 #include "worker.hpp"
 
 #include <malloc.h>
+#include <unistd.h>
 
-#include <iostream>
 #include <string>
 
 #include "connection.hpp"
@@ -19,12 +19,20 @@ constexpr std::size_t kTrimAfterClosing = 1024;
 // rather than spinning.
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
 
+// The worker this thread runs, for what its completion handlers log.
+thread_local Worker* t_worker = nullptr;
+
 void log_exception(std::exception_ptr e) {
   if (!e) return;
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& x) {
-    std::cerr << "corsd: connection ended by an exception: " << x.what() << '\n';
+    const std::string line = std::string("corsd: connection ended by an exception: ") + x.what() + "\n";
+    if (t_worker != nullptr) {
+      t_worker->warn(line);
+    } else {
+      [[maybe_unused]] const auto n = ::write(STDERR_FILENO, line.data(), line.size());
+    }
   }
 }
 
@@ -66,12 +74,22 @@ void start_connection(Worker& worker, ConnectionPtr<Socket> connection) {
 
 }  // namespace
 
-Worker::Worker(const Limits& limits, unsigned index, AccessLog* access_log)
+Worker::Worker(const Limits& limits, unsigned index, AccessLog* access_log, AccessLog* warnings)
     : limits_(limits),
       index_(index),
       access_log_(access_log),
+      warnings_(warnings),
       line_(access_log ? std::make_unique<char[]>(kMaxAccessLine) : nullptr) {
   tick();
+}
+
+void Worker::warn(std::string_view line) noexcept {
+  if (warnings_ != nullptr) {
+    warnings_->append(index_, line);  // dropped, and counted, when stderr is not read
+  } else {
+    [[maybe_unused]] const auto n =
+        ::write(STDERR_FILENO, line.data(), line.size());  // one write: lines never interleave
+  }
 }
 
 void Worker::log_access(const AccessRecord& record) noexcept {
@@ -122,6 +140,7 @@ void Worker::add_acceptor(tcp::acceptor acceptor, Handler& handler, ListenOption
 }
 
 void Worker::run() {
+  t_worker = this;
   running_ = true;
   for (auto& l : listeners_) net::co_spawn(io_, accept_loop(*l), log_exception);
   net::co_spawn(io_, tick_loop(), log_exception);
@@ -176,11 +195,8 @@ void Worker::refuse(tcp::socket& socket) noexcept {
   stats_.connections_refused.add();
   const auto now = std::chrono::steady_clock::now();
   if (now - last_refusal_log_ >= std::chrono::seconds(1)) {
-    // One write, so that the line never interleaves with another thread's.
-    const std::string line = "corsd: warning: worker " + std::to_string(index_) + " refused " +
-                             std::to_string(refused_) + " connection(s) over --max-connections " +
-                             std::to_string(limits_.connections_per_thread) + " (503)\n";
-    std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
+    warn("corsd: warning: worker " + std::to_string(index_) + " refused " + std::to_string(refused_) +
+         " connection(s) over --max-connections " + std::to_string(limits_.connections_per_thread) + " (503)\n");
     refused_ = 0;
     last_refusal_log_ = now;
   }

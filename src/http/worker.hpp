@@ -24,7 +24,8 @@ namespace corsd::http {
 
 class Worker final : public WorkerContext {
  public:
-  Worker(const Limits& limits, unsigned index, AccessLog* access_log);
+  // `warnings`: see ServerOptions.
+  Worker(const Limits& limits, unsigned index, AccessLog* access_log, AccessLog* warnings);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -53,6 +54,8 @@ class Worker final : public WorkerContext {
   // Formats `record` and queues it on this worker's ring of the access log;
   // only when logging().
   void log_access(const AccessRecord& record) noexcept;
+  // Queues a warning line (ending in '\n') for standard error; never blocks.
+  void warn(std::string_view line) noexcept;
   // log_exchange()
   //
   // The access log's line for one answered request (`request` null: one
@@ -106,6 +109,7 @@ class Worker final : public WorkerContext {
   std::unique_ptr<char[]> scratch_ = std::make_unique_for_overwrite<char[]>(kScratchBytes);
   const unsigned index_;
   AccessLog* const access_log_;
+  AccessLog* const warnings_;
   std::unique_ptr<char[]> line_;  // kMaxAccessLine bytes, where a line is formatted
   // One thread runs this context, so the reactor's per-operation locking is
   // switched off; the scheduler keeps its lock because stop() posts from

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <fstream>
+#include <memory>
 #include <thread>
 
 #include "corsd_process.hpp"
@@ -261,6 +263,8 @@ TEST_P(BadInputTest, TargetFormsOtherThanOriginAbsoluteOrOptionsAsteriskAre400) 
   const auto options = exchange(port(), "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
   ASSERT_TRUE(options);
   EXPECT_EQ(options->status, 200);
+  EXPECT_EQ(options->header("allow"), "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+  EXPECT_EQ(options->body, "");
   const auto absolute = exchange(port(), "GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n");
   ASSERT_TRUE(absolute);
   EXPECT_EQ(absolute->status, 200);
@@ -346,6 +350,38 @@ TEST(ConnectionLimitTest, AClientResettingInsideARequestFreesItsSlotAtOnce) {
     ASSERT_TRUE(served) << attempt;
     EXPECT_EQ(served->status, 200) << attempt << ": the reset connection still holds the slot";
   }
+}
+
+// KiB of `field` ("VmSize", "VmRSS") in /proc/PID/status.
+long status_kib(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with(field + ":")) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+// A declared Content-Length is a claim, not a size to reserve: with
+// --max-body at its largest, a 30 GB claim reserved 30 GB (std::bad_alloc,
+// and the connection dropped) and 8 GB took 7.9 GB of address space. The
+// body grows as it arrives.
+TEST(DeclaredLengthTest, AHugeContentLengthReservesNothingUpFront) {
+  CorsdProcess corsd({"--threads", "1", "--no-demo", "--max-body", "1099511627776", "--body-timeout", "5"});
+  const long before = status_kib(corsd.pid(), "VmSize");
+  std::vector<std::unique_ptr<Client>> clients;
+  for (const char* length : {"32212254720", "8589934592"}) {
+    clients.push_back(std::make_unique<Client>(corsd.api_port()));
+    clients.back()->send(std::string("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: ") + length + "\r\n\r\n" +
+                         std::string(4096, 'b'));
+  }
+  std::this_thread::sleep_for(300ms);
+  const long during = status_kib(corsd.pid(), "VmSize");
+  // 512 MiB: room for a new malloc arena (64 MiB of address space each), not for gigabytes.
+  EXPECT_LT(during - before, 512 * 1024) << "KiB of address space for two connections";
+  for (const auto& c : clients) EXPECT_FALSE(c->closed_within(100ms)) << "the body is still being read";
+  const auto r = exchange(corsd.api_port(), kGood);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, BadInputTest, ::testing::Values(1, 2),

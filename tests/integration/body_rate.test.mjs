@@ -1,7 +1,7 @@
 // A body trickled in below min_body_rate cannot hold a connection: with body_timeout 1 s and a minimum of
 // 100 bytes a second, a body sent at 10 bytes a second (never pausing a whole second, so body_timeout alone
 // would wait for ever) is cut off soon after the first second, on a buffered route and on a proxied
-// (streamed) one; a body at 400 bytes a second arrives whole. Real corsd and a Node.js upstream, loopback only.
+// (streamed) one, and so is one trickled after a burst; a body at 400 bytes a second arrives whole. Real corsd and a Node.js upstream, loopback only.
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -19,7 +19,7 @@ const ORIGIN = 'https://app.example.com';
  * Sends a PUT of `length` bytes to `port`, `chunk` bytes every `everyMs`, for at most `maxMs`. Resolves to
  * { answered: the status line or null, closedAfterMs }.
  */
-async function trickle(port, { length, chunk, everyMs, maxMs }) {
+async function trickle(port, { length, chunk, everyMs, maxMs, burst = 0 }) {
   const socket = net.connect(port, '127.0.0.1');
   await once(socket, 'connect');
   const started = Date.now();
@@ -30,8 +30,8 @@ async function trickle(port, { length, chunk, everyMs, maxMs }) {
   socket.on('error', () => {});
   const ended = new Promise((resolve) => socket.once('close', () => { closed = true; resolve(); }));
   socket.write(`PUT /items/1 HTTP/1.1\r\nHost: x\r\nOrigin: ${ORIGIN}\r\nContent-Type: text/plain\r\n` +
-    `Content-Length: ${length}\r\nConnection: close\r\n\r\n`);
-  for (let sent = 0; sent < length && !closed && Date.now() - started < maxMs; sent += chunk) {
+    `Content-Length: ${length}\r\nConnection: close\r\n\r\n${'x'.repeat(burst)}`);
+  for (let sent = burst; sent < length && !closed && Date.now() - started < maxMs; sent += chunk) {
     socket.write('x'.repeat(Math.min(chunk, length - sent)));
     await sleep(everyMs);
   }
@@ -65,6 +65,14 @@ describe('min_body_rate', () => {
   for (const [name, server] of [['buffered (the echo API)', () => echo], ['streamed (the proxy)', () => proxy]]) {
     test(`${name}: a body at 10 bytes a second is cut off soon after body_timeout`, T, async () => {
       const r = await trickle(server().port, { length: 1000, chunk: 1, everyMs: 100, maxMs: 8000 });
+      assert.ok(r.closed, `the connection was closed (${JSON.stringify(r)})`);
+      assert.ok(r.closedAfterMs < 5000, `closed after ${r.closedAfterMs} ms`);
+      assert.ok(!r.answered || !r.answered.includes(' 200 '), `not served: ${r.answered}`);
+    });
+
+    test(`${name}: a burst first does not buy a trickle after it: each body_timeout needs its own bytes`, T, async () => {
+      // 50,000 bytes at once were 500 s of credit at 100 bytes a second when the rate was an average.
+      const r = await trickle(server().port, { length: 60000, burst: 50000, chunk: 1, everyMs: 100, maxMs: 8000 });
       assert.ok(r.closed, `the connection was closed (${JSON.stringify(r)})`);
       assert.ok(r.closedAfterMs < 5000, `closed after ${r.closedAfterMs} ms`);
       assert.ok(!r.answered || !r.answered.includes(' 200 '), `not served: ${r.answered}`);

@@ -27,7 +27,7 @@ TEST(CliTest, VersionPrintsTheVersion) {
 
 TEST(CliTest, MalformedListenAddressIsRefusedNamingTheFlag) {
   const RunResult r = run_corsd({"--listen", "localhost"});
-  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.status, 2);  // every refusal at start: README, "Exit status"
   EXPECT_NE(r.output.find("--listen"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("HOST:PORT"), std::string::npos) << r.output;
 }
@@ -48,8 +48,12 @@ TEST(CliTest, TimeoutsOutOfRangeAreRefused) {
 
 TEST(CliTest, UnknownFlagIsRefused) {
   const RunResult r = run_corsd({"--frobnicate"});
-  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("frobnicate"), std::string::npos) << r.output;
+  const RunResult missing = run_corsd({"--listen"});
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  const RunResult excluded = run_corsd({"--config", "a.toml", "--check-config", "a.toml"});
+  EXPECT_EQ(excluded.status, 2) << excluded.output;
 }
 
 TEST(CliTest, PortInUseIsAClearErrorNotACrash) {

@@ -110,6 +110,25 @@ TEST(ConfigValidationTest, AFileWithoutRoutesIsRefusedUnlessFlagsGiveThePolicy) 
   EXPECT_EQ(empty.status, 2) << empty.output;
 }
 
+// A config file states what it serves: the demo runs where the file has a
+// [demo] section or a --demo-* flag asks for it, never by default.
+TEST(ConfigValidationTest, WithAConfigFileTheDemoRunsOnlyWhenAskedFor) {
+  const std::string route = "[[routes]]\npath = \"/\"\nallow_origins = [\"https://app.example.com\"]\n";
+  const auto demo_enabled = [](const std::vector<std::string>& args) {
+    const RunResult run = run_corsd(args);
+    EXPECT_EQ(run.status, 0) << run.output;
+    if (run.output.find("[demo] enabled = true") != std::string::npos) return true;
+    EXPECT_NE(run.output.find("[demo] enabled = false"), std::string::npos) << run.output;
+    return false;
+  };
+  const std::string without = write_config("no-demo-section.toml", route);
+  EXPECT_FALSE(demo_enabled({"--check-config", without}));
+  EXPECT_TRUE(demo_enabled({"--check-config", without, "--demo-listen", "127.0.0.1:0"}));
+  EXPECT_FALSE(demo_enabled({"--check-config", without, "--demo-listen", "127.0.0.1:0", "--no-demo"}));
+  EXPECT_TRUE(demo_enabled({"--check-config", write_config("demo-section.toml", "[demo]\n" + route)}));
+  EXPECT_FALSE(demo_enabled({"--check-config", write_config("demo-off.toml", "[demo]\nenabled = false\n" + route)}));
+}
+
 // The README points at examples/: each must stay a valid config.
 TEST(ConfigValidationTest, EveryExampleIsValid) {
   std::size_t checked = 0;

@@ -25,6 +25,7 @@ class CorsdProcess {
   CorsdProcess(const CorsdProcess&) = delete;
   CorsdProcess& operator=(const CorsdProcess&) = delete;
 
+  pid_t pid() const { return pid_; }
   std::uint16_t api_port() const { return api_port_; }
   std::uint16_t demo_port() const { return demo_port_; }
   const std::string& api_url() const { return api_url_; }

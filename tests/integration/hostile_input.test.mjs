@@ -395,7 +395,10 @@ describe('strict parsing (--max-header-bytes 1024, --max-body 64)', () => {
     const get = (target) => `GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`;
     cases(port, [
       ['RFC 9112 §3.2.4: GET * is 400 (asterisk-form only with OPTIONS)', get('*'), { status: 400 }],
-      ['RFC 9112 §3.2.4: OPTIONS * is served', 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n', { status: 200 }],
+      ['RFC 9110 §9.3.7: OPTIONS * is answered about the server: Allow, no body, nothing echoed',
+        'OPTIONS * HTTP/1.1\r\nHost: a\r\nOrigin: http://a.example\r\n\r\n',
+        { status: 200, close: false, headers: { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS', 'content-length': '0',
+          'access-control-allow-origin': undefined }, bodyExcludes: 'Method:' }],
       ['RFC 9112 §3.2.3: authority-form (a:443) outside CONNECT is 400', get('api.example:443'), { status: 400 }],
       ['RFC 9112 §3.2: a relative target (foo) is 400', get('foo'), { status: 400 }],
       ['RFC 9112 §3.2.2: absolute-form (http://a/x) is served', get('http://a/x'), { status: 200 }],

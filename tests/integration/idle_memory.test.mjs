@@ -87,6 +87,70 @@ describe('idle connections', () => {
     });
 });
 
+/** Sends `request` on `socket` and resolves once its whole answer (by its Content-Length) has come. */
+function exchangeWhole(socket, request) {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const onData = (d) => {
+      got = Buffer.concat([got, d]);
+      const end = got.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/content-length: (\d+)/i.exec(got.subarray(0, end).toString())?.[1] ?? 0);
+      if (got.length < end + 4 + length) return;
+      socket.off('data', onData);
+      const status = got.subarray(0, 12).toString();
+      return /^HTTP\/1\.1 2/.test(status) ? resolve() : reject(new Error(status));
+    };
+    socket.on('data', onData);
+    socket.write(request);
+  });
+}
+
+// The largest buffers a connection ever needed go back once it is idle: after a 1 MiB body (1 GB for 1,000
+// connections, before) or a 15 KB header block (44 KiB each), an idle connection costs what any other does.
+describe('idle connections after big requests', () => {
+  let corsd;
+  before(async () => {
+    corsd = await startCorsd(['--listen', '127.0.0.1:0', '--no-demo', '--threads', '1', '--max-connections', '9000']);
+  });
+  after(async () => { await corsd?.stop(); });
+
+  const body = 'x'.repeat(1024 * 1024 - 64);
+  const cases = [
+    { what: 'a 1 MiB PUT', n: 200, request: `PUT /items/1 HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}` },
+    { what: 'a 15 KB header block', n: 1000, request: `GET /items/1 HTTP/1.1\r\nHost: a\r\nX-Pad: ${'p'.repeat(15 * 1024)}\r\n\r\n` },
+  ];
+  for (const { what, n, request } of cases) {
+    test(`${n} idle after ${what} cost under ${MAX_KIB_AFTER_A_REQUEST} KiB each`, T, async (t) => {
+      await sleep(1000);  // the last test's connections are gone
+      const before = rssKiB(corsd.pid);
+      const sockets = await openIdle(corsd.port, n, null);
+      // A few at a time, as clients would: the answers themselves need the big buffers meanwhile.
+      for (let i = 0; i < n; i += 20) await Promise.all(sockets.slice(i, i + 20).map((s) => exchangeWhole(s, request)));
+      // Each sheds after a second of waiting; the heap is trimmed at the next tick. Until RSS settles.
+      await sleep(2500);
+      let idle = rssKiB(corsd.pid);
+      for (let settled = 0, until = Date.now() + 6000; settled < 2 && Date.now() < until;) {
+        await sleep(500);
+        const now = rssKiB(corsd.pid);
+        settled = now >= idle - 64 ? settled + 1 : 0;
+        idle = Math.min(idle, now);
+      }
+      await exchangeWhole(sockets.at(-1), request);  // still served
+      for (const s of sockets) s.destroy();
+      await sleep(1500);
+      // What the idle connections held is what their closing gave back; the worker's pool of buffer sets
+      // (64 at most) stays either way, and is bounded on its own.
+      const closed = rssKiB(corsd.pid);
+      const perConnection = (idle - closed) / n;
+      t.diagnostic(`after ${what}: RSS ${before} KiB at the start, ${idle} with ${n} idle, ${closed} once closed: ` +
+        `${perConnection.toFixed(2)} KiB per idle connection`);
+      assert.ok(perConnection < MAX_KIB_AFTER_A_REQUEST, `${perConnection.toFixed(2)} KiB per idle connection`);
+      assert.ok(closed - before < 10 * 1024, `RSS ${closed - before} KiB above the start once they closed`);
+    });
+  }
+});
+
 describe('the open-file limit', () => {
   test('the soft limit is raised to the hard one; below what max_connections needs, a warning', T, async () => {
     // A shell lowers the soft limit to 1024 and starts corsd with max_connections past the hard limit.

@@ -1011,7 +1011,10 @@ allow_headers = ${JSON.stringify(ALLOWED_HEADERS)}
     assert.equal(stats.upstream.preflights, 0, 'preflights reached the upstream (no route has preflight_passthrough)');
     assert.ok(fdsAfter <= fdsBefore + FD_MARGIN,
       `corsd holds ${fdsAfter} file descriptors after the settle, ${fdsBefore} before the load:\n${fdList(pid).join('\n')}`);
-    assert.ok(rssEnd - rssStart <= RSS_SLACK_KIB, `RSS grew by ${rssEnd - rssStart} KiB over the soak (bound ${RSS_SLACK_KIB} KiB)`);
+    // Under ASan (scripts/test-sanitizers) freed memory waits in its quarantine: RSS says nothing there.
+    if (!process.env.CORSD_SANITIZED) {
+      assert.ok(rssEnd - rssStart <= RSS_SLACK_KIB, `RSS grew by ${rssEnd - rssStart} KiB over the soak (bound ${RSS_SLACK_KIB} KiB)`);
+    }
     assert.equal(finalError, null, `corsd did not answer right after the soak: ${finalError?.message}`);
     assert.equal(corsd.proc.exitCode, null, 'corsd is still running');
   });

@@ -561,6 +561,23 @@ const CASES = [
       `Content-Length: ${SMUGGLED.length}`), SMUGGLED),
     answers: [501],
   },
+  // -- methods: answered as the built-in API answers them (tests/integration/hostile_input) -------
+  {
+    name: 'RFC 9110 §9.1: a lowercase method ("get") is a method of its own: forwarded as sent, never as GET',
+    send: request('get', '/echo', withOrigin()),
+    // The upstream (Node.js) may refuse a method it does not know with 400: the bytes it got are what count.
+    answers: [[200, 400]], forwarded: [{ method: 'get', target: '/echo', body: '' }],
+  },
+  ...['TRACE', 'TRACK'].map((method) => ({
+    name: `attack: ${method} (it would reflect cookies and credentials) is 405 and never reaches the upstream`,
+    send: raw(request(method, '/echo', withOrigin()), SMUGGLED),
+    answers: [405], closes: true,
+  })),
+  {
+    name: 'attack: CONNECT (corsd is not a forward proxy) is 501, never a 2xx, and never reaches the upstream',
+    send: raw(rawHead('CONNECT api.test:443 HTTP/1.1', 'Host: api.test:443', ORIGIN_LINE), SMUGGLED),
+    answers: [501], closes: true,
+  },
   // -- the request-target ----------------------------------------------------------------------
   {
     name: 'RFC 9112 §3.2.2: an absolute-form target is forwarded in origin-form, dot segments removed',

@@ -55,6 +55,16 @@ inline const Refusal kPolicyRefusals[] = {
      "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_headers = [\n  \"content-type\",\n"
      "  \"Access-Control-Allow-Origin\",\n]\n",
      5, "is a response header"},
+    {"set_cookie_allowed",
+     "[[routes]]\nallow_origins = [\"https://a.example\"]\nallow_headers = [\"content-type\", \"Set-Cookie\"]\n", 3,
+     "Set-Cookie is a response header"},
+    {"vary_allowed", "[[routes]]\nallow_origins = [\"https://a.example\"]\n\nallow_headers = [\"vary\"]\n", 4,
+     "vary is a response header"},
+    // DNS limits: 63 characters a label, 253 a name.
+    {"origin_label_too_long",
+     "[[routes]]\nallow_origins = [\"https://"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example\"]\n",
+     2, "longer than DNS allows"},
 };
 
 }  // namespace corsd::test

@@ -58,6 +58,7 @@ class Gateway final : public http::Handler {
   bool streams(const http::Request& head) override;
   void handle(const http::Request& request, http::Response& response) override;
   boost::asio::awaitable<void> stream(http::Exchange& exchange) override;
+  bool cors_for_error(const http::Request& head, cors::Decision& out) override;
 
  private:
   RouteStats& stats_of(const cors::Route& route) noexcept { return *stats_by_route_id_[route.id]; }

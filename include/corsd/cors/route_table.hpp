@@ -17,12 +17,15 @@
 // matched on "/public/../private" while the router serves "/private" would
 // give /private the public route's policy.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
 #include "corsd/cors/policy.hpp"
+#include "corsd/detail/string_hash.hpp"
 
 namespace corsd::cors {
 
@@ -56,15 +59,31 @@ class RouteTable {
   //
   // Returns the route whose prefix is the longest that matches `path` at a
   // segment boundary ("/api" matches "/api" and "/api/x", not "/apix"), or
-  // nullptr.
+  // nullptr. One walk over the path's segments, whatever the number of
+  // routes.
   const Route* match(std::string_view path) const noexcept;
 
   const std::vector<Route>& routes() const noexcept { return routes_; }
 
  private:
-  explicit RouteTable(std::vector<Route> routes) : routes_(std::move(routes)) {}
+  static constexpr std::uint32_t kNoRoute = UINT32_MAX;
+
+  // The prefixes by path segment: "/api/v2" is the node reached by "api"
+  // then "v2", its `exact` route; "/api/v2/" is the same node's `slash`
+  // route; "/" is the root's `slash`. Indices into routes_ and nodes_, so
+  // that a copied table stays whole.
+  struct Node {
+    std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> children;
+    std::uint32_t exact = kNoRoute;  // the prefix ends here, without "/"
+    std::uint32_t slash = kNoRoute;  // the prefix ends here with "/"
+  };
+
+  explicit RouteTable(std::vector<Route> routes);
+  // The route slot of `prefix`, made with the nodes it needs.
+  std::uint32_t& slot_of(std::string_view prefix);
 
   std::vector<Route> routes_;  // longest prefix first
+  std::vector<Node> nodes_;    // the root first
 };
 
 }  // namespace corsd::cors

@@ -41,6 +41,14 @@ class Handler {
   //
   // Serves a streamed exchange; returns once it has finished or aborted it.
   virtual boost::asio::awaitable<void> stream(Exchange& exchange);
+
+  // cors_for_error()
+  //
+  // The CORS an answer the connection gives itself after `head` (413 for a
+  // body over the limit, 400 for a malformed one) must carry, in `out`:
+  // without it a browser shows a CORS error and hides the status. False
+  // when none applies.
+  virtual bool cors_for_error(const Request& /*head*/, cors::Decision& /*out*/) { return false; }
 };
 
 // Makes a worker's handler: called once per worker thread, on the thread

@@ -17,9 +17,9 @@ struct Limits {
   std::uint64_t body_bytes = 1024 * 1024;  // de-chunked body; over it: 413, never buffered
   std::size_t pipelined_requests = 32;     // answered requests held before one write
   std::size_t connections_per_thread = 10000;
-  // Slowest average body in bytes per second once body_timeout has passed
-  // (0: none): a body trickled a byte at a time cannot hold a connection
-  // for ever by never pausing longer than body_timeout.
+  // Slowest body in bytes per second, over each body_timeout from the head
+  // on (0: none): a body trickled a byte at a time cannot hold a connection
+  // for ever by never pausing longer than body_timeout, nor after a burst.
   std::uint64_t min_body_rate = 500;
   // HTTP/2: streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS);
   // more are refused with RST_STREAM(REFUSED_STREAM).

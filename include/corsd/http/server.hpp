@@ -30,6 +30,11 @@ struct ServerOptions {
   // Where each worker's request lines go, if anywhere; it must have a ring
   // per thread and outlive the server.
   AccessLog* access_log = nullptr;
+  // Where workers' warnings go (connections refused over the limit, an
+  // exception that ended a connection): a ring per thread on standard
+  // error, so that a stderr nobody reads drops lines instead of stalling a
+  // worker. nullptr: written to standard error directly.
+  AccessLog* warnings = nullptr;
 };
 
 struct ListenOptions {

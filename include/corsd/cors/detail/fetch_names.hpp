@@ -24,4 +24,12 @@ inline bool is_safelisted_method(std::string_view m) noexcept { return m == "GET
 // listing them in a policy allows nothing.
 bool is_forbidden_request_header(std::string_view name) noexcept;
 
+// is_response_only_header()
+//
+// Names only a server sends (RFC 9110's response fields, Set-Cookie, the
+// answers of CORS itself: Access-Control-Allow-*, -Expose-Headers,
+// -Max-Age), in any case: a request never carries them, so a policy that
+// allows them as request headers was written the wrong way round.
+bool is_response_only_header(std::string_view name) noexcept;
+
 }  // namespace corsd::cors

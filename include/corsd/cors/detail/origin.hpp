@@ -6,20 +6,27 @@
 // Origins as the Fetch Standard serializes them ("https://example.com",
 // "http://localhost:8081", "http://[::1]:8080"), the rules a policy allows
 // them by, and the matcher that applies those rules. Exact origins are found
-// by hash; patterns match whole labels or any port, never a prefix, suffix,
+// by hash, patterns by their host; they match whole labels or any port, never a prefix, suffix,
 // substring or regex, so "https://example.com.evil.com" never matches
 // "https://example.com" and "https://evilexample.com" never matches
 // "https://*.example.com".
 
+#include <bitset>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "corsd/detail/string_hash.hpp"
 
 namespace corsd::cors {
+
+// DNS's limits (RFC 1035 §2.3.4): a name of at most 253 characters as
+// written, labels of 1 to 63. Longer hosts are no origin's.
+inline constexpr std::size_t kMaxDomain = 253;
+inline constexpr std::size_t kMaxLabel = 63;
 
 // is_serialized_origin()
 //
@@ -96,7 +103,12 @@ class OriginMatcher {
 
   Mode mode_ = Mode::listed;
   std::unordered_set<std::string, StringHash, std::equal_to<>> exact_;
-  std::vector<OriginRule> patterns_;
+  // Patterns by their fixed host ("example.com" for "https://*.example.com"
+  // and for "https://example.com:*"), so that an origin is looked up by its
+  // host and its suffixes after a dot, however many patterns there are; and
+  // the lengths those hosts have, so that only suffixes that could match are.
+  std::unordered_map<std::string, std::vector<OriginRule>, StringHash, std::equal_to<>> patterns_;
+  std::bitset<kMaxDomain + 1> pattern_host_lengths_;
 };
 
 }  // namespace corsd::cors

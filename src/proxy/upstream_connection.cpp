@@ -36,7 +36,9 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key, U
   while (!connections.empty()) {
     auto c = std::move(connections.back());
     connections.pop_back();
-    if (!quiet(*c)) continue;  // closed by the upstream, or sent what nobody asked for
+    // Closed by the upstream, or sent what nobody asked for. A connection
+    // pooled a moment ago is taken unchecked (see kCheckedAfter).
+    if (now - c->pooled_at >= kCheckedAfter && !quiet(*c)) continue;
     c->in.give_storage(buffer());
     count_idle(stats, connections.size());
     return c;
@@ -83,7 +85,8 @@ void UpstreamPool::give_back(const std::string& key, UpstreamStats& stats, std::
   keep_buffer(*c);  // checked empty: the answer ended where the data did
   if (connections.size() >= limit) return;
   c->reused = true;
-  c->idle_until = clock::now() + idle_timeout;
+  c->pooled_at = clock::now();
+  c->idle_until = c->pooled_at + idle_timeout;
   c->disarm();
   next_sweep_ = std::min(next_sweep_, c->idle_until);
   connections.push_back(std::move(c));

@@ -837,6 +837,19 @@ for (const threads of [1, 2]) {
       });
     });
 
+    test('a pooled connection idle past 50 ms is checked first: a POST after the upstream closed it goes on a new one', T, async () => {
+      await withProxy({ threads, upstream: { closeIdleAfterMs: 0 } }, async ({ up: up2, corsd: c2 }) => {
+        await withConnection(c2.port, async (c) => {
+          assert.equal((await c.exchange(get('/echo?a'))).status, 200);
+          await sleep(200);  // the upstream has closed it; corsd finds out before reusing it
+          const res = await c.exchange(request('POST', '/echo?b', withOrigin([['Content-Type', 'text/plain']]), 'once'));
+          assert.equal(res.status, 200, `a POST is never retried: it must not have gone on the dead connection${show(res)}`);
+          assert.equal(up2.requests.filter((r) => r.target === '/echo?b').length, 1);
+          assert.equal(up2.connections, 2);
+        });
+      });
+    });
+
     test('retry: a GET after the upstream silently closed its idle connection succeeds', T, async () => {
       await withProxy({ threads, upstream: { closeIdleAfterMs: 0 } }, async ({ up: up2, corsd: c2 }) => {
         await withConnection(c2.port, async (c) => {

@@ -79,10 +79,10 @@ int main(int argc, char** argv) {
   // The debug log goes to standard error through per-worker queues like the access log's: a stderr
   // nobody reads drops lines (counted on /metrics) and never stalls a worker.
   // The workers' warnings take the same way, whatever the log level.
+  // With no standard error at all (closed), warnings are written straight to fd 2, which drops them.
   corsd::http::AccessLog debug_log(options.threads, 256 * 1024);
-  if (std::string e = debug_log.configure("/dev/stderr", corsd::http::AccessLogFormat::json); !e.empty()) {
-    return fail(e);
-  }
+  const std::string stderr_error = debug_log.configure("/dev/stderr", corsd::http::AccessLogFormat::json);
+  if (!stderr_error.empty() && options.log_level == corsd::cli::LogLevel::debug) return fail(stderr_error);
   corsd::app::WorkerRejectionSink on_rejection;
   if (options.log_level == corsd::cli::LogLevel::debug) {
     on_rejection = [&debug_log](unsigned worker, std::string_view line) {
@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
   if (const std::string warning = corsd::cli::raise_file_limit(descriptors); !warning.empty()) {
     corsd::cli::log_line(warning, "warning: ");
   }
-  corsd::http::Server server({options.limits, options.threads, &access_log, &debug_log});
+  corsd::http::Server server(
+      {options.limits, options.threads, &access_log, stderr_error.empty() ? &debug_log : nullptr});
   if (tls) server.use_tls(tls);
   // The API and the demo speak HTTPS with certificates; the admin endpoints stay plain HTTP.
   const corsd::http::ListenOptions public_listener{.tls = tls != nullptr};

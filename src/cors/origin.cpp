@@ -191,6 +191,7 @@ ParsedOriginRule refuse(std::string error, std::string fix) { return {{}, std::m
 // IPv6 as browsers put it in Origin (write_ipv6()); "" when `bracketed` is
 // not IPv6.
 std::string canonical_ipv6(std::string_view bracketed) {
+  if (bracketed.size() < 2 || bracketed.back() != ']') return {};
   unsigned pieces[8];
   if (!parse_ipv6(bracketed.substr(1, bracketed.size() - 2), pieces)) return {};
   char canonical[kMaxBracketedIpv6];

@@ -91,6 +91,7 @@ TEST(OriginTest, ConfiguredOriginMistakesAreRefusedWithAFix) {
                           "https://b\xc3\xbc"
                           "cher.example",
                           "https://[::1",
+                          "http://[::1:80",
                           "https://ex ample.com",
                           "http://[1:::2]",
                           "http://[1::2::3]",

@@ -134,6 +134,9 @@ class Connection<Socket>::Stream final : public Exchange {
   Framing framing_;
   std::uint64_t sent_ = 0;  // body bytes
   std::uint64_t body_received_ = 0;
+  // Since when the handler has not asked for the body (the head, or the
+  // last slice given): time the client's min_body_rate window does not run.
+  clock::time_point not_reading_since_ = clock::now();
   unsigned status_ = 0;
   error_code body_error_;
   bool head_request_ = false;
@@ -149,6 +152,9 @@ class Connection<Socket>::Stream final : public Exchange {
 template <typename Socket>
 net::awaitable<BodySlice> Connection<Socket>::Stream::read_body() {
   RequestParser& parser = *c_.b_->parser;
+  // Until now the handler held the body back (a slow upstream, a connect):
+  // the client could not send meanwhile, so its rate window waits too.
+  c_.rate_window_end_ += clock::now() - not_reading_since_;
   for (;;) {
     if (parser.is_done()) co_return BodySlice{};
     if (body_stopped_ || aborted_) co_return BodySlice{{}, false};
@@ -168,6 +174,7 @@ net::awaitable<BodySlice> Connection<Socket>::Stream::read_body() {
         body_started_ = true;
         body_received_ += c_.b_->request.slice->size();
         c_.worker_.stats().request_body_bytes.add(c_.b_->request.slice->size());
+        not_reading_since_ = clock::now();
         co_return BodySlice{*c_.b_->request.slice};
       }
       if (!ec && used > 0) continue;
@@ -557,7 +564,10 @@ void Connection<Socket>::answer_error(unsigned status, std::string_view message)
   // Once the head is in, the route's CORS: the browser then shows this
   // status rather than a CORS error.
   cors::Decision decision;
-  if (b_->parser && b_->parser->is_header_done() && handler_.cors_for_error(b_->request.view(), decision)) {
+  // Never for a target that did not normalize: its raw path could name
+  // another route than the one it would reach.
+  if (b_->parser && b_->parser->is_header_done() && b_->request.normalized.error == TargetError::none &&
+      handler_.cors_for_error(b_->request.view(), decision)) {
     response.use_cors(&decision);
   }
   http::answer_error(response, {status, message});
@@ -653,8 +663,10 @@ void Connection<Socket>::arm_read_deadline() {
 // min_body_rate over consecutive windows of body_timeout, the first from
 // the head: each must bring its rate times its length in bytes, so that a
 // burst cannot buy a long trickle after it (an average since the head let
-// 1 MiB sent at once earn half an hour at 500 bytes a second). A window
-// ends at the first read past its end that finds it had enough.
+// 1 MiB sent at once earn half an hour at 500 bytes a second); bytes past
+// a window's share count for the next one only. Time the server spends not
+// reading (a streamed body held by a slow upstream) is not the client's:
+// Stream::read_body() moves the window's end on by it.
 template <typename Socket>
 clock::time_point Connection<Socket>::body_rate_deadline(std::uint64_t received) noexcept {
   const Limits& limits = worker_.limits();
@@ -662,9 +674,12 @@ clock::time_point Connection<Socket>::body_rate_deadline(std::uint64_t received)
   const auto window = limits.body_timeout;
   const std::uint64_t needed = limits.min_body_rate * static_cast<std::uint64_t>(window.count()) / 1000;
   const auto now = clock::now();
-  if (now >= rate_window_end_ && received - rate_window_base_ >= needed) {
-    rate_window_base_ = received;
-    rate_window_end_ = now + window;
+  while (now >= rate_window_end_) {
+    if (received - rate_window_base_ < needed) return rate_window_end_;  // that window fell short: now
+    // The window takes its share; what came beyond it counts for the next
+    // window, one window's share at most.
+    rate_window_base_ = std::max(rate_window_base_ + needed, received - needed);
+    rate_window_end_ += window;
   }
   // Enough already: nothing is due before the next window's end.
   return received - rate_window_base_ >= needed ? rate_window_end_ + window : rate_window_end_;

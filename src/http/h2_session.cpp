@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "corsd/cors/decision.hpp"
 #include "corsd/cors/detail/token.hpp"
 #include "error_answers.hpp"
 #include "worker.hpp"
@@ -481,7 +482,11 @@ void H2Session::answer(Stream& s) {
   s.out.clear();
   Response response(s.out, s.head, context);
   try {
-    handler_.handle(request, response);
+    if (request.target == "*") {
+      answer_server_options(response);  // as on HTTP/1.1
+    } else {
+      handler_.handle(request, response);
+    }
   } catch (...) {
   }
   if (!response.sent()) {
@@ -513,6 +518,11 @@ void H2Session::answer_own(Stream& s, Write write) {
   s.head.clear();
   s.out.clear();
   Response response(s.out, s.head, context);
+  cors::Decision decision;  // as on HTTP/1.1 (Connection::answer_error())
+  if (s.head_done && s.storage.normalized.error == TargetError::none &&
+      handler_.cors_for_error(s.storage.view(), decision)) {
+    response.use_cors(&decision);
+  }
   write(response);
   submit_head(s, s.head, response.content_length(), !s.out.empty());
   s.out_eof = true;

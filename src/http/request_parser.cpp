@@ -212,7 +212,7 @@ void RequestParser::on_header_impl(error_code& ec) {
 }
 
 void RequestParser::on_body_init_impl(boost::optional<std::uint64_t> const& content_length, error_code&) {
-  // Beast has already refused a Content-Length over the body limit. Only a
+  // on_header_impl() has already refused a Content-Length over the limit. Only a
   // first part is reserved: a declared length is a claim, and the body grows
   // as it arrives (a raised max_body must not reserve gigabytes per client).
   constexpr std::uint64_t kReservedAtMost = 64 * 1024;

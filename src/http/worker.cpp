@@ -141,6 +141,9 @@ void Worker::add_acceptor(tcp::acceptor acceptor, Handler& handler, ListenOption
 
 void Worker::run() {
   t_worker = this;
+  struct Reset {
+    ~Reset() { t_worker = nullptr; }
+  } reset;
   running_ = true;
   for (auto& l : listeners_) net::co_spawn(io_, accept_loop(*l), log_exception);
   net::co_spawn(io_, tick_loop(), log_exception);

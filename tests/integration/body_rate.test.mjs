@@ -78,9 +78,48 @@ describe('min_body_rate', () => {
       assert.ok(!r.answered || !r.answered.includes(' 200 '), `not served: ${r.answered}`);
     });
 
+    test(`${name}: a body above the rate in uneven bursts arrives whole`, T, async () => {
+      // 100 bytes every 2/3 s: 150 bytes a second, though a window of 1 s sees 100 or 200 of them.
+      const r = await trickle(server().port, { length: 600, chunk: 100, everyMs: 667, maxMs: 10000 });
+      assert.match(r.answered ?? '', /^HTTP\/1\.1 200 /, JSON.stringify(r));
+    });
+
     test(`${name}: a body at 400 bytes a second arrives whole`, T, async () => {
       const r = await trickle(server().port, { length: 1000, chunk: 40, everyMs: 100, maxMs: 8000 });
       assert.match(r.answered ?? '', /^HTTP\/1\.1 200 /, JSON.stringify(r));
     });
   }
+});
+
+// Time corsd does not read the body is not the client's: an upstream that takes a streamed body only after
+// 3 s holds corsd back (and, through it, the client), and the client is not cut off for it.
+describe('min_body_rate and a slow upstream', () => {
+  let upstream;
+  let proxy;
+  before(async () => {
+    upstream = http.createServer((req, res) => {
+      setTimeout(() => {
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      }, 3000);
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    proxy = await startCorsd(['--no-demo', '--threads', '1', '--listen', '127.0.0.1:0', '--body-timeout', '1',
+      '--min-body-rate', '100', '--max-body', String(64 << 20), '--allow-origin', ORIGIN, '--allow-methods', 'PUT',
+      '--upstream', `http://127.0.0.1:${upstream.address().port}`]);
+  });
+  after(async () => {
+    await proxy?.stop();
+    upstream?.close();
+  });
+
+  test('a client held back by a slow upstream, then sending at 400 bytes a second, is served', T, async () => {
+    // 32 MiB at once fill the sockets between client, corsd and upstream, so corsd stops reading the client
+    // for the 3 s the upstream waits; then the rest comes at 400 bytes a second, above the minimum. Counted
+    // against the client, those 3 s would have emptied its windows.
+    const burst = 32 << 20;
+    const r = await trickle(proxy.port, { length: burst + 2000, burst, chunk: 40, everyMs: 100, maxMs: 20000 });
+    assert.match(r.answered ?? '', /^HTTP\/1\.1 200 /, JSON.stringify({ ...r, answered: r.answered }));
+  });
 });

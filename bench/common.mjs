@@ -346,6 +346,13 @@ unset multiplot
   if (r.status !== 0) console.warn(`bench: gnuplot failed: ${r.stderr}`);
 }
 
+/** Writes `markdown` and `data` as results.md and results.json in `outDir` and prints the summary. */
+export function writeResults(outDir, markdown, data) {
+  writeFileSync(join(outDir, 'results.md'), markdown);
+  writeFileSync(join(outDir, 'results.json'), JSON.stringify(data, null, 2));
+  console.log(`\n${markdown.split('\n## Every run')[0]}\nresults: ${outDir}/results.md`);
+}
+
 /** One line of progress for a measured run: round, workload, connections, server, req/s, p99, CPU, RSS. */
 export function logRun(round, workload, connections, name, r, nameWidth = 6) {
   console.log(`round ${round} ${workload.padEnd(12)} c=${String(connections).padEnd(2)} ${name.padEnd(nameWidth)} ` +

@@ -20,7 +20,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ORIGIN, PATH, REQUESTS, ROOT, curlRequest, fmt, logRun, measure, median, spread, start, stopServer } from './common.mjs';
+import {
+  ORIGIN, PATH, REQUESTS, ROOT, curlRequest, fmt, logRun, measure, median, spread, start, stopServer, writeResults,
+} from './common.mjs';
 
 const CONFIGS = ['base', 'routes', 'origins', 'patterns'];
 const UNROUTED = '/nothing/here';
@@ -157,8 +159,5 @@ export async function main(options) {
   } finally {
     rmSync(workdir, { recursive: true, force: true });
   }
-  const markdown = report(runs, options, invalid);
-  writeFileSync(join(outDir, 'results.md'), markdown);
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ options, invalid, runs }, null, 2));
-  console.log(`\n${markdown.split('\n## Every run')[0]}\nresults: ${outDir}/results.md`);
+  writeResults(outDir, report(runs, options, invalid), { options, invalid, runs });
 }

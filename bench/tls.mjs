@@ -24,7 +24,7 @@ import tls from 'node:tls';
 
 import {
   NGINX_ECHO, ORIGIN, PATH, REQUESTS, ROOT, fmt, freePort, measure, median, nginxPreamble, nginxPreflight, start,
-  stopServer, treeCpuSeconds, treeRssKiB, waitForIdle,
+  stopServer, treeCpuSeconds, treeRssKiB, waitForIdle, writeResults,
 } from './common.mjs';
 
 const SERVERS = ['corsd', 'nginx'];
@@ -235,8 +235,5 @@ export async function main(options) {
   } finally {
     rmSync(workdir, { recursive: true, force: true });
   }
-  const markdown = report(runs, options, invalid);
-  writeFileSync(join(outDir, 'results.md'), markdown);
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ options, invalid, runs }, null, 2));
-  console.log(`\n${markdown.split('\n## Every run')[0]}\nresults: ${outDir}/results.md`);
+  writeResults(outDir, report(runs, options, invalid), { options, invalid, runs });
 }

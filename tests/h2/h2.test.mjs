@@ -420,6 +420,9 @@ describe('the echo API and the demo over HTTP/2', () => {
         const r = await rawExchange(c, { method: 'PUT', path: PATH, headers, body }, `PUT of ${body.length} bytes`);
         assert.equal(r.status, 413);
         assert.equal(r.body, 'request body too large: it is over the server\'s limit\n');
+        // With the route's CORS, as on HTTP/1.1: the page sees the 413, not a CORS error.
+        const acao = r.headers.filter(([name]) => name === 'access-control-allow-origin').map(([, v]) => v);
+        assert.deepEqual(acao, [ORIGIN], JSON.stringify(r.headers));
         await assertUsable(c, 'after the 413');
       } finally {
         c.close();

@@ -129,7 +129,9 @@ TEST(MaxAgeTest, ZeroAndTheLargestAreSentAsWritten) {
   for (const unsigned age : {0u, 86400u}) {
     PolicySpec s = listed_spec();
     s.max_age_seconds = age;
-    const Decision d = make(s).decide(preflight("https://app.example.com", "PUT").build());
+    const Policy p = make(s);  // the decision's fields point into the policy and the request
+    const auto b = preflight("https://app.example.com", "PUT");
+    const Decision d = p.decide(b.build());
     ASSERT_EQ(d.kind, DecisionKind::preflight_accepted);
     EXPECT_EQ(to_map(d)["Access-Control-Max-Age"], std::to_string(age));
   }

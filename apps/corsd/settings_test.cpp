@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -148,6 +149,52 @@ TEST(SettingsTest, FlagsHaveTheRangesOfTheConfigFile) {
     EXPECT_EQ(p.exit_code.value_or(0), 2) << flag << " " << value;
     EXPECT_NE(p.error.find(flag), std::string::npos) << p.error;
   }
+}
+
+// A numeric value as a flag's text: seconds settings keep their range in
+// milliseconds.
+template <typename Target>
+std::string flag_text(const Setting<Target>& s, std::int64_t value) {
+  if (s.type == Type::integer) return std::to_string(value);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", static_cast<double>(value) / 1000.0);
+  return text;
+}
+
+// Every numeric setting with a flag at the edges of its range: exactly its
+// min and its max are taken, one past either (one unit, or a millisecond)
+// is refused with exit status 2 and the flag named.
+template <typename Target>
+void expect_range_edges(const Setting<Target>& s, const std::vector<std::string>& with) {
+  if (s.flag.empty() || (s.type != Type::integer && s.type != Type::seconds)) return;
+  const std::string flag(s.flag);
+  const auto args = [&](std::int64_t value) {
+    std::vector<std::string> a = with;
+    a.insert(a.end(), {flag, flag_text(s, value)});
+    return a;
+  };
+  for (const std::int64_t at : {s.min, s.max}) {
+    const Parsed p = parse_args(args(at));
+    EXPECT_FALSE(p.exit_code) << flag << " " << flag_text(s, at) << ": " << p.error;
+  }
+  for (const std::int64_t past : {s.min - 1, s.max + 1}) {
+    const Parsed p = parse_args(args(past));
+    EXPECT_EQ(p.exit_code.value_or(0), 2) << flag << " " << flag_text(s, past);
+    EXPECT_NE(p.error.find(flag), std::string::npos) << p.error;
+  }
+}
+
+TEST(SettingsTest, EveryRangeIsTakenAtItsEdgesAndRefusedOnePast) {
+  std::size_t checked = 0;
+  for (const ServerSetting& s : server_settings()) {
+    expect_range_edges(s, {});
+    checked += !s.flag.empty() && (s.type == Type::integer || s.type == Type::seconds);
+  }
+  for (const RouteSetting& s : route_settings()) {
+    expect_range_edges(s, {"--allow-origin", "https://app.example.com"});
+    checked += !s.flag.empty() && (s.type == Type::integer || s.type == Type::seconds);
+  }
+  EXPECT_GE(checked, 15u);
 }
 
 TEST(SettingsTest, RestartOnlyChangesAreNamedByKey) {

@@ -7,7 +7,6 @@
 #include <boost/asio/write.hpp>
 #include <charconv>
 
-#include "corsd/cors/decision.hpp"
 #include "corsd/cors/detail/token.hpp"
 #include "corsd/http/chunked.hpp"
 #include "corsd/http/detail/drained_read.hpp"
@@ -561,15 +560,8 @@ void Connection<Socket>::answer_error(unsigned status, std::string_view message)
   context.keep_alive = false;
   b_->response.clear();
   Response response(b_->out, b_->response, context);
-  // Once the head is in, the route's CORS: the browser then shows this
-  // status rather than a CORS error.
   cors::Decision decision;
-  // Never for a target that did not normalize: its raw path could name
-  // another route than the one it would reach.
-  if (b_->parser && b_->parser->is_header_done() && b_->request.normalized.error == TargetError::none &&
-      handler_.cors_for_error(b_->request.view(), decision)) {
-    response.use_cors(&decision);
-  }
+  if (b_->parser && b_->parser->is_header_done()) use_route_cors(handler_, b_->request, response, decision);
   http::answer_error(response, {status, message});
   count_response(status);
   if (worker_.logging()) log_access(nullptr, status, response.body_bytes());

@@ -23,6 +23,12 @@ void answer_refused_method(Response& response, std::string_view method) {
       {"method not allowed: corsd does not answer ", method, " (it would reflect cookies and credentials)\n"});
 }
 
+void use_route_cors(Handler& handler, const RequestStorage& storage, Response& response, cors::Decision& decision) {
+  if (storage.normalized.error == TargetError::none && handler.cors_for_error(storage.view(), decision)) {
+    response.use_cors(&decision);
+  }
+}
+
 void answer_server_options(Response& response) {
   response.set_status(200);
   response.add("Allow", kAllowedMethods);

@@ -4,7 +4,10 @@
 
 #include <string_view>
 
+#include "corsd/cors/decision.hpp"
+#include "corsd/http/handler.hpp"
 #include "corsd/http/response.hpp"
+#include "request_parser.hpp"
 
 namespace corsd::http {
 
@@ -38,6 +41,15 @@ std::string_view refused_method(std::string_view method) noexcept;
 // 2xx); TRACE and TRACK: 405 with Allow (they would reflect cookies and
 // credentials).
 void answer_refused_method(Response& response, std::string_view method);
+
+// use_route_cors()
+//
+// Gives `response`, an answer of the http layer's own to a request whose
+// head is in `storage`, the CORS of its route (`handler`'s say), kept in
+// `decision` until it is sent: a browser then shows the status rather than
+// a CORS error. Never for a target that did not normalize: its raw path
+// could name another route than the one it would reach.
+void use_route_cors(Handler& handler, const RequestStorage& storage, Response& response, cors::Decision& decision);
 
 // answer_server_options()
 //

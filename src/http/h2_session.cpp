@@ -5,7 +5,6 @@
 #include <charconv>
 #include <cstring>
 
-#include "corsd/cors/decision.hpp"
 #include "corsd/cors/detail/token.hpp"
 #include "error_answers.hpp"
 #include "worker.hpp"
@@ -518,11 +517,8 @@ void H2Session::answer_own(Stream& s, Write write) {
   s.head.clear();
   s.out.clear();
   Response response(s.out, s.head, context);
-  cors::Decision decision;  // as on HTTP/1.1 (Connection::answer_error())
-  if (s.head_done && s.storage.normalized.error == TargetError::none &&
-      handler_.cors_for_error(s.storage.view(), decision)) {
-    response.use_cors(&decision);
-  }
+  cors::Decision decision;
+  if (s.head_done) use_route_cors(handler_, s.storage, response, decision);
   write(response);
   submit_head(s, s.head, response.content_length(), !s.out.empty());
   s.out_eof = true;

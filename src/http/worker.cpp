@@ -22,6 +22,11 @@ constexpr std::chrono::milliseconds kAcceptBackoff{100};
 // The worker this thread runs, for what its completion handlers log.
 thread_local Worker* t_worker = nullptr;
 
+// One write, so that a line never interleaves with another thread's.
+void write_stderr(std::string_view line) noexcept {
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
 void log_exception(std::exception_ptr e) {
   if (!e) return;
   try {
@@ -31,7 +36,7 @@ void log_exception(std::exception_ptr e) {
     if (t_worker != nullptr) {
       t_worker->warn(line);
     } else {
-      [[maybe_unused]] const auto n = ::write(STDERR_FILENO, line.data(), line.size());
+      write_stderr(line);
     }
   }
 }
@@ -87,8 +92,7 @@ void Worker::warn(std::string_view line) noexcept {
   if (warnings_ != nullptr) {
     warnings_->append(index_, line);  // dropped, and counted, when stderr is not read
   } else {
-    [[maybe_unused]] const auto n =
-        ::write(STDERR_FILENO, line.data(), line.size());  // one write: lines never interleave
+    write_stderr(line);
   }
 }
 

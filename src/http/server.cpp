@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "port_guard.hpp"
 #include "worker.hpp"
 
 namespace corsd::http {
@@ -29,20 +30,6 @@ std::string url_for(std::string_view host, std::uint16_t port, bool tls) {
   url += ':';
   url += std::to_string(port);
   return url;
-}
-
-// Whether another socket, anyone's, listens on `endpoint`. SO_REUSEPORT
-// would let the workers' sockets join it silently (and the kernel split the
-// traffic between two servers); a plain bind tells.
-error_code port_taken(const tcp::endpoint& endpoint) {
-  net::io_context io;
-  tcp::acceptor probe(io);
-  error_code ec;
-  probe.open(endpoint.protocol(), ec);
-  if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec && endpoint.address().is_v6()) probe.set_option(net::ip::v6_only(true), ec);
-  if (!ec) probe.bind(endpoint, ec);
-  return ec;
 }
 
 // Opens, configures, binds and listens, reporting the first failure.
@@ -154,13 +141,17 @@ Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const 
     tcp::endpoint endpoint = entry.endpoint();
     if (result.port != 0) endpoint.port(result.port);  // every address on the first one's port
     if (reuse_port && endpoint.port() != 0) ec = port_taken(endpoint);
+    std::vector<int> group;
     for (std::size_t i = 0; i < workers_.size() && !ec; ++i) {
       tcp::acceptor acceptor(workers_[i]->io());
       ec = open_acceptor(acceptor, endpoint, reuse_port);
       if (ec) break;
       if (result.port == 0) endpoint.port(result.port = acceptor.local_endpoint().port());
+      group.push_back(acceptor.native_handle());
       workers_[i]->add_acceptor(std::move(acceptor), *handlers[i], options);
     }
+    if (!ec && reuse_port) ec = foreign_listener(endpoint, group);
+    if (!ec && reuse_port) ec = admit_only_first(group.front(), static_cast<unsigned>(group.size()));
     // A resolved address the machine lacks (no IPv6 loopback) is skipped;
     // any other failure is the user's to fix.
     if (ec == boost::system::errc::address_not_available && !result.addresses.empty()) continue;

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
+#include <vector>
+
 #include "corsd_process.hpp"
 
 namespace corsd::test {
@@ -79,6 +82,34 @@ TEST(CliTest, ASecondServerCannotShareAPortThroughReusePort) {
   const RunResult second = run_corsd({"--listen", taken, "--no-demo", "--threads", "2"});
   EXPECT_EQ(second.status, 2) << second.output;
   EXPECT_NE(second.output.find("cannot listen on 127.0.0.1"), std::string::npos) << second.output;
+}
+
+// SO_REUSEPORT would let a socket of the same user join the workers' group
+// after corsd started and take a share of its connections (a third of them
+// here); corsd's group hands connections to its own sockets only.
+TEST(CliTest, ASocketThatJoinsThePortLaterGetsNoConnection) {
+  CorsdProcess corsd({"--no-demo", "--threads", "2"});
+  const int late = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const int one = 1;
+  ::setsockopt(late, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(corsd.api_port());
+  ASSERT_EQ(::bind(late, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(late, 128), 0);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 90; ++i) clients.push_back(std::make_unique<Client>(corsd.api_port()));
+  int stolen = 0;
+  for (int c; (c = ::accept(late, nullptr, nullptr)) >= 0; ++stolen) ::close(c);
+  ::close(late);
+  EXPECT_EQ(stolen, 0);
+  for (auto& client : clients) {
+    client->send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+    const auto response = client->read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+  }
 }
 
 TEST(CliTest, MissingJqueryIsAClearError) {

@@ -2,8 +2,9 @@
 // File: corsd/http/server.hpp
 //
 // The HTTP/1.1 server: one io_context per thread, each with its own
-// listening sockets (SO_REUSEPORT when there are several threads), so nothing
-// is shared between threads on the request path. Keep-alive, pipelining
+// listening sockets (SO_REUSEPORT when there are several threads, kept to
+// corsd's own sockets: src/http/port_guard.hpp), so nothing is shared
+// between threads on the request path. Keep-alive, pipelining
 // (answered in order, one write per batch), the limits of Limits, graceful
 // shutdown on SIGINT/SIGTERM, and SIGHUP and SIGUSR1 handed to the
 // application.

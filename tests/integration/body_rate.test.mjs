@@ -91,6 +91,70 @@ describe('min_body_rate', () => {
   }
 });
 
+/**
+ * Sends a PUT of the parts' total length to `port`: each part [atMs, bytes] at its time from the head.
+ * Resolves to { answered: the status line or null, closed }.
+ */
+async function scheduled(port, parts) {
+  const length = parts.reduce((sum, [, bytes]) => sum + bytes, 0);
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let text = '';
+  let closed = false;
+  socket.setEncoding('utf8');
+  socket.on('data', (d) => { text += d; });
+  socket.on('error', () => {});
+  const ended = new Promise((resolve) => socket.once('close', () => { closed = true; resolve(); }));
+  const started = Date.now();
+  socket.write(`PUT /items/1 HTTP/1.1\r\nHost: x\r\nOrigin: ${ORIGIN}\r\nContent-Type: text/plain\r\n` +
+    `Content-Length: ${length}\r\nConnection: close\r\n\r\n`);
+  for (const [atMs, bytes] of parts) {
+    await sleep(Math.max(0, started + atMs - Date.now()));
+    if (closed) break;
+    socket.write('x'.repeat(bytes));
+  }
+  await Promise.race([ended, sleep(3000)]);
+  socket.destroy();
+  return { answered: text ? text.split('\r\n')[0] : null, closed };
+}
+
+// min_body_rate at its edge: with body_timeout 2 s and 50 bytes a second, the first window (from the head)
+// needs exactly 100 bytes. Parts at 0 and 1 s fill it, or miss it by one byte; the last part comes at 2.8 s,
+// after the cut (due at 2 s, enforced within 0.2 s) and before body_timeout would end the pause.
+describe('min_body_rate at exactly its share and one byte short', () => {
+  let upstream;
+  let echo;
+  let proxy;
+  before(async () => {
+    upstream = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const limits = ['--no-demo', '--threads', '1', '--listen', '127.0.0.1:0', '--body-timeout', '2', '--min-body-rate', '50',
+      '--allow-origin', ORIGIN, '--allow-methods', 'PUT'];
+    echo = await startCorsd(limits);
+    proxy = await startCorsd([...limits, '--upstream', `http://127.0.0.1:${upstream.address().port}`]);
+  });
+  after(async () => {
+    await echo?.stop();
+    await proxy?.stop();
+    upstream?.close();
+  });
+
+  for (const [name, server] of [['buffered (the echo API)', () => echo], ['streamed (the proxy)', () => proxy]]) {
+    test(`${name}: 100 bytes in the first 2 s are served, 99 are cut off`, T, async () => {
+      const [exact, short] = await Promise.all([
+        scheduled(server().port, [[0, 50], [1000, 50], [2800, 100]]),
+        scheduled(server().port, [[0, 50], [1000, 49], [2800, 100]]),
+      ]);
+      assert.match(exact.answered ?? '', /^HTTP\/1\.1 200 /, JSON.stringify(exact));
+      assert.ok(short.closed && !(short.answered ?? '').includes(' 200 '), JSON.stringify(short));
+    });
+  }
+});
+
 // Time corsd does not read the body is not the client's: an upstream that takes a streamed body only after
 // 3 s holds corsd back (and, through it, the client), and the client is not cut off for it.
 describe('min_body_rate and a slow upstream', () => {

@@ -15,6 +15,7 @@
 #include <array>
 #include <boost/asio/ip/v6_only.hpp>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -33,9 +34,12 @@ struct TableEntry {
 // Closes a descriptor on every way out.
 struct OwnedFd {
   int fd;
+  explicit OwnedFd(int d) : fd(d) {}
   ~OwnedFd() {
     if (fd >= 0) ::close(fd);
   }
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
 };
 
 net::ip::address address_of(const inet_diag_msg& msg) {
@@ -74,11 +78,8 @@ TableEntry entry_of(const char* payload, std::size_t length) {
   return {address_of(msg), v6_only, msg.idiag_inode, ntohs(msg.id.idiag_sport)};
 }
 
-// Every listening TCP socket of `family` on `port`, or nothing if the
-// table cannot be read.
-std::optional<std::vector<TableEntry>> listeners(int family, std::uint16_t port) {
-  const OwnedFd netlink{::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)};
-  if (netlink.fd < 0) return std::nullopt;
+// Asks the kernel for its table of listening TCP sockets of `family`.
+bool request_listeners(int netlink, int family) {
   struct {
     nlmsghdr header;
     inet_diag_req_v2 body;
@@ -91,10 +92,15 @@ std::optional<std::vector<TableEntry>> listeners(int family, std::uint16_t port)
   request.body.idiag_states = 1U << TCP_LISTEN;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (::sendto(netlink.fd, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel) <
-      0) {
-    return std::nullopt;
-  }
+  return ::sendto(netlink, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel) >= 0;
+}
+
+// Every listening TCP socket of `family` on `port`, or nothing if the
+// table cannot be read. The dump comes in parts, each of several messages,
+// until NLMSG_DONE.
+std::optional<std::vector<TableEntry>> listeners(int family, std::uint16_t port) {
+  const OwnedFd netlink(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (netlink.fd < 0 || !request_listeners(netlink.fd, family)) return std::nullopt;
   std::vector<TableEntry> found;
   alignas(nlmsghdr) std::array<char, 16384> buffer;
   for (;;) {
@@ -149,7 +155,10 @@ error_code port_taken(const tcp::endpoint& endpoint) {
 error_code foreign_listener(const tcp::endpoint& endpoint, std::span<const int> ours) {
   std::vector<std::uint32_t> our_inodes;
   for (const int fd : ours) our_inodes.push_back(inode_of(fd));
-  for (const int family : {AF_INET, AF_INET6}) {
+  // corsd's IPv6 sockets are IPv6-only: no IPv4 socket can overlap them.
+  const std::vector<int> families =
+      endpoint.address().is_v6() ? std::vector<int>{AF_INET6} : std::vector<int>{AF_INET, AF_INET6};
+  for (const int family : families) {
     const auto entries = listeners(family, endpoint.port());
     if (!entries) return {};
     for (const TableEntry& entry : *entries) {

@@ -3,12 +3,16 @@
 // same port (SO_REUSEPORT) and the kernel spreads connections over them.
 // The same option lets any other process of the same user join that group
 // and silently take a share of the traffic (measured: 108 answers from one
-// server, 92 from another). These checks keep the port corsd's alone, as a
-// single socket without SO_REUSEPORT would be:
+// server, 92 from another). These checks keep that group corsd's:
 // - port_taken() before binding: anyone already listening is refused;
 // - foreign_listener() after listening: a server that bound in the moment
 //   between the two (two started at once) is found, and both refuse;
-// - admit_only_first() then: a socket that joins later gets no connection.
+// - admit_only_first() then: a socket that joins the group later gets no
+//   connection, while all of corsd's sockets are open and nobody replaces
+//   the group's program.
+// What they cannot stop: a later SO_REUSEPORT socket of the same user on a
+// more specific address (127.0.0.1 under corsd's 0.0.0.0) is a group of its
+// own, and the kernel prefers it for that address.
 
 #include <span>
 

@@ -15,35 +15,58 @@ import { startCorsd } from '../support/corsd.mjs';
 const T = { timeout: 30_000 };
 const ORIGIN = 'https://app.example.com';
 
-/**
- * Sends a PUT of `length` bytes to `port`, `chunk` bytes every `everyMs`, for at most `maxMs`. Resolves to
- * { answered: the status line or null, closedAfterMs }.
- */
-async function trickle(port, { length, chunk, everyMs, maxMs, burst = 0 }) {
+/** Opens a PUT of `length` bytes on `port` and sends its head, then `first` (the start of the body). */
+async function openPut(port, length, first = '') {
   const socket = net.connect(port, '127.0.0.1');
   await once(socket, 'connect');
-  const started = Date.now();
-  let text = '';
-  let closed = false;
+  const put = { socket, started: Date.now(), text: '', closed: false };
   socket.setEncoding('utf8');
-  socket.on('data', (d) => { text += d; });
+  socket.on('data', (d) => { put.text += d; });
   socket.on('error', () => {});
-  const ended = new Promise((resolve) => socket.once('close', () => { closed = true; resolve(); }));
+  put.ended = new Promise((resolve) => socket.once('close', () => { put.closed = true; resolve(); }));
   socket.write(`PUT /items/1 HTTP/1.1\r\nHost: x\r\nOrigin: ${ORIGIN}\r\nContent-Type: text/plain\r\n` +
-    `Content-Length: ${length}\r\nConnection: close\r\n\r\n${'x'.repeat(burst)}`);
-  for (let sent = burst; sent < length && !closed && Date.now() - started < maxMs; sent += chunk) {
-    socket.write('x'.repeat(Math.min(chunk, length - sent)));
-    await sleep(everyMs);
-  }
-  await Promise.race([ended, sleep(maxMs)]);
-  socket.destroy();
-  return { answered: text ? text.split('\r\n')[0] : null, closed, closedAfterMs: Date.now() - started };
+    `Content-Length: ${length}\r\nConnection: close\r\n\r\n${first}`);
+  return put;
 }
 
-describe('min_body_rate', () => {
+/** Waits up to `ms` for corsd to close `put`, then ends it: { answered: the status line or null, closed, closedAfterMs }. */
+async function finish(put, ms) {
+  await Promise.race([put.ended, sleep(ms)]);
+  put.socket.destroy();
+  return { answered: put.text ? put.text.split('\r\n')[0] : null, closed: put.closed, closedAfterMs: Date.now() - put.started };
+}
+
+/**
+ * Sends a PUT of `length` bytes to `port`, `chunk` bytes every `everyMs`, for at most `maxMs`. Resolves to
+ * finish()'s result.
+ */
+async function trickle(port, { length, chunk, everyMs, maxMs, burst = 0 }) {
+  const put = await openPut(port, length, 'x'.repeat(burst));
+  for (let sent = burst; sent < length && !put.closed && Date.now() - put.started < maxMs; sent += chunk) {
+    put.socket.write('x'.repeat(Math.min(chunk, length - sent)));
+    await sleep(everyMs);
+  }
+  return finish(put, maxMs);
+}
+
+/** Sends a PUT of the parts' total length to `port`: each part [atMs, bytes] at its time from the head. */
+async function scheduled(port, parts) {
+  const put = await openPut(port, parts.reduce((sum, [, bytes]) => sum + bytes, 0));
+  for (const [atMs, bytes] of parts) {
+    await sleep(Math.max(0, put.started + atMs - Date.now()));
+    if (put.closed) break;
+    put.socket.write('x'.repeat(bytes));
+  }
+  return finish(put, 3000);
+}
+
+/**
+ * corsd with the rate flags `rate`, as the echo API and as a proxy to a Node.js upstream that takes any body,
+ * started and stopped around the describe() this is called in. Returns [name, server getter] for each.
+ */
+function echoAndProxy(rate) {
+  const servers = {};
   let upstream;
-  let echo;
-  let proxy;
   before(async () => {
     upstream = http.createServer((req, res) => {
       req.resume();
@@ -51,18 +74,23 @@ describe('min_body_rate', () => {
     });
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
-    const limits = ['--no-demo', '--threads', '1', '--listen', '127.0.0.1:0', '--body-timeout', '1', '--min-body-rate', '100',
+    const limits = ['--no-demo', '--threads', '1', '--listen', '127.0.0.1:0', ...rate,
       '--allow-origin', ORIGIN, '--allow-methods', 'PUT'];
-    echo = await startCorsd(limits);
-    proxy = await startCorsd([...limits, '--upstream', `http://127.0.0.1:${upstream.address().port}`]);
+    servers.echo = await startCorsd(limits);
+    servers.proxy = await startCorsd([...limits, '--upstream', `http://127.0.0.1:${upstream.address().port}`]);
   });
   after(async () => {
-    await echo?.stop();
-    await proxy?.stop();
+    await servers.echo?.stop();
+    await servers.proxy?.stop();
     upstream?.close();
   });
+  return [['buffered (the echo API)', () => servers.echo], ['streamed (the proxy)', () => servers.proxy]];
+}
 
-  for (const [name, server] of [['buffered (the echo API)', () => echo], ['streamed (the proxy)', () => proxy]]) {
+describe('min_body_rate', () => {
+  const servers = echoAndProxy(['--body-timeout', '1', '--min-body-rate', '100']);
+
+  for (const [name, server] of servers) {
     test(`${name}: a body at 10 bytes a second is cut off soon after body_timeout`, T, async () => {
       const r = await trickle(server().port, { length: 1000, chunk: 1, everyMs: 100, maxMs: 8000 });
       assert.ok(r.closed, `the connection was closed (${JSON.stringify(r)})`);
@@ -91,59 +119,13 @@ describe('min_body_rate', () => {
   }
 });
 
-/**
- * Sends a PUT of the parts' total length to `port`: each part [atMs, bytes] at its time from the head.
- * Resolves to { answered: the status line or null, closed }.
- */
-async function scheduled(port, parts) {
-  const length = parts.reduce((sum, [, bytes]) => sum + bytes, 0);
-  const socket = net.connect(port, '127.0.0.1');
-  await once(socket, 'connect');
-  let text = '';
-  let closed = false;
-  socket.setEncoding('utf8');
-  socket.on('data', (d) => { text += d; });
-  socket.on('error', () => {});
-  const ended = new Promise((resolve) => socket.once('close', () => { closed = true; resolve(); }));
-  const started = Date.now();
-  socket.write(`PUT /items/1 HTTP/1.1\r\nHost: x\r\nOrigin: ${ORIGIN}\r\nContent-Type: text/plain\r\n` +
-    `Content-Length: ${length}\r\nConnection: close\r\n\r\n`);
-  for (const [atMs, bytes] of parts) {
-    await sleep(Math.max(0, started + atMs - Date.now()));
-    if (closed) break;
-    socket.write('x'.repeat(bytes));
-  }
-  await Promise.race([ended, sleep(3000)]);
-  socket.destroy();
-  return { answered: text ? text.split('\r\n')[0] : null, closed };
-}
-
 // min_body_rate at its edge: with body_timeout 2 s and 50 bytes a second, the first window (from the head)
 // needs exactly 100 bytes. Parts at 0 and 1 s fill it, or miss it by one byte; the last part comes at 2.8 s,
 // after the cut (due at 2 s, enforced within 0.2 s) and before body_timeout would end the pause.
 describe('min_body_rate at exactly its share and one byte short', () => {
-  let upstream;
-  let echo;
-  let proxy;
-  before(async () => {
-    upstream = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end('ok'));
-    });
-    upstream.listen(0, '127.0.0.1');
-    await once(upstream, 'listening');
-    const limits = ['--no-demo', '--threads', '1', '--listen', '127.0.0.1:0', '--body-timeout', '2', '--min-body-rate', '50',
-      '--allow-origin', ORIGIN, '--allow-methods', 'PUT'];
-    echo = await startCorsd(limits);
-    proxy = await startCorsd([...limits, '--upstream', `http://127.0.0.1:${upstream.address().port}`]);
-  });
-  after(async () => {
-    await echo?.stop();
-    await proxy?.stop();
-    upstream?.close();
-  });
+  const servers = echoAndProxy(['--body-timeout', '2', '--min-body-rate', '50']);
 
-  for (const [name, server] of [['buffered (the echo API)', () => echo], ['streamed (the proxy)', () => proxy]]) {
+  for (const [name, server] of servers) {
     test(`${name}: 100 bytes in the first 2 s are served, 99 are cut off`, T, async () => {
       const [exact, short] = await Promise.all([
         scheduled(server().port, [[0, 50], [1000, 50], [2800, 100]]),

@@ -109,7 +109,10 @@ int main(int argc, char** argv) {
   // A socket systemd passed, else the configured address.
   const auto serve = [&server](const std::optional<int>& fd, const corsd::cli::HostPort& address,
                                const corsd::http::HandlerFactory& factory, corsd::http::ListenOptions listen = {}) {
-    return fd ? server.adopt(*fd, factory, listen) : server.listen(address.host, address.port, factory, listen);
+    corsd::http::Listening listening =
+        fd ? server.adopt(*fd, factory, listen) : server.listen(address.host, address.port, factory, listen);
+    for (const std::string& warning : listening.warnings) corsd::cli::log_line(warning, "warning: ");
+    return listening;
   };
   const corsd::http::Listening api_listening = serve(inherited.api, options.api, gateways.factory(), public_listener);
   if (!api_listening.ok()) return fail(api_listening.error + " (choose another with --listen HOST:PORT)");

@@ -17,7 +17,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <optional>
 #include <vector>
 
 namespace corsd::http {
@@ -79,7 +78,7 @@ TableEntry entry_of(const char* payload, std::size_t length) {
 }
 
 // Asks the kernel for its table of listening TCP sockets of `family`.
-bool request_listeners(int netlink, int family) {
+bool request_listeners(int netlink, int family, std::uint16_t port) {
   struct {
     nlmsghdr header;
     inet_diag_req_v2 body;
@@ -90,32 +89,57 @@ bool request_listeners(int netlink, int family) {
   request.body.sdiag_family = static_cast<std::uint8_t>(family);
   request.body.sdiag_protocol = IPPROTO_TCP;
   request.body.idiag_states = 1U << TCP_LISTEN;
+  request.body.id.idiag_sport = htons(port);  // the kernel skips other ports' listeners
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   return ::sendto(netlink, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel) >= 0;
 }
 
-// Every listening TCP socket of `family` on `port`, or nothing if the
-// table cannot be read. The dump comes in parts, each of several messages,
-// until NLMSG_DONE.
-std::optional<std::vector<TableEntry>> listeners(int family, std::uint16_t port) {
-  const OwnedFd netlink(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
-  if (netlink.fd < 0 || !request_listeners(netlink.fd, family)) return std::nullopt;
-  std::vector<TableEntry> found;
-  alignas(nlmsghdr) std::array<char, 16384> buffer;
+error_code system_error(int number) { return {number, boost::system::system_category()}; }
+
+// The error a NLMSG_DONE or NLMSG_ERROR message carries (a negative errno
+// first in its payload; 0 for none).
+error_code carried_error(const char* payload, std::size_t length) {
+  int number = 0;
+  if (length >= sizeof number) std::memcpy(&number, payload, sizeof number);
+  return number < 0 ? system_error(-number) : error_code{};
+}
+
+// One part of the dump, or the error that ended it; interrupted reads are
+// tried again.
+ssize_t receive_part(int netlink, std::span<char> buffer) {
   for (;;) {
-    const ssize_t got = ::recv(netlink.fd, buffer.data(), buffer.size(), 0);
-    if (got <= 0) return std::nullopt;
+    // MSG_TRUNC: the part's whole length, even where it did not fit.
+    const ssize_t got = ::recv(netlink, buffer.data(), buffer.size(), MSG_TRUNC);
+    if (got >= 0 || errno != EINTR) return got;
+  }
+}
+
+// Adds every listening TCP socket of `family` on `port` to `found`, or says
+// why the table could not be read. The dump comes in parts, each of several
+// messages, until NLMSG_DONE.
+error_code listeners(int family, std::uint16_t port, std::vector<TableEntry>& found) {
+  const OwnedFd netlink(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (netlink.fd < 0 || !request_listeners(netlink.fd, family, port)) return system_error(errno);
+  alignas(nlmsghdr) std::array<char, 32768> buffer;
+  for (;;) {
+    const ssize_t got = receive_part(netlink.fd, buffer);
+    if (got < 0) return system_error(errno);
+    if (got == 0) return system_error(EBADMSG);
+    if (static_cast<std::size_t>(got) > buffer.size()) return system_error(EMSGSIZE);
     const auto length = static_cast<std::size_t>(got);
     for (std::size_t at = 0; at + sizeof(nlmsghdr) <= length;) {
       nlmsghdr header;
       std::memcpy(&header, buffer.data() + at, sizeof header);
-      if (header.nlmsg_len < sizeof header || at + header.nlmsg_len > length) return std::nullopt;
-      if (header.nlmsg_type == NLMSG_DONE) return found;
-      if (header.nlmsg_type == NLMSG_ERROR) return std::nullopt;
+      if (header.nlmsg_len < sizeof header || at + header.nlmsg_len > length) return system_error(EBADMSG);
+      const char* body = buffer.data() + at + padded(sizeof header);
       const std::size_t payload = header.nlmsg_len - padded(sizeof header);
+      if (header.nlmsg_type == NLMSG_DONE || header.nlmsg_type == NLMSG_ERROR) {
+        const error_code ec = carried_error(body, payload);
+        return ec || header.nlmsg_type == NLMSG_DONE ? ec : system_error(EBADMSG);
+      }
       if (payload >= sizeof(inet_diag_msg)) {
-        TableEntry entry = entry_of(buffer.data() + at + padded(sizeof header), payload);
+        TableEntry entry = entry_of(body, payload);
         if (entry.port == port) found.push_back(entry);
       }
       at += padded(header.nlmsg_len);
@@ -159,9 +183,9 @@ error_code foreign_listener(const tcp::endpoint& endpoint, std::span<const int> 
   const std::vector<int> families =
       endpoint.address().is_v6() ? std::vector<int>{AF_INET6} : std::vector<int>{AF_INET, AF_INET6};
   for (const int family : families) {
-    const auto entries = listeners(family, endpoint.port());
-    if (!entries) return {};
-    for (const TableEntry& entry : *entries) {
+    std::vector<TableEntry> entries;
+    if (const error_code ec = listeners(family, endpoint.port(), entries)) return ec;
+    for (const TableEntry& entry : entries) {
       const bool mine = std::find(our_inodes.begin(), our_inodes.end(), entry.inode) != our_inodes.end();
       if (!mine && overlaps(endpoint.address(), entry)) return make_error_code(boost::system::errc::address_in_use);
     }
@@ -178,7 +202,7 @@ error_code admit_only_first(int fd, unsigned count) {
   }};
   sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
   if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program, sizeof program) != 0) {
-    return {errno, boost::system::system_category()};
+    return system_error(errno);
   }
   return {};
 }

@@ -25,14 +25,17 @@ error_code port_taken(const tcp::endpoint& endpoint);
 
 // address_in_use if a listening TCP socket other than the descriptors in
 // `ours` overlaps `endpoint` (same address, or either is a wildcard), read
-// from the kernel's socket table (sock_diag). Where the table cannot be
-// read (no netlink in a sandbox), port_taken() is all there is: success.
+// from the kernel's socket table (sock_diag). Any other error says why the
+// table could not be read (no netlink in a sandbox, or a systemd unit's
+// RestrictAddressFamilies): port_taken() is then all the check there was.
 error_code foreign_listener(const tcp::endpoint& endpoint, std::span<const int> ours);
 
 // Has the kernel hand each new connection on `fd`'s SO_REUSEPORT group to
 // one of the group's first `count` sockets, at random (a classic BPF
 // program on the group). The group's first sockets are the ones that
-// listened first: ours, once foreign_listener() found no other.
+// listened first: ours, once foreign_listener() found no other. An error
+// (a kernel or seccomp filter without it) leaves the group open to a later
+// socket; the server still serves, and says so.
 error_code admit_only_first(int fd, unsigned count);
 
 }  // namespace corsd::http

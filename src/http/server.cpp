@@ -76,6 +76,9 @@ class Server::Impl {
 
   Listening listen(std::string_view host, std::uint16_t port, const HandlerFactory& factory, ListenOptions options);
   Listening adopt(int fd, const HandlerFactory& factory, ListenOptions options);
+  // Opens one acceptor per worker on `endpoint` (its port 0 becomes the one
+  // the first got) and runs the port guard's checks on them.
+  error_code open_group(tcp::endpoint& endpoint, std::vector<tcp::acceptor>& group, std::vector<std::string>& warnings);
   void on_each_worker(const std::function<void(WorkerContext&)>& task) {
     for (auto& worker : workers_) net::post(worker->io(), [task, w = worker.get()] { task(*w); });
   }
@@ -134,24 +137,14 @@ Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const 
     result.error = "cannot resolve \"" + std::string(host) + "\": " + ec.message();
     return result;
   }
-  const bool reuse_port = workers_.size() > 1;
-  std::vector<Handler*> handlers;
-  for (auto& worker : workers_) handlers.push_back(&worker->add_handler(factory));
+  // Every worker's acceptor for every address, handed over only once all of
+  // them passed the checks: a refused listen leaves nothing listening.
+  std::vector<tcp::acceptor> ready;
   for (const auto& entry : endpoints) {
     tcp::endpoint endpoint = entry.endpoint();
     if (result.port != 0) endpoint.port(result.port);  // every address on the first one's port
-    if (reuse_port && endpoint.port() != 0) ec = port_taken(endpoint);
-    std::vector<int> group;
-    for (std::size_t i = 0; i < workers_.size() && !ec; ++i) {
-      tcp::acceptor acceptor(workers_[i]->io());
-      ec = open_acceptor(acceptor, endpoint, reuse_port);
-      if (ec) break;
-      if (result.port == 0) endpoint.port(result.port = acceptor.local_endpoint().port());
-      group.push_back(acceptor.native_handle());
-      workers_[i]->add_acceptor(std::move(acceptor), *handlers[i], options);
-    }
-    if (!ec && reuse_port) ec = foreign_listener(endpoint, group);
-    if (!ec && reuse_port) ec = admit_only_first(group.front(), static_cast<unsigned>(group.size()));
+    std::vector<tcp::acceptor> group;
+    ec = open_group(endpoint, group, result.warnings);
     // A resolved address the machine lacks (no IPv6 loopback) is skipped;
     // any other failure is the user's to fix.
     if (ec == boost::system::errc::address_not_available && !result.addresses.empty()) continue;
@@ -160,7 +153,15 @@ Listening Server::Impl::listen(std::string_view host, std::uint16_t port, const 
                      ": " + ec.message();
       return result;
     }
+    result.port = endpoint.port();
     result.addresses.push_back(endpoint.address().to_string());
+    for (tcp::acceptor& acceptor : group) ready.push_back(std::move(acceptor));
+  }
+  std::vector<Handler*> handlers;
+  for (auto& worker : workers_) handlers.push_back(&worker->add_handler(factory));
+  for (std::size_t i = 0; i < ready.size(); ++i) {
+    const std::size_t worker = i % workers_.size();
+    workers_[worker]->add_acceptor(std::move(ready[i]), *handlers[worker], options);
   }
   result.url = url_for(host, result.port, options.tls);
   return result;
@@ -196,6 +197,32 @@ Listening Server::Impl::adopt(int fd, const HandlerFactory& factory, ListenOptio
   result.port = endpoint->port();
   result.url = url_for(endpoint->address().to_string(), endpoint->port(), options.tls);
   return result;
+}
+
+error_code Server::Impl::open_group(tcp::endpoint& endpoint, std::vector<tcp::acceptor>& group,
+                                    std::vector<std::string>& warnings) {
+  const bool reuse_port = workers_.size() > 1;
+  error_code ec;
+  if (reuse_port && endpoint.port() != 0) ec = port_taken(endpoint);
+  std::vector<int> descriptors;
+  for (std::size_t i = 0; i < workers_.size() && !ec; ++i) {
+    tcp::acceptor& acceptor = group.emplace_back(workers_[i]->io());
+    ec = open_acceptor(acceptor, endpoint, reuse_port);
+    if (!ec && endpoint.port() == 0) endpoint.port(acceptor.local_endpoint().port());
+    descriptors.push_back(acceptor.native_handle());
+  }
+  if (ec || !reuse_port) return ec;
+  const std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  if (const error_code unchecked = foreign_listener(endpoint, descriptors)) {
+    if (unchecked == boost::system::errc::address_in_use) return unchecked;
+    warnings.push_back("cannot read the kernel's socket table (" + unchecked.message() + "): a server that binds " +
+                       where + " at the same moment as corsd would not be found (allow AF_NETLINK)");
+  }
+  if (const error_code open = admit_only_first(descriptors.front(), static_cast<unsigned>(descriptors.size()))) {
+    warnings.push_back("cannot filter " + where + "'s SO_REUSEPORT group (" + open.message() +
+                       "): a socket of the same user that joins the port later would take a share of its connections");
+  }
+  return {};
 }
 
 void Server::Impl::run() {

@@ -2,10 +2,18 @@
 // line, a port already taken, and the demo page on its own origin.
 
 #include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -110,6 +118,48 @@ TEST(CliTest, ASocketThatJoinsThePortLaterGetsNoConnection) {
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
   }
+}
+
+// In the child about to become corsd: socket(AF_NETLINK, ...) fails with
+// EAFNOSUPPORT, as under a systemd unit whose RestrictAddressFamilies lacks
+// it, and attaching a SO_REUSEPORT program fails with EPERM, as under a
+// stricter system call filter or an older kernel.
+void deny_port_guard_checks() {
+  constexpr std::uint32_t kArg0 = offsetof(seccomp_data, args);
+  constexpr std::uint32_t kArg2 = kArg0 + 2 * sizeof(std::uint64_t);  // the low half, on a little-endian machine
+  std::array<sock_filter, 10> code = {{
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 5),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg2),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SO_ATTACH_REUSEPORT_CBPF, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  }};
+  sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+    ::_exit(126);
+  }
+}
+
+// Where the port guard cannot check (no netlink) or cannot filter the group,
+// corsd still serves, and its log says what is not guarded.
+TEST(CliTest, APortGuardThatCannotRunIsAWarningNotARefusal) {
+  CorsdProcess corsd({"--no-demo", "--threads", "2"}, false, deny_port_guard_checks);
+  const std::string& startup = corsd.startup_output();
+  EXPECT_NE(startup.find("warning: cannot read the kernel's socket table (Address family not supported"),
+            std::string::npos)
+      << startup;
+  EXPECT_NE(startup.find("warning: cannot filter 127.0.0.1:" + std::to_string(corsd.api_port()) +
+                         "'s SO_REUSEPORT group (Operation not permitted)"),
+            std::string::npos)
+      << startup;
+  const auto response = exchange(corsd.api_port(), "GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
 }
 
 TEST(CliTest, MissingJqueryIsAClearError) {

@@ -41,7 +41,8 @@ bool read_some(int fd, std::string& out, clock::time_point deadline) {
   return true;
 }
 
-pid_t spawn(const std::vector<std::string>& args, int& out_fd, bool stderr_reader_gone = false) {
+pid_t spawn(const std::vector<std::string>& args, int& out_fd, bool stderr_reader_gone = false,
+            void (*before_exec)() = nullptr) {
   int pipe_fds[2];
   int err_fds[2];
   if (::pipe(pipe_fds) != 0 || ::pipe(err_fds) != 0) throw std::runtime_error("pipe failed");
@@ -59,6 +60,7 @@ pid_t spawn(const std::vector<std::string>& args, int& out_fd, bool stderr_reade
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
+    if (before_exec) before_exec();
     ::execv(bin.c_str(), argv.data());
     ::_exit(127);
   }
@@ -87,9 +89,9 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-CorsdProcess::CorsdProcess(std::vector<std::string> args, bool stderr_reader_gone) {
+CorsdProcess::CorsdProcess(std::vector<std::string> args, bool stderr_reader_gone, void (*before_exec)()) {
   args.insert(args.begin(), {"--listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0"});
-  pid_ = spawn(args, stdout_fd_, stderr_reader_gone);
+  pid_ = spawn(args, stdout_fd_, stderr_reader_gone, before_exec);
   std::string output;
   const auto deadline = clock::now() + 10s;
   const std::regex ready(
@@ -101,6 +103,7 @@ CorsdProcess::CorsdProcess(std::vector<std::string> args, bool stderr_reader_gon
       throw std::runtime_error("corsd did not start; it printed: " + output);
     }
   }
+  startup_ = m.prefix();
   pending_ = m.suffix();
   api_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
   if (m[2].matched) demo_port_ = static_cast<std::uint16_t>(std::stoi(m[2]));

@@ -19,8 +19,10 @@ class CorsdProcess {
  public:
   // Starts corsd with `args` plus "--listen 127.0.0.1:0 --demo-listen 127.0.0.1:0"
   // and waits for its ready line. With `stderr_reader_gone`, corsd's stderr
-  // is a pipe whose reader has already closed it.
-  explicit CorsdProcess(std::vector<std::string> args, bool stderr_reader_gone = false);
+  // is a pipe whose reader has already closed it. `before_exec` runs in the
+  // child just before corsd replaces it (to restrict what corsd may do).
+  explicit CorsdProcess(std::vector<std::string> args, bool stderr_reader_gone = false,
+                        void (*before_exec)() = nullptr);
   ~CorsdProcess();
   CorsdProcess(const CorsdProcess&) = delete;
   CorsdProcess& operator=(const CorsdProcess&) = delete;
@@ -29,6 +31,8 @@ class CorsdProcess {
   std::uint16_t api_port() const { return api_port_; }
   std::uint16_t demo_port() const { return demo_port_; }
   const std::string& api_url() const { return api_url_; }
+  // What the process printed before its ready line (warnings at start).
+  const std::string& startup_output() const { return startup_; }
 
   // What the process printed (stdout and stderr) since the ready line, up to
   // `timeout` or until `until` appears.
@@ -44,6 +48,7 @@ class CorsdProcess {
   std::uint16_t api_port_ = 0;
   std::uint16_t demo_port_ = 0;
   std::string api_url_;
+  std::string startup_;  // output up to the ready line
   std::string pending_;  // output read past the ready line
 };
 

@@ -78,7 +78,8 @@ describe('systemd', () => {
     assert.equal(r.stdout + r.stderr, '', 'no warnings');
     const text = readFileSync(unit, 'utf8');
     for (const line of ['Type=notify', 'DynamicUser=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'NoNewPrivileges=yes',
-      'PrivateTmp=yes', 'CapabilityBoundingSet=\n', 'ExecReload=/bin/kill -HUP $MAINPID']) {
+      'PrivateTmp=yes', 'CapabilityBoundingSet=\n', 'ExecReload=/bin/kill -HUP $MAINPID',
+      'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK']) {
       assert.ok(text.includes(line), `corsd.service has ${JSON.stringify(line)}`);
     }
   });

@@ -52,6 +52,9 @@ struct Listening {
   std::vector<std::string> addresses;
   std::uint16_t port = 0;
   std::string url;  // "http://localhost:8080", "https://localhost:8443"
+  // What the server could not check or guard, although it listens (see
+  // the port guard); for the operator's log.
+  std::vector<std::string> warnings;
 
   bool ok() const noexcept { return error.empty(); }
 };

@@ -12,7 +12,10 @@
 //   the group's program.
 // What they cannot stop: a later SO_REUSEPORT socket of the same user on a
 // more specific address (127.0.0.1 under corsd's 0.0.0.0) is a group of its
-// own, and the kernel prefers it for that address.
+// own, and the kernel prefers it for that address; a process of the same
+// user may attach a program of its own to the group; and once corsd closes
+// its listeners to drain, the kernel moves a late socket into a freed place,
+// where it gets the connections corsd no longer takes.
 
 #include <span>
 

@@ -120,16 +120,17 @@ describe('min_body_rate', () => {
 });
 
 // min_body_rate at its edge: with body_timeout 2 s and 50 bytes a second, the first window (from the head)
-// needs exactly 100 bytes. Parts at 0 and 1 s fill it, or miss it by one byte; the last part comes at 2.8 s,
-// after the cut (due at 2 s, enforced within 0.2 s) and before body_timeout would end the pause.
+// needs exactly 100 bytes. Parts at 0 and 1.5 s fill it, or miss it by one byte; the last part comes at 3 s,
+// well after the cut (due at 2 s, enforced within 0.2 s) and 1.5 s after the part before it, well inside
+// body_timeout: every margin is half a second or more.
 describe('min_body_rate at exactly its share and one byte short', () => {
   const servers = echoAndProxy(['--body-timeout', '2', '--min-body-rate', '50']);
 
   for (const [name, server] of servers) {
     test(`${name}: 100 bytes in the first 2 s are served, 99 are cut off`, T, async () => {
       const [exact, short] = await Promise.all([
-        scheduled(server().port, [[0, 50], [1000, 50], [2800, 100]]),
-        scheduled(server().port, [[0, 50], [1000, 49], [2800, 100]]),
+        scheduled(server().port, [[0, 50], [1500, 50], [3000, 100]]),
+        scheduled(server().port, [[0, 50], [1500, 49], [3000, 100]]),
       ]);
       assert.match(exact.answered ?? '', /^HTTP\/1\.1 200 /, JSON.stringify(exact));
       assert.ok(short.closed && !(short.answered ?? '').includes(' 200 '), JSON.stringify(short));

@@ -98,8 +98,9 @@ TEST(CliTest, ASecondServerCannotShareAPortThroughReusePort) {
 TEST(CliTest, ASocketThatJoinsThePortLaterGetsNoConnection) {
   CorsdProcess corsd({"--no-demo", "--threads", "2"});
   const int late = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  ASSERT_GE(late, 0);
   const int one = 1;
-  ::setsockopt(late, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  ASSERT_EQ(::setsockopt(late, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one), 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -1,9 +1,9 @@
 // min_body_rate counts only time corsd reads: while a proxy route waits for
 // its upstream before taking the body, the client (told to wait by
 // "Expect: 100-continue") sends nothing, and that wait is not the client's.
-// The upstream here holds its listen queue full for a second and a half, so
-// corsd's connect gets through only with a retried SYN, two seconds or more
-// after the head: at least two body_timeout windows of 1 s pass before
+// The upstream here holds its listen queue full for a second and a half
+// after the head, so corsd's connect gets through only with a retried SYN,
+// two seconds or more after the head: at least two body_timeout windows of 1 s pass before
 // corsd reads, and then the body comes at twice the minimum rate. (body_rate.test.mjs has the
 // trickles; a slow upstream there cannot fail this, since the bytes already
 // buffered carry the windows missed.)
@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <string>
 #include <thread>
 
@@ -21,19 +22,21 @@
 namespace corsd::test {
 namespace {
 
-int listener_with_full_queue(std::uint16_t& port, int& blocker) {
+int listener_with_full_queue(std::uint16_t& port, std::array<int, 2>& blockers) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t length = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0 || ::listen(fd, 0) != 0) return -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0 || ::listen(fd, 1) != 0) return -1;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
   port = ntohs(addr.sin_port);
-  // A listen queue of 0 holds one connection: this one, never accepted in
-  // time, so the kernel drops the next SYNs.
-  blocker = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (::connect(blocker, reinterpret_cast<sockaddr*>(&addr), length) != 0) return -1;
+  // A listen queue of 1 holds two connections: these, not accepted in time,
+  // so the kernel drops the next SYNs.
+  for (int& blocker : blockers) {
+    blocker = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(blocker, reinterpret_cast<sockaddr*>(&addr), length) != 0) return -1;
+  }
   return fd;
 }
 
@@ -50,8 +53,8 @@ bool read_request(int fd, std::size_t body_length, std::string& request) {
 
 TEST(HeldBodyTest, TimeTheUpstreamHoldsTheBodyBackIsNotCountedAgainstTheClient) {
   std::uint16_t upstream_port = 0;
-  int blocker = -1;
-  const int upstream = listener_with_full_queue(upstream_port, blocker);
+  std::array<int, 2> blockers{-1, -1};
+  const int upstream = listener_with_full_queue(upstream_port, blockers);
   ASSERT_GE(upstream, 0);
   const timeval wait{10, 0};
   ::setsockopt(upstream, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
@@ -59,10 +62,15 @@ TEST(HeldBodyTest, TimeTheUpstreamHoldsTheBodyBackIsNotCountedAgainstTheClient) 
                       "--upstream-connect-timeout", "10", "--allow-origin", "https://app.example.com",
                       "--allow-methods", "PUT", "--upstream", "http://127.0.0.1:" + std::to_string(upstream_port)});
   constexpr std::size_t kBody = 600;
+  Client client(corsd.api_port());
+  client.send(
+      "PUT /items/1 HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example.com\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(kBody) + "\r\n\r\n");
   std::string received;
-  std::thread upstream_side([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    ::close(::accept(upstream, nullptr, nullptr));  // the blocker: the queue has room again
+  std::jthread upstream_side([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // from the head on
+    for (std::size_t i = 0; i < blockers.size(); ++i) ::close(::accept(upstream, nullptr, nullptr));
     const int from_corsd = ::accept(upstream, nullptr, nullptr);
     if (from_corsd < 0) return;
     ::setsockopt(from_corsd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
@@ -72,11 +80,6 @@ TEST(HeldBodyTest, TimeTheUpstreamHoldsTheBodyBackIsNotCountedAgainstTheClient) 
     }
     ::close(from_corsd);
   });
-  Client client(corsd.api_port());
-  client.send(
-      "PUT /items/1 HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example.com\r\nExpect: 100-continue\r\n"
-      "Content-Length: " +
-      std::to_string(kBody) + "\r\n\r\n");
   const auto go_on = client.read_response(std::chrono::seconds(8));
   ASSERT_TRUE(go_on);
   EXPECT_EQ(go_on->status, 100);
@@ -88,11 +91,12 @@ TEST(HeldBodyTest, TimeTheUpstreamHoldsTheBodyBackIsNotCountedAgainstTheClient) 
   }
   const auto answer = client.read_response(std::chrono::seconds(8));
   upstream_side.join();
-  ::close(blocker);
+  for (const int blocker : blockers) ::close(blocker);
   ::close(upstream);
   ASSERT_TRUE(answer) << "corsd cut the client off";
   EXPECT_EQ(answer->status, 200);
   EXPECT_EQ(answer->body, "ok");
+  ASSERT_GE(received.size(), kBody);
   EXPECT_EQ(received.substr(received.size() - kBody), std::string(kBody, 'x'));
 }
 

@@ -111,7 +111,9 @@ int main(int argc, char** argv) {
                                const corsd::http::HandlerFactory& factory, corsd::http::ListenOptions listen = {}) {
     corsd::http::Listening listening =
         fd ? server.adopt(*fd, factory, listen) : server.listen(address.host, address.port, factory, listen);
-    for (const std::string& warning : listening.warnings) corsd::cli::log_line(warning, "warning: ");
+    if (listening.ok()) {  // a refused listen closed what it warned about
+      for (const std::string& warning : listening.warnings) corsd::cli::log_line(warning, "warning: ");
+    }
     return listening;
   };
   const corsd::http::Listening api_listening = serve(inherited.api, options.api, gateways.factory(), public_listener);

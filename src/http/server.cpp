@@ -212,11 +212,18 @@ error_code Server::Impl::open_group(tcp::endpoint& endpoint, std::vector<tcp::ac
     descriptors.push_back(acceptor.native_handle());
   }
   if (ec || !reuse_port) return ec;
-  const std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  const std::string address = endpoint.address().to_string();
+  const std::string where =
+      (endpoint.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(endpoint.port());
   if (const error_code unchecked = foreign_listener(endpoint, descriptors)) {
     if (unchecked == boost::system::errc::address_in_use) return unchecked;
+    // Refused sockets (a sandbox, a unit's RestrictAddressFamilies) are the operator's to allow.
+    const bool refused = unchecked == boost::system::errc::address_family_not_supported ||
+                         unchecked == boost::system::errc::permission_denied ||
+                         unchecked == boost::system::errc::operation_not_permitted;
     warnings.push_back("cannot read the kernel's socket table (" + unchecked.message() + "): a server that binds " +
-                       where + " at the same moment as corsd would not be found (allow AF_NETLINK)");
+                       where + " at the same moment as corsd would not be found" +
+                       (refused ? " (allow AF_NETLINK sockets)" : ""));
   }
   if (const error_code open = admit_only_first(descriptors.front(), static_cast<unsigned>(descriptors.size()))) {
     warnings.push_back("cannot filter " + where + "'s SO_REUSEPORT group (" + open.message() +

@@ -128,13 +128,17 @@ TEST(CliTest, ASocketThatJoinsThePortLaterGetsNoConnection) {
 void deny_port_guard_checks() {
   constexpr std::uint32_t kArg0 = offsetof(seccomp_data, args);
   constexpr std::uint32_t kArg2 = kArg0 + 2 * sizeof(std::uint64_t);  // the low half, on a little-endian machine
-  std::array<sock_filter, 10> code = {{
+  constexpr std::uint32_t kArg1 = kArg0 + sizeof(std::uint64_t);
+  // Jump offsets count from the next instruction; every "no" ends at the last, ALLOW.
+  std::array<sock_filter, 12> code = {{
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 5),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 0, 7),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAFNOSUPPORT),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 0, 3),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 0, 5),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOL_SOCKET, 0, 3),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArg2),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SO_ATTACH_REUSEPORT_CBPF, 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
@@ -142,6 +146,8 @@ void deny_port_guard_checks() {
   }};
   sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+    const char reason[] = "the test could not install its seccomp filter\n";
+    [[maybe_unused]] const ssize_t ignored = ::write(2, reason, sizeof reason - 1);
     ::_exit(126);
   }
 }

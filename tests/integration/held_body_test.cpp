@@ -22,23 +22,46 @@
 namespace corsd::test {
 namespace {
 
-int listener_with_full_queue(std::uint16_t& port, std::array<int, 2>& blockers) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0 || ::listen(fd, 1) != 0) return -1;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  port = ntohs(addr.sin_port);
-  // A listen queue of 1 holds two connections: these, not accepted in time,
-  // so the kernel drops the next SYNs.
-  for (int& blocker : blockers) {
-    blocker = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (::connect(blocker, reinterpret_cast<sockaddr*>(&addr), length) != 0) return -1;
+// A descriptor, closed on every way out of the test.
+class Descriptor {
+ public:
+  explicit Descriptor(int fd) : fd_(fd) {}
+  ~Descriptor() {
+    if (fd_ >= 0) ::close(fd_);
   }
-  return fd;
-}
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// A loopback listener whose queue is full: a listen queue of 1 holds two
+// connections, these blockers, not accepted in time, so the kernel drops
+// the next SYNs.
+struct FullListener {
+  Descriptor listener{::socket(AF_INET, SOCK_STREAM, 0)};
+  std::array<Descriptor, 2> blockers{Descriptor(::socket(AF_INET, SOCK_STREAM, 0)),
+                                     Descriptor(::socket(AF_INET, SOCK_STREAM, 0))};
+  std::uint16_t port = 0;
+  bool ok = false;
+
+  FullListener() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    const auto* address = reinterpret_cast<sockaddr*>(&addr);
+    if (::bind(listener.get(), address, length) != 0 || ::listen(listener.get(), 1) != 0) return;
+    ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &length);
+    port = ntohs(addr.sin_port);
+    for (const Descriptor& blocker : blockers) {
+      if (::connect(blocker.get(), address, length) != 0) return;
+    }
+    ok = true;
+  }
+};
 
 // Reads until `request` holds a head and `body_length` bytes after it.
 bool read_request(int fd, std::size_t body_length, std::string& request) {
@@ -52,15 +75,14 @@ bool read_request(int fd, std::size_t body_length, std::string& request) {
 }
 
 TEST(HeldBodyTest, TimeTheUpstreamHoldsTheBodyBackIsNotCountedAgainstTheClient) {
-  std::uint16_t upstream_port = 0;
-  std::array<int, 2> blockers{-1, -1};
-  const int upstream = listener_with_full_queue(upstream_port, blockers);
-  ASSERT_GE(upstream, 0);
+  const FullListener full;
+  ASSERT_TRUE(full.ok);
+  const int upstream = full.listener.get();
   const timeval wait{10, 0};
   ::setsockopt(upstream, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
   CorsdProcess corsd({"--no-demo", "--threads", "1", "--body-timeout", "1", "--min-body-rate", "100",
                       "--upstream-connect-timeout", "10", "--allow-origin", "https://app.example.com",
-                      "--allow-methods", "PUT", "--upstream", "http://127.0.0.1:" + std::to_string(upstream_port)});
+                      "--allow-methods", "PUT", "--upstream", "http://127.0.0.1:" + std::to_string(full.port)});
   constexpr std::size_t kBody = 600;
   Client client(corsd.api_port());
   client.send(
@@ -70,7 +92,7 @@ TEST(HeldBodyTest, TimeTheUpstreamHoldsTheBodyBackIsNotCountedAgainstTheClient) 
   std::string received;
   std::jthread upstream_side([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // from the head on
-    for (std::size_t i = 0; i < blockers.size(); ++i) ::close(::accept(upstream, nullptr, nullptr));
+    for (std::size_t i = 0; i < full.blockers.size(); ++i) ::close(::accept(upstream, nullptr, nullptr));
     const int from_corsd = ::accept(upstream, nullptr, nullptr);
     if (from_corsd < 0) return;
     ::setsockopt(from_corsd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
@@ -91,8 +113,6 @@ TEST(HeldBodyTest, TimeTheUpstreamHoldsTheBodyBackIsNotCountedAgainstTheClient) 
   }
   const auto answer = client.read_response(std::chrono::seconds(8));
   upstream_side.join();
-  for (const int blocker : blockers) ::close(blocker);
-  ::close(upstream);
   ASSERT_TRUE(answer) << "corsd cut the client off";
   EXPECT_EQ(answer->status, 200);
   EXPECT_EQ(answer->body, "ok");

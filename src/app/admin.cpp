@@ -88,7 +88,7 @@ class AdminHandler final : public http::Handler {
     head.status = ready ? 200 : 503;
     head.add("Content-Type", "text/plain; charset=utf-8");
     head.add("Cache-Control", "no-store");
-    if (!co_await exchange.send_head(head, {http::Framing::Kind::length, body.size()})) co_return;
+    if (!exchange.send_head(head, {http::Framing::Kind::length, body.size()})) co_return;
     const std::string_view slice = body;
     co_await exchange.send_last(std::span<const std::string_view>(&slice, 1));
   }

@@ -10,6 +10,7 @@
 #include "corsd/cors/detail/token.hpp"
 #include "corsd/http/chunked.hpp"
 #include "corsd/http/detail/drained_read.hpp"
+#include "corsd/http/detail/eager_write.hpp"
 #include "error_answers.hpp"
 #include "h2_session.hpp"
 #include "worker.hpp"
@@ -103,7 +104,7 @@ class Connection<Socket>::Stream final : public Exchange {
 
   net::awaitable<BodySlice> read_body() override;
   net::awaitable<bool> send_interim(const ResponseHead& head) override;
-  net::awaitable<bool> send_head(const ResponseHead& head, Framing framing) override;
+  bool send_head(const ResponseHead& head, Framing framing) override;
   net::awaitable<bool> send_body(std::span<const std::string_view> slices) override;
   net::awaitable<bool> send_last(std::span<const std::string_view> slices) override;
   net::awaitable<bool> finish() override;
@@ -217,8 +218,8 @@ net::awaitable<bool> Connection<Socket>::Stream::send_interim(const ResponseHead
 }
 
 template <typename Socket>
-net::awaitable<bool> Connection<Socket>::Stream::send_head(const ResponseHead& head, Framing framing) {
-  if (aborted_ || head_sent_) co_return false;
+bool Connection<Socket>::Stream::send_head(const ResponseHead& head, Framing framing) {
+  if (aborted_ || head_sent_) return false;
   if (framing.kind == Framing::Kind::chunked && request_.version == 10) framing.kind = Framing::Kind::close;
   if (framing.kind == Framing::Kind::close) keep_alive_ = false;
   // Answered before the whole body arrived: the rest is never parsed as a
@@ -231,7 +232,7 @@ net::awaitable<bool> Connection<Socket>::Stream::send_head(const ResponseHead& h
   if (status_has_no_body(head.status) || head_request_) framing = {Framing::Kind::none, 0};
   framing_ = framing;
   head_sent_ = true;
-  co_return true;
+  return true;
 }
 
 // Not coroutines themselves (one frame fewer per call): the span is copied
@@ -271,9 +272,11 @@ net::awaitable<bool> Connection<Socket>::Stream::send(std::span<const std::strin
   if (chunk) buffers[count++] = net::buffer(kChunkEnd);
   if (last && framing_.kind == Framing::Kind::chunked) buffers[count++] = net::buffer(kLastChunk);
   if (last) finished_ = true;
-  const std::span<const net::const_buffer> used(buffers.data(), count);
+  const std::span<net::const_buffer> used(buffers.data(), count);
   if (net::buffer_size(used) == 0) co_return true;
-  const bool ok = co_await c_.write(used);
+  const std::span<const net::const_buffer> rest = c_.write_now(used);
+  bool ok = true;
+  if (!rest.empty()) ok = co_await c_.write(rest);
   c_.b_->out.clear();
   if (!ok) aborted_ = true;
   co_return ok;
@@ -708,27 +711,33 @@ net::awaitable<bool> Connection<Socket>::write(std::span<const net::const_buffer
   co_return !ec;
 }
 
-// Writes the output at once if the socket takes all of it, as it nearly always
-// does: no coroutine frame, no trip through the scheduler (Asio's write
-// would make the same single send, then post its completion). What the
-// socket does not take, flush() writes.
+// Sends what the socket takes of `buffers` at once (eager_write.hpp): no
+// coroutine frame, no trip through the scheduler. What it returns is left
+// for write(); over TLS, everything is.
+template <typename Socket>
+std::span<net::const_buffer> Connection<Socket>::write_now(std::span<net::const_buffer> buffers) noexcept {
+  if constexpr (kTls) {
+    return buffers;
+  } else {
+    const EagerWrite w = http::write_now(socket_.native_handle(), buffers);
+    worker_.stats().response_bytes.add(w.sent);
+    return w.rest;
+  }
+}
+
+// Writes the output at once if the socket takes all of it, as it nearly
+// always does. What the socket does not take, flush() writes.
 template <typename Socket>
 bool Connection<Socket>::flush_now() noexcept {
-  if constexpr (kTls) {
+  std::array output{net::const_buffer(b_->out.data(), b_->out.size())};
+  const std::span<net::const_buffer> rest = write_now(output);
+  if (!rest.empty()) {
+    b_->out.erase(0, b_->out.size() - rest.front().size());
     return false;
-  } else {
-    const ssize_t sent = ::send(socket_.native_handle(), b_->out.data(), b_->out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent <= 0) return false;  // flush() waits, or meets the error
-    const auto n = static_cast<std::size_t>(sent);
-    worker_.stats().response_bytes.add(n);
-    if (n < b_->out.size()) {
-      b_->out.erase(0, n);
-      return false;
-    }
-    idle_ = false;
-    output_sent();
-    return true;
   }
+  idle_ = false;
+  output_sent();
+  return true;
 }
 
 template <typename Socket>

@@ -103,6 +103,7 @@ class Connection final : public Watched {
   // request starts with them (plain TCP: see drained_read.hpp).
   net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer buffer, Read where);
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
+  std::span<net::const_buffer> write_now(std::span<net::const_buffer> buffers) noexcept;
   net::awaitable<bool> flush();
   bool flush_now() noexcept;
   bool has_output() const noexcept { return b_ && !b_->out.empty(); }

@@ -140,16 +140,16 @@ class H2Session::StreamExchange final : public Exchange {
     co_return session_.submit_head(s_, head, std::nullopt, false, /*interim=*/true);
   }
 
-  net::awaitable<bool> send_head(const ResponseHead& head, Framing framing) override {
-    if (s_.answered || s_.closed || s_.aborted) co_return false;
+  bool send_head(const ResponseHead& head, Framing framing) override {
+    if (s_.answered || s_.closed || s_.aborted) return false;
     const bool no_body = status_has_no_body(head.status) || request_.method == "HEAD";
     std::optional<std::uint64_t> length;
     if (framing.kind == Framing::Kind::length) length = framing.length;
     length_ = framing.kind == Framing::Kind::length && !no_body ? length : std::nullopt;
-    if (!session_.submit_head(s_, head, length, !no_body)) co_return false;
+    if (!session_.submit_head(s_, head, length, !no_body)) return false;
     session_.worker_.count_response(head.status);
     if (no_body) s_.out_eof = true;
-    co_return true;
+    return true;
   }
 
   net::awaitable<bool> send_body(std::span<const std::string_view> slices) override { return send(slices, false); }

@@ -8,6 +8,8 @@
 #include "corsd/cors/host.hpp"
 
 namespace corsd::http {
+
+using namespace std::string_view_literals;  // append("...") would count the literal with strlen()
 namespace {
 
 void append_number(std::string& out, std::uint64_t n) {
@@ -56,21 +58,21 @@ namespace {
 
 void write_vary(const ResponseHead& head, std::string& out) {
   const std::size_t before = out.size();
-  out.append("Vary: ");
+  out.append("Vary: "sv);
   if (!merged_vary(head, out)) {
     out.resize(before);  // nothing to vary on
     return;
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 }  // namespace
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
-  out.append(": ");
+  out.append(": "sv);
   out.append(value);
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 void ResponseHead::add(std::string_view name, std::string_view value) {
@@ -110,28 +112,28 @@ bool serialize_fields(const ResponseHead& head, std::string& out) {
 }
 
 void serialize_head(const ResponseHead& head, const ResponseContext& context, Framing framing, std::string& out) {
-  out.append("HTTP/1.1 ");
+  out.append("HTTP/1.1 "sv);
   append_number(out, head.status);
   out.push_back(' ');
   out.append(reason_phrase(head.status));
-  out.append("\r\n");
+  out.append("\r\n"sv);
   if (!serialize_fields(head, out)) append_field(out, "Date", context.date);
   if (status_has_no_body(head.status)) framing.kind = Framing::Kind::none;
   if (framing.kind == Framing::Kind::length) {
-    out.append("Content-Length: ");
+    out.append("Content-Length: "sv);
     append_number(out, framing.length);
-    out.append("\r\n");
+    out.append("\r\n"sv);
   } else if (framing.kind == Framing::Kind::chunked) {
-    out.append("Transfer-Encoding: chunked\r\n");
+    out.append("Transfer-Encoding: chunked\r\n"sv);
   }
   if (head.status >= 200) {
     if (!context.keep_alive || framing.kind == Framing::Kind::close) {
-      out.append("Connection: close\r\n");
+      out.append("Connection: close\r\n"sv);
     } else if (context.version == 10) {
-      out.append("Connection: keep-alive\r\n");
+      out.append("Connection: keep-alive\r\n"sv);
     }
   }
-  out.append("\r\n");
+  out.append("\r\n"sv);
 }
 
 std::string_view reason_phrase(unsigned status) noexcept {

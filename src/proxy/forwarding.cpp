@@ -7,11 +7,32 @@
 #include "corsd/cors/detail/token.hpp"
 
 namespace corsd::proxy {
+
+using namespace std::string_view_literals;  // append("...") would count the literal with strlen()
 namespace {
 
 constexpr std::string_view kVia = "1.1 corsd";
 
 using cors::ascii_iequals;
+
+// Whether a Connection value names any field besides the hop-by-hop ones,
+// which go whatever it says. It nearly always names "keep-alive" alone:
+// then no field needs to be looked up in it.
+bool names_more_than_hop_by_hop(std::string_view value) noexcept {
+  cors::ListCursor cursor(std::span<const std::string_view>(&value, 1));
+  std::string_view token;
+  while (cursor.next(token)) {
+    if (!is_hop_by_hop(token)) return true;
+  }
+  return false;
+}
+
+bool connection_names_fields(const http::Request& request) noexcept {
+  for (const auto& f : request.fields) {
+    if (ascii_iequals(f.name, "connection") && names_more_than_hop_by_hop(f.value)) return true;
+  }
+  return false;
+}
 
 // Whether a Connection field of `request` names `name`.
 bool named_by_connection(const http::Request& request, std::string_view name) noexcept {
@@ -60,7 +81,7 @@ void append_joined(std::string& out, const http::Request& request, std::string_v
   bool first = true;
   for (const auto& f : request.fields) {
     if (!ascii_iequals(f.name, name)) continue;
-    if (!first) out.append(", ");
+    if (!first) out.append(", "sv);
     out.append(f.value);
     first = false;
   }
@@ -68,20 +89,20 @@ void append_joined(std::string& out, const http::Request& request, std::string_v
 
 void append_forwarding(const http::Request& request, const ForwardContext& context, std::string& out) {
   const std::string_view host = request.find("host").value_or("");
-  out.append("Via: ");
+  out.append("Via: "sv);
   if (request.count("via") > 0) {
     append_joined(out, request, "via");
-    out.append(", ");
+    out.append(", "sv);
   }
   out.append(kVia);
-  out.append("\r\n");
-  out.append("X-Forwarded-For: ");
+  out.append("\r\n"sv);
+  out.append("X-Forwarded-For: "sv);
   if (context.peer_trusted && request.count("x-forwarded-for") > 0) {
     append_joined(out, request, "x-forwarded-for");
-    out.append(", ");
+    out.append(", "sv);
   }
   out.append(context.peer);
-  out.append("\r\n");
+  out.append("\r\n"sv);
   const auto proto = context.peer_trusted ? request.find("x-forwarded-proto") : std::nullopt;
   http::append_field(out, "X-Forwarded-Proto", proto.value_or(request.tls ? "https" : "http"));
   const auto forwarded_host = context.peer_trusted ? request.find("x-forwarded-host") : std::nullopt;
@@ -90,7 +111,7 @@ void append_forwarding(const http::Request& request, const ForwardContext& conte
 
 void append_framing(const http::Request& request, const ForwardContext& context, std::string& out) {
   if (context.chunked) {
-    out.append("Transfer-Encoding: chunked\r\n");
+    out.append("Transfer-Encoding: chunked\r\n"sv);
     return;
   }
   // A POST, PUT or PATCH without a body still says so: some servers wait
@@ -116,12 +137,13 @@ void build_upstream_request(const http::Request& request, const ForwardContext& 
   out.push_back(' ');
   out.append(request.path);
   out.append(request.query);
-  out.append(" HTTP/1.1\r\n");
+  out.append(" HTTP/1.1\r\n"sv);
   const std::string_view host = request.find("host").value_or(context.upstream_authority);
   http::append_field(out, "Host", context.forward_client_host ? host : context.upstream_authority);
+  const bool names_fields = connection_names_fields(request);
   for (const auto& f : request.fields) {
     if (is_hop_by_hop(f.name) || written_by_corsd(f.name) || underscore_spelling(f.name) ||
-        named_by_connection(request, f.name)) {
+        (names_fields && named_by_connection(request, f.name))) {
       continue;
     }
     if (!context.peer_trusted && is_forwarding_claim(f.name)) continue;
@@ -129,15 +151,15 @@ void build_upstream_request(const http::Request& request, const ForwardContext& 
   }
   append_forwarding(request, context, out);
   append_framing(request, context, out);
-  if (!context.keep_alive) out.append("Connection: close\r\n");
-  out.append("\r\n");
+  if (!context.keep_alive) out.append("Connection: close\r\n"sv);
+  out.append("\r\n"sv);
 }
 
 void prepare_client_head(http::ResponseHead& head) {
   // The tokens the upstream's Connection names, kept before the field goes.
   std::string named;
   for (std::size_t i = 0; i < head.size(); ++i) {
-    if (!ascii_iequals(head[i].name, "connection")) continue;
+    if (!ascii_iequals(head[i].name, "connection") || !names_more_than_hop_by_hop(head[i].value)) continue;
     if (!named.empty()) named.push_back(',');
     named.append(head[i].value);
   }

@@ -16,6 +16,7 @@
 
 #include "corsd/http/chunked.hpp"
 #include "corsd/http/cors_stage.hpp"
+#include "corsd/http/detail/eager_write.hpp"
 #include "corsd/http/detail/tls_context.hpp"
 #include "forwarding.hpp"
 #include "upstream_connection.hpp"
@@ -88,7 +89,7 @@ class Attempt {
   net::awaitable<Outcome> download(Upload* upload);
   net::awaitable<bool> read_head(std::optional<UpstreamParser>& parser, Upload* upload, Outcome& outcome);
   net::awaitable<bool> relay_body(UpstreamParser& parser, const Upload* upload);
-  net::awaitable<bool> write_upstream(std::span<const net::const_buffer> buffers);
+  net::awaitable<bool> write_upstream(std::span<net::const_buffer> buffers);
   net::awaitable<Outcome> fail(Failure failure);
 
   http::Exchange& ex_;
@@ -112,7 +113,7 @@ net::awaitable<void> answer(http::Exchange& ex, const cors::Decision& cors, cons
   head.add("Content-Type", "text/plain; charset=utf-8");
   head.add("Cache-Control", "no-store");
   http::apply_cors(cors, head);
-  if (!co_await ex.send_head(head, {http::Framing::Kind::length, failure.message.size()})) co_return;
+  if (!ex.send_head(head, {http::Framing::Kind::length, failure.message.size()})) co_return;
   const std::string_view body = failure.message;
   co_await ex.send_last(std::span<const std::string_view>(&body, 1));
 }
@@ -139,13 +140,15 @@ net::awaitable<Outcome> Attempt::fail(Failure f) {
   co_return Outcome::done;
 }
 
-net::awaitable<bool> Attempt::write_upstream(std::span<const net::const_buffer> buffers) {
+// At once when the socket takes it all, as it nearly always does
+// (eager_write.hpp); else, and through TLS, asynchronously.
+net::awaitable<bool> Attempt::write_upstream(std::span<net::const_buffer> buffers) {
   c_.arm(settings_.response_timeout);
   error_code ec;
   if (c_.tls) {
     std::tie(ec, std::ignore) = co_await net::async_write(*c_.tls, buffers, use_tuple);
-  } else {
-    std::tie(ec, std::ignore) = co_await net::async_write(c_.socket, buffers, use_tuple);
+  } else if (const auto rest = http::write_now(c_.socket.native_handle(), buffers).rest; !rest.empty()) {
+    std::tie(ec, std::ignore) = co_await net::async_write(c_.socket, rest, use_tuple);
   }
   co_return !ec;
 }
@@ -164,7 +167,7 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
   build_upstream_request(request, context, c_.out);
   const bool has_body = context.chunked || context.content_length.value_or(0) > 0;
   if (!has_body) {
-    const std::array head{net::const_buffer(c_.out.data(), c_.out.size())};
+    std::array head{net::const_buffer(c_.out.data(), c_.out.size())};
     if (co_await write_upstream(head)) co_return co_await download(nullptr);
     if (c_.reused) co_return Outcome::stale;
     co_return co_await fail(failure(upstream_, FailureKind::closed, "closed the connection before answering"));
@@ -175,7 +178,7 @@ net::awaitable<Outcome> Attempt::run(bool peer_trusted) {
   if (!first.ok) co_return Outcome::done;  // the connection answers for the client's body
   if (!context.chunked && ex_.body_done()) {
     // The whole body is in hand (most API calls): one write, no upload beside the answer.
-    const std::array request_bytes{net::buffer(std::string_view(c_.out)), net::buffer(first.data)};
+    std::array request_bytes{net::buffer(std::string_view(c_.out)), net::buffer(first.data)};
     if (co_await write_upstream(request_bytes)) co_return co_await download(nullptr);
     co_return co_await fail(failure(upstream_, FailureKind::closed, "closed the connection before taking the request"));
   }
@@ -221,9 +224,9 @@ net::awaitable<void> Attempt::upload(Upload& state, http::BodySlice slice) {
     const bool last = slice.data.empty();
     const bool chunk = chunked && !last;
     const http::ChunkSizeLine size_line(slice.data.size());
-    const std::array buffers{net::buffer(head), net::buffer(chunk ? size_line.text() : std::string_view()),
-                             net::buffer(slice.data), net::buffer(chunk ? http::kChunkEnd : std::string_view()),
-                             net::buffer(last && chunked ? http::kLastChunk : std::string_view())};
+    std::array buffers{net::buffer(head), net::buffer(chunk ? size_line.text() : std::string_view()),
+                       net::buffer(slice.data), net::buffer(chunk ? http::kChunkEnd : std::string_view()),
+                       net::buffer(last && chunked ? http::kLastChunk : std::string_view())};
     head = {};
     // A failed write leaves the answer to come (an upstream may stop
     // reading to answer early); the download decides.
@@ -369,7 +372,7 @@ net::awaitable<Outcome> Attempt::download(Upload* upload) {
   prepare_client_head(c_.head);
   http::apply_cors(cors_, c_.head);
   const bool head_request = ex_.request().method == "HEAD";
-  const bool head_sent = co_await ex_.send_head(c_.head, client_framing(*parser, status, head_request));
+  const bool head_sent = ex_.send_head(c_.head, client_framing(*parser, status, head_request));
   const bool relayed = head_sent && co_await relay_body(*parser, upload);
   if (!relayed) {
     ex_.abort();

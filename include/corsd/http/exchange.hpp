@@ -57,9 +57,10 @@ class Exchange {
   // send_head()
   //
   // Queues the response head with its framing; it goes out with the first
-  // body slice or at finish(). Chunked framing towards an HTTP/1.0 client
-  // becomes close-delimited.
-  virtual boost::asio::awaitable<bool> send_head(const ResponseHead& head, Framing framing) = 0;
+  // body slice or at finish(), so it never waits (not a coroutine: no frame
+  // of its own). Chunked framing towards an HTTP/1.0 client becomes
+  // close-delimited. False when the exchange is aborted or has a head already.
+  virtual bool send_head(const ResponseHead& head, Framing framing) = 0;
 
   // Slices sent in one write, at most.
   static constexpr std::size_t kMaxSlices = 8;

@@ -19,12 +19,21 @@ namespace {
 
 using corsd::fuzz::require;
 
-// One file per process, rewritten for each input.
+// One file per process, rewritten for each input, and removed at exit.
+struct ScratchFile {
+  ScratchFile()
+      : path((std::filesystem::temp_directory_path() / ("corsd-config-fuzzer-" + std::to_string(::getpid()) + ".toml"))
+                 .string()) {}
+  ~ScratchFile() {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
+  const std::string path;
+};
+
 const std::string& scratch_file() {
-  static const std::string path =
-      (std::filesystem::temp_directory_path() / ("corsd-config-fuzzer-" + std::to_string(::getpid()) + ".toml"))
-          .string();
-  return path;
+  static const ScratchFile file;
+  return file.path;
 }
 
 }  // namespace

@@ -16,8 +16,12 @@
 namespace corsd::test {
 namespace {
 
+// Into the running test's own directory in the build tree (not /tmp, where
+// every run would leave one behind).
 std::string write_config(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / ("corsd-config-test-" + std::to_string(::getpid()));
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const auto dir =
+      std::filesystem::path(CORSD_TEST_TMPDIR) / "config" / (std::string(test->test_suite_name()) + "." + test->name());
   std::filesystem::create_directories(dir);
   const std::string path = (dir / name).string();
   std::ofstream(path) << text;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <string>
 #include <vector>
 
 #include "corsd/cors/detail/token.hpp"
@@ -57,6 +58,8 @@ bool merged_vary(const ResponseHead& head, std::string& out) {
 namespace {
 
 void write_vary(const ResponseHead& head, std::string& out) {
+  // Most answers vary on nothing (a kept preflight's Vary is in its bytes).
+  if (head.vary_extra().empty() && !head.find("vary")) return;
   const std::size_t before = out.size();
   out.append("Vary: "sv);
   if (!merged_vary(head, out)) {
@@ -111,12 +114,48 @@ bool serialize_fields(const ResponseHead& head, std::string& out) {
   return has_date;
 }
 
-void serialize_head(const ResponseHead& head, const ResponseContext& context, Framing framing, std::string& out) {
+namespace {
+
+// The status lines of 100 to 599, composed once: an answer copies its own
+// rather than putting it together.
+class StatusLines {
+ public:
+  static constexpr unsigned kFirst = 100, kLast = 599;
+  StatusLines() {
+    std::array<std::size_t, kLast - kFirst + 2> starts{};
+    for (unsigned status = kFirst; status <= kLast; ++status) {
+      starts[status - kFirst] = text_.size();
+      text_.append("HTTP/1.1 "sv).append(std::to_string(status)).append(" "sv);
+      text_.append(reason_phrase(status)).append("\r\n"sv);
+    }
+    starts.back() = text_.size();
+    for (std::size_t i = 0; i + 1 < starts.size(); ++i) {
+      lines_[i] = std::string_view(text_).substr(starts[i], starts[i + 1] - starts[i]);
+    }
+  }
+  std::string_view operator[](unsigned status) const noexcept { return lines_[status - kFirst]; }
+
+ private:
+  std::string text_;
+  std::array<std::string_view, kLast - kFirst + 1> lines_;
+};
+
+void append_status_line(std::string& out, unsigned status) {
+  static const StatusLines lines;
+  if (status >= StatusLines::kFirst && status <= StatusLines::kLast) {
+    out.append(lines[status]);
+    return;
+  }
   out.append("HTTP/1.1 "sv);
-  append_number(out, head.status);
+  append_number(out, status);
   out.push_back(' ');
-  out.append(reason_phrase(head.status));
   out.append("\r\n"sv);
+}
+
+}  // namespace
+
+void serialize_head(const ResponseHead& head, const ResponseContext& context, Framing framing, std::string& out) {
+  append_status_line(out, head.status);
   if (!serialize_fields(head, out)) append_field(out, "Date", context.date);
   if (status_has_no_body(head.status)) framing.kind = Framing::Kind::none;
   if (framing.kind == Framing::Kind::length) {

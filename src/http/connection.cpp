@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
 
@@ -681,12 +682,11 @@ clock::time_point Connection<Socket>::body_rate_deadline(std::uint64_t received)
 }
 
 template <typename Socket>
-net::awaitable<std::tuple<error_code, std::size_t>> Connection<Socket>::read_some(net::mutable_buffer buffer,
-                                                                                  Read where) {
+auto Connection<Socket>::read_some(net::mutable_buffer buffer, Read where) {
   if constexpr (kTls) {
     return socket_.read_some(buffer);
   } else {
-    return async_read_drained(worker_.reactor(), socket_, buffer, where, use_tuple);
+    return async_read_drained(worker_.reactor(), socket_, buffer, where, net::as_tuple(net::deferred));
   }
 }
 

@@ -101,7 +101,7 @@ class Connection final : public Watched {
   clock::time_point body_rate_deadline(std::uint64_t received) noexcept;
   // The client's next bytes, at most `buffer`'s size; `where`: whether a
   // request starts with them (plain TCP: see drained_read.hpp).
-  net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer buffer, Read where);
+  auto read_some(net::mutable_buffer buffer, Read where);
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
   std::span<net::const_buffer> write_now(std::span<net::const_buffer> buffers) noexcept;
   net::awaitable<bool> flush();

@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -31,6 +32,8 @@ using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 using clock = http::Watched::clock;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+// For an operation co_await starts without a coroutine frame of its own.
+constexpr auto deferred_tuple = net::as_tuple(net::deferred);
 
 std::string seconds_text(std::chrono::milliseconds ms) {
   char text[32];
@@ -127,12 +130,18 @@ Failure failure(const Upstream& upstream, FailureKind kind, std::string_view wha
 }
 
 // One read from the upstream, through TLS for an https:// one; `where`:
-// whether the answer starts with it (drained_read.hpp). Not a coroutine:
-// the plain read costs no frame of its own.
-net::awaitable<std::tuple<error_code, std::size_t>> read_some(UpstreamConnection& c, std::span<char> space,
-                                                              http::Read where) {
-  if (c.tls) return c.tls->async_read_some(net::buffer(space.data(), space.size()), use_tuple);
-  return http::async_read_drained(c.reactor, c.socket, net::buffer(space.data(), space.size()), where, use_tuple);
+// whether the answer starts with it (drained_read.hpp). A deferred
+// operation, not a coroutine: co_await starts it with no frame of its own.
+auto read_some(UpstreamConnection& c, std::span<char> space, http::Read where) {
+  const auto start = [](auto handler, UpstreamConnection* connection, net::mutable_buffer buffer, http::Read at) {
+    if (connection->tls) {
+      connection->tls->async_read_some(buffer, std::move(handler));
+    } else {
+      http::async_read_drained(connection->reactor, connection->socket, buffer, at, std::move(handler));
+    }
+  };
+  return net::async_initiate<const decltype(deferred_tuple)&, void(error_code, std::size_t)>(
+      start, deferred_tuple, &c, net::buffer(space.data(), space.size()), where);
 }
 
 net::awaitable<Outcome> Attempt::fail(Failure f) {

@@ -148,6 +148,7 @@ class Connection<Socket>::Stream final : public Exchange {
   bool body_stopped_ = false;
   bool body_started_ = false;
   bool client_broke_ = false;
+  bool eager_ = true;  // see send()
 };
 
 template <typename Socket>
@@ -275,7 +276,14 @@ net::awaitable<bool> Connection<Socket>::Stream::send(std::span<const std::strin
   if (last) finished_ = true;
   const std::span<net::const_buffer> used(buffers.data(), count);
   if (net::buffer_size(used) == 0) co_return true;
-  const std::span<const net::const_buffer> rest = c_.write_now(used);
+  // At once while the socket takes whole writes; after one found it full (a
+  // large answer, a slow reader), straight to write(), whose own first try
+  // an eager one would only precede with a failure.
+  std::span<const net::const_buffer> rest = used;
+  if (eager_) {
+    rest = c_.write_now(used);
+    eager_ = rest.empty();
+  }
   bool ok = true;
   if (!rest.empty()) ok = co_await c_.write(rest);
   c_.b_->out.clear();
@@ -719,6 +727,7 @@ std::span<net::const_buffer> Connection<Socket>::write_now(std::span<net::const_
   if constexpr (kTls) {
     return buffers;
   } else {
+    if (write_deadline_ != clock::time_point::max()) return buffers;  // a write in flight goes first
     const EagerWrite w = http::write_now(socket_.native_handle(), buffers);
     worker_.stats().response_bytes.add(w.sent);
     return w.rest;

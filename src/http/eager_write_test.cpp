@@ -6,6 +6,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace corsd::http {
 namespace {
@@ -62,6 +63,28 @@ TEST(EagerWriteTest, WhatTheSocketCannotTakeIsLeftFromTheExactByte) {
     got += read_all_available(pair.fds[1]);
   }
   EXPECT_EQ(got, a + b + c);
+}
+
+TEST(EagerWriteTest, MoreBuffersThanOneSendTakesAreLeftInOrder) {
+  SocketPair pair;
+  std::vector<std::string> parts;
+  for (int i = 0; i < 20; ++i)
+    parts.push_back(std::string(static_cast<std::size_t>(i + 1), static_cast<char>('a' + i)));
+  std::vector<net::const_buffer> buffers;
+  std::string whole;
+  for (const auto& part : parts) {
+    buffers.push_back(net::buffer(part));
+    buffers.push_back(net::const_buffer());  // empty ones on the way are skipped
+    whole += part;
+  }
+  std::span<net::const_buffer> rest(buffers);
+  std::string got;
+  for (int writes = 1; !rest.empty(); ++writes) {
+    ASSERT_LE(writes, 3) << "each write must take what it can";
+    rest = write_now(pair.fds[0], rest).rest;
+    got += read_all_available(pair.fds[1]);
+  }
+  EXPECT_EQ(got, whole);
 }
 
 TEST(EagerWriteTest, AFullSocketOrAnErrorLeavesEverythingForTheAsynchronousWrite) {

@@ -116,6 +116,34 @@ TEST(ResponseTest, VaryStarStaysStar) {
   EXPECT_NE(out.find("\r\nVary: *\r\n"), std::string::npos);
 }
 
+TEST(ResponseTest, AVaryFieldOfTheHeadAloneIsKept) {
+  const std::string out = serialize([](Response& r) {
+    r.add("Vary", "Accept-Encoding");
+    r.send();
+  });
+  EXPECT_NE(out.find("\r\nVary: Accept-Encoding\r\n"), std::string::npos) << out;
+  EXPECT_EQ(serialize([](Response& r) { r.send(); }).find("Vary"), std::string::npos);
+}
+
+// Status lines come from a table for 100-599; a status without a reason
+// phrase keeps its space, and one past the table is composed as before.
+TEST(ResponseTest, EveryStatusGetsItsStatusLine) {
+  for (const auto& [status, line] :
+       std::vector<std::pair<unsigned, std::string_view>>{{100, "HTTP/1.1 100 Continue\r\n"},
+                                                          {200, "HTTP/1.1 200 OK\r\n"},
+                                                          {418, "HTTP/1.1 418 \r\n"},
+                                                          {505, "HTTP/1.1 505 HTTP Version Not Supported\r\n"},
+                                                          {599, "HTTP/1.1 599 \r\n"},
+                                                          {600, "HTTP/1.1 600 \r\n"}}) {
+    ResponseHead head;
+    head.status = status;
+    std::string out;
+    serialize_head(head, {kDate, false, true, 11}, {Framing::Kind::none, 0}, out);
+    EXPECT_EQ(out.substr(0, line.size()), line) << status;
+    EXPECT_NE(out.find("\r\nDate: "), std::string::npos) << status;
+  }
+}
+
 TEST(TargetTest, PathDropsQueryAndAbsoluteFormAuthority) {
   for (const auto& [target, path] :
        std::vector<std::pair<std::string_view, std::string_view>>{{"/a/b?x=1", "/a/b"},

@@ -51,6 +51,23 @@ TEST(ForwardingTest, HopByHopFieldsAndThoseConnectionNamesAreRemoved) {
   EXPECT_TRUE(has_line(head, "X-Kept: 2"));
 }
 
+// A Connection field of hop-by-hop tokens alone is skipped as naming no
+// other field: one beside it that does is still read, on either side.
+TEST(ForwardingTest, AConnectionFieldBesideAKeepAliveOneStillNamesFields) {
+  const std::string head = build(
+      {{"Host", "a"}, {"Connection", "keep-alive"}, {"Connection", "X-Secret"}, {"X-Secret", "1"}, {"X-Kept", "2"}});
+  EXPECT_EQ(head.find("X-Secret"), std::string::npos) << head;
+  EXPECT_TRUE(has_line(head, "X-Kept: 2"));
+  http::ResponseHead answer;
+  answer.add("Connection", "keep-alive");
+  answer.add("X-Internal", "secret");
+  answer.add("Connection", "X-Internal");
+  answer.add("X-Public", "1");
+  prepare_client_head(answer);
+  EXPECT_FALSE(answer.find("X-Internal"));
+  EXPECT_TRUE(answer.find("X-Public"));
+}
+
 TEST(ForwardingTest, AClientCannotNameCorsdsOwnFieldsAway) {
   const std::string head = build({{"Host", "a"}, {"Connection", "X-Forwarded-For, Via, Host"}});
   EXPECT_TRUE(has_line(head, "X-Forwarded-For: 192.0.2.7"));

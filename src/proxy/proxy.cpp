@@ -101,6 +101,7 @@ class Attempt {
   const ProxySettings& settings_;
   const cors::Decision& cors_;
   UpstreamStats& stats_;
+  bool eager_ = true;  // see write_upstream()
 };
 
 // Counts `failure` for its upstream and answers it.
@@ -149,16 +150,22 @@ net::awaitable<Outcome> Attempt::fail(Failure f) {
   co_return Outcome::done;
 }
 
-// At once when the socket takes it all, as it nearly always does
-// (eager_write.hpp); else, and through TLS, asynchronously.
+// At once while the socket takes whole writes, as it nearly always does
+// (eager_write.hpp); after one found it full (a large upload), and through
+// TLS, asynchronously.
 net::awaitable<bool> Attempt::write_upstream(std::span<net::const_buffer> buffers) {
   c_.arm(settings_.response_timeout);
   error_code ec;
   if (c_.tls) {
     std::tie(ec, std::ignore) = co_await net::async_write(*c_.tls, buffers, use_tuple);
-  } else if (const auto rest = http::write_now(c_.socket.native_handle(), buffers).rest; !rest.empty()) {
-    std::tie(ec, std::ignore) = co_await net::async_write(c_.socket, rest, use_tuple);
+    co_return !ec;
   }
+  std::span<net::const_buffer> rest = buffers;
+  if (eager_) {
+    rest = http::write_now(c_.socket.native_handle(), buffers).rest;
+    eager_ = rest.empty();
+  }
+  if (!rest.empty()) std::tie(ec, std::ignore) = co_await net::async_write(c_.socket, rest, use_tuple);
   co_return !ec;
 }
 

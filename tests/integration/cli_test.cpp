@@ -97,7 +97,8 @@ TEST(CliTest, ASecondServerCannotShareAPortThroughReusePort) {
 // here); corsd's group hands connections to its own sockets only.
 TEST(CliTest, ASocketThatJoinsThePortLaterGetsNoConnection) {
   CorsdProcess corsd({"--no-demo", "--threads", "2"});
-  const int late = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const Descriptor late_socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+  const int late = late_socket.get();
   ASSERT_GE(late, 0);
   const int one = 1;
   ASSERT_EQ(::setsockopt(late, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one), 0);
@@ -111,7 +112,6 @@ TEST(CliTest, ASocketThatJoinsThePortLaterGetsNoConnection) {
   for (int i = 0; i < 90; ++i) clients.push_back(std::make_unique<Client>(corsd.api_port()));
   int stolen = 0;
   for (int c; (c = ::accept(late, nullptr, nullptr)) >= 0; ++stolen) ::close(c);
-  ::close(late);
   EXPECT_EQ(stolen, 0);
   for (auto& client : clients) {
     client->send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n");

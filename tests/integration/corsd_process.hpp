@@ -3,6 +3,7 @@
 // ports, and a raw-socket HTTP client that sees exactly what went over the wire.
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -14,6 +15,21 @@
 namespace corsd::test {
 
 using namespace std::chrono_literals;
+
+// A descriptor, closed on every way out of a test.
+class Descriptor {
+ public:
+  explicit Descriptor(int fd) : fd_(fd) {}
+  ~Descriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
 
 class CorsdProcess {
  public:

@@ -22,21 +22,6 @@
 namespace corsd::test {
 namespace {
 
-// A descriptor, closed on every way out of the test.
-class Descriptor {
- public:
-  explicit Descriptor(int fd) : fd_(fd) {}
-  ~Descriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // A loopback listener whose queue is full: a listen queue of 1 holds two
 // connections, these blockers, not accepted in time, so the kernel drops
 // the next SYNs.

@@ -11,7 +11,6 @@
 #include "corsd/cors/detail/token.hpp"
 #include "corsd/http/chunked.hpp"
 #include "corsd/http/detail/drained_read.hpp"
-#include "corsd/http/detail/eager_write.hpp"
 #include "error_answers.hpp"
 #include "h2_session.hpp"
 #include "worker.hpp"
@@ -148,7 +147,7 @@ class Connection<Socket>::Stream final : public Exchange {
   bool body_stopped_ = false;
   bool body_started_ = false;
   bool client_broke_ = false;
-  bool eager_ = true;  // see send()
+  EagerWrites writes_;
 };
 
 template <typename Socket>
@@ -276,14 +275,7 @@ net::awaitable<bool> Connection<Socket>::Stream::send(std::span<const std::strin
   if (last) finished_ = true;
   const std::span<net::const_buffer> used(buffers.data(), count);
   if (net::buffer_size(used) == 0) co_return true;
-  // At once while the socket takes whole writes; after one found it full (a
-  // large answer, a slow reader), straight to write(), whose own first try
-  // an eager one would only precede with a failure.
-  std::span<const net::const_buffer> rest = used;
-  if (eager_) {
-    rest = c_.write_now(used);
-    eager_ = rest.empty();
-  }
+  const std::span<const net::const_buffer> rest = c_.write_now(used, writes_);
   bool ok = true;
   if (!rest.empty()) ok = co_await c_.write(rest);
   c_.b_->out.clear();
@@ -719,16 +711,17 @@ net::awaitable<bool> Connection<Socket>::write(std::span<const net::const_buffer
   co_return !ec;
 }
 
-// Sends what the socket takes of `buffers` at once (eager_write.hpp): no
-// coroutine frame, no trip through the scheduler. What it returns is left
-// for write(); over TLS, everything is.
+// Sends what the socket takes of `buffers` at once, as `writes` allows
+// (eager_write.hpp): no coroutine frame, no trip through the scheduler.
+// What it returns is left for write(); over TLS, everything is.
 template <typename Socket>
-std::span<net::const_buffer> Connection<Socket>::write_now(std::span<net::const_buffer> buffers) noexcept {
+std::span<net::const_buffer> Connection<Socket>::write_now(std::span<net::const_buffer> buffers,
+                                                           EagerWrites& writes) noexcept {
   if constexpr (kTls) {
     return buffers;
   } else {
     if (write_deadline_ != clock::time_point::max()) return buffers;  // a write in flight goes first
-    const EagerWrite w = http::write_now(socket_.native_handle(), buffers);
+    const EagerWrite w = writes.write(socket_.native_handle(), buffers);
     worker_.stats().response_bytes.add(w.sent);
     return w.rest;
   }
@@ -739,7 +732,8 @@ std::span<net::const_buffer> Connection<Socket>::write_now(std::span<net::const_
 template <typename Socket>
 bool Connection<Socket>::flush_now() noexcept {
   std::array output{net::const_buffer(b_->out.data(), b_->out.size())};
-  const std::span<net::const_buffer> rest = write_now(output);
+  EagerWrites once;  // each batch of buffered answers tries first
+  const std::span<net::const_buffer> rest = write_now(output, once);
   if (!rest.empty()) {
     b_->out.erase(0, b_->out.size() - rest.front().size());
     return false;

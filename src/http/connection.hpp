@@ -15,6 +15,7 @@
 #include "buffer_pool.hpp"
 #include "corsd/http/access_log.hpp"
 #include "corsd/http/detail/drained_read.hpp"
+#include "corsd/http/detail/eager_write.hpp"
 #include "corsd/http/handler.hpp"
 #include "corsd/http/input_buffer.hpp"
 #include "corsd/http/tls.hpp"
@@ -103,7 +104,7 @@ class Connection final : public Watched {
   // request starts with them (plain TCP: see drained_read.hpp).
   auto read_some(net::mutable_buffer buffer, Read where);
   net::awaitable<bool> write(std::span<const net::const_buffer> buffers);
-  std::span<net::const_buffer> write_now(std::span<net::const_buffer> buffers) noexcept;
+  std::span<net::const_buffer> write_now(std::span<net::const_buffer> buffers, EagerWrites& writes) noexcept;
   net::awaitable<bool> flush();
   bool flush_now() noexcept;
   bool has_output() const noexcept { return b_ && !b_->out.empty(); }

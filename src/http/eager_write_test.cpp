@@ -104,5 +104,20 @@ TEST(EagerWriteTest, AFullSocketOrAnErrorLeavesEverythingForTheAsynchronousWrite
   EXPECT_EQ(net::buffer_size(w.rest), 2 * data.size());
 }
 
+TEST(EagerWriteTest, AfterAWriteFoundTheSocketFullTheExchangeWritesNoMoreEagerly) {
+  SocketPair pair;
+  const std::string data(1 << 20, 'x');
+  EagerWrites writes;
+  std::array first{net::buffer(data)};
+  ASSERT_FALSE(writes.write(pair.fds[0], first).rest.empty());  // more than the socket holds
+  read_all_available(pair.fds[1]);                              // room again
+  const std::string small = "next";
+  std::array second{net::buffer(small)};
+  const EagerWrite w = writes.write(pair.fds[0], second);
+  EXPECT_EQ(w.sent, 0u);
+  EXPECT_EQ(w.rest.size(), 1u);  // left for async_write()
+  EXPECT_EQ(EagerWrites().write(pair.fds[0], second).sent, small.size());
+}
+
 }  // namespace
 }  // namespace corsd::http

@@ -101,7 +101,7 @@ class Attempt {
   const ProxySettings& settings_;
   const cors::Decision& cors_;
   UpstreamStats& stats_;
-  bool eager_ = true;  // see write_upstream()
+  http::EagerWrites writes_;  // see write_upstream()
 };
 
 // Counts `failure` for its upstream and answers it.
@@ -160,11 +160,7 @@ net::awaitable<bool> Attempt::write_upstream(std::span<net::const_buffer> buffer
     std::tie(ec, std::ignore) = co_await net::async_write(*c_.tls, buffers, use_tuple);
     co_return !ec;
   }
-  std::span<net::const_buffer> rest = buffers;
-  if (eager_) {
-    rest = http::write_now(c_.socket.native_handle(), buffers).rest;
-    eager_ = rest.empty();
-  }
+  const auto rest = writes_.write(c_.socket.native_handle(), buffers).rest;
   if (!rest.empty()) std::tie(ec, std::ignore) = co_await net::async_write(c_.socket, rest, use_tuple);
   co_return !ec;
 }

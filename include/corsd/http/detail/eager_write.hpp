@@ -76,4 +76,23 @@ inline EagerWrite write_now(int fd, std::span<boost::asio::const_buffer> buffers
   return {buffers.subspan(first), sent};
 }
 
+// EagerWrites
+//
+// The writes of one exchange: write_now() while the socket takes them
+// whole; once one found it full (a large body, a slow reader), nothing, so
+// that a stream keeping the socket full pays no failed send before each of
+// async_write()'s waits.
+class EagerWrites {
+ public:
+  EagerWrite write(int fd, std::span<boost::asio::const_buffer> buffers) noexcept {
+    if (!eager_) return {buffers, 0};
+    const EagerWrite w = write_now(fd, buffers);
+    eager_ = w.rest.empty();
+    return w;
+  }
+
+ private:
+  bool eager_ = true;
+};
+
 }  // namespace corsd::http
